@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './messages/admin.js';
+import { ErrorReply } from './messages/common.js';
+import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
+import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
+
+/** Every message of protocol v1 by its documented name; the JSON Schemas in docs/schemas are made from these. */
+export const MESSAGE_SCHEMAS = {
+  Registration,
+  RegistrationAck,
+  Heartbeat,
+  Deregistration,
+  NodeNotice,
+  InferRequest,
+  InferResult,
+  Assignment,
+  AssignmentAck,
+  WorkResult,
+  StatusRequest,
+  StatusReply,
+  NodeCommand,
+  NodeCommandReply,
+  ErrorReply,
+} as const;
+
+/** JSON Schema (draft 2020-12) of one message, as it is accepted on input. */
+export function jsonSchemaOf(name: keyof typeof MESSAGE_SCHEMAS): Record<string, unknown> {
+  const schema = z.toJSONSchema(MESSAGE_SCHEMAS[name], { io: 'input', target: 'draft-2020-12' });
+  return { $id: `urn:switchyard:protocol:v1:${name}`, title: name, ...schema };
+}

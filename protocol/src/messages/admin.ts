@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { DurationMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
+import { LoadedModel } from './node.js';
+
+/** How the scheduler sees a node: reported state combined with its own failure detector and operator actions. */
+export const NODE_VIEW_STATES = ['ready', 'suspect', 'dead', 'cordoned', 'draining'] as const;
+
+export const NodeView = z.strictObject({
+  nodeId: SubjectToken,
+  cluster: Name,
+  zone: Name,
+  profile: Name,
+  acceleratorCount: z.int().min(1),
+  state: z.enum(NODE_VIEW_STATES),
+  models: z.array(LoadedModel),
+  queueDepth: NonNegativeInt,
+  inFlight: NonNegativeInt,
+  assumed: NonNegativeInt.describe('Placements sent to the node that it has not reported finished.'),
+  hbmTotalBytes: NonNegativeInt,
+  hbmUsedBytes: NonNegativeInt,
+  powerDrawWatts: Watts,
+  powerLimitWatts: Watts,
+  temperatureC: z.number(),
+  lastHeartbeatAgeMs: DurationMs,
+});
+export type NodeView = z.infer<typeof NodeView>;
+
+export const ClusterView = z.strictObject({
+  cluster: Name,
+  nodes: NonNegativeInt,
+  readyNodes: NonNegativeInt,
+  powerDrawWatts: Watts,
+  powerLimitWatts: Watts,
+  inFlight: NonNegativeInt,
+  queueDepth: NonNegativeInt,
+});
+export type ClusterView = z.infer<typeof ClusterView>;
+
+/** `sy.v1.admin.status` request. */
+export const StatusRequest = z.strictObject({
+  v: Version,
+  nodeLimit: z.int().min(0).max(1000).default(200).describe('At most this many nodes are listed (the reply must fit in one message).'),
+});
+export type StatusRequest = z.infer<typeof StatusRequest>;
+
+export const StatusReply = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  schedulerId: SubjectToken,
+  uptimeMs: DurationMs,
+  totalNodes: NonNegativeInt,
+  clusters: z.array(ClusterView),
+  nodes: z.array(NodeView),
+  counters: z.record(z.string().max(64), NonNegativeInt),
+});
+export type StatusReply = z.infer<typeof StatusReply>;
+
+/** `sy.v1.admin.node.<verb>` request: cordon (no new work), uncordon, drain (cordon and wait for work to end). */
+export const NodeCommand = z.strictObject({
+  v: Version,
+  nodeId: SubjectToken,
+});
+export type NodeCommand = z.infer<typeof NodeCommand>;
+
+export const NodeCommandReply = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  node: NodeView,
+});
+export type NodeCommandReply = z.infer<typeof NodeCommandReply>;

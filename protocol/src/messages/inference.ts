@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { DurationMs, ErrorCodeSchema, Name, NonNegativeInt, RequestId, SubjectToken, Version } from './common.js';
+
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const SLO_CLASSES = ['interactive', 'standard', 'batch'] as const;
+export type SloClass = (typeof SLO_CLASSES)[number];
+
+const MAX_TOKENS = 2_000_000;
+
+/** `sy.v1.tenant.<tenant>.infer`: one stateless inference request. The reply subject receives the answer. */
+export const InferRequest = z.strictObject({
+  v: Version,
+  model: Name,
+  inputTokens: z.int().min(1).max(MAX_TOKENS),
+  maxOutputTokens: z.int().min(1).max(MAX_TOKENS),
+  priority: z.enum(PRIORITIES).default('normal'),
+  sloClass: z.enum(SLO_CLASSES).default('interactive'),
+  deadlineAfterMs: DurationMs.optional().describe('Fail with DEADLINE_EXCEEDED if not finished this long after the scheduler receives it.'),
+  idempotencyKey: RequestId.optional().describe('Retries with the same key are answered once; also becomes the request id.'),
+  prompt: z.string().max(200_000).optional().describe('Prompt text for real model servers; simulated nodes use inputTokens.'),
+});
+export type InferRequest = z.infer<typeof InferRequest>;
+export type InferRequestInput = z.input<typeof InferRequest>;
+
+/** Timings of one request as measured on the node. */
+export const Timings = z.strictObject({
+  queueMs: DurationMs.describe('Accepted by the node until its prefill started.'),
+  loadMs: DurationMs.describe('Time spent loading the model first (cold start), 0 if it was loaded.'),
+  ttftMs: DurationMs.describe('Accepted by the node until the first output token.'),
+  totalMs: DurationMs.describe('Accepted by the node until the last output token.'),
+});
+export type Timings = z.infer<typeof Timings>;
+
+/** Successful answer to an InferRequest, sent by the node agent straight to the client's reply subject. */
+export const InferResult = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  requestId: RequestId,
+  nodeId: SubjectToken,
+  cluster: Name,
+  model: Name,
+  inputTokens: NonNegativeInt,
+  outputTokens: NonNegativeInt,
+  timings: Timings,
+  text: z.string().max(1_000_000).optional(),
+});
+export type InferResult = z.infer<typeof InferResult>;
+
+/** `sy.v1.node.<nodeId>.assign`: the scheduler hands one request to a node. */
+export const Assignment = z.strictObject({
+  v: Version,
+  requestId: RequestId,
+  attempt: z.int().min(1).max(16).describe('1 on first placement; higher when re-placed after a node was lost.'),
+  tenant: SubjectToken,
+  model: Name,
+  inputTokens: z.int().min(1).max(MAX_TOKENS),
+  maxOutputTokens: z.int().min(1).max(MAX_TOKENS),
+  priority: z.enum(PRIORITIES),
+  sloClass: z.enum(SLO_CLASSES),
+  deadlineAfterMs: DurationMs.optional().describe('Remaining budget when the assignment was sent.'),
+  replyTo: z.string().min(1).max(256).describe('Subject the node publishes the InferResult (or ErrorReply) to.'),
+  prompt: z.string().max(200_000).optional(),
+});
+export type Assignment = z.infer<typeof Assignment>;
+
+/** The node's answer to an Assignment: it took the work (queued or running). Rejections use ErrorReply. */
+export const AssignmentAck = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  requestId: RequestId,
+  queueDepth: NonNegativeInt,
+});
+export type AssignmentAck = z.infer<typeof AssignmentAck>;
+
+/** `sy.v1.agent.<nodeId>.result`: work left the node (answered or failed), so the scheduler releases its capacity. */
+export const WorkResult = z.strictObject({
+  v: Version,
+  nodeId: SubjectToken,
+  requestId: RequestId,
+  attempt: z.int().min(1).max(16),
+  ok: z.boolean(),
+  code: ErrorCodeSchema.optional(),
+  outputTokens: NonNegativeInt,
+  timings: Timings,
+  energyJoules: z.number().min(0).max(1e12),
+});
+export type WorkResult = z.infer<typeof WorkResult>;

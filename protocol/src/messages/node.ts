@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { DurationMs, EpochMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
+
+export const NODE_STATES = ['ready', 'draining'] as const;
+
+/** A model on a node. `loading` models count against memory but cannot serve yet. */
+export const LoadedModel = z.strictObject({
+  name: Name,
+  state: z.enum(['loaded', 'loading']),
+});
+export type LoadedModel = z.infer<typeof LoadedModel>;
+
+/** Everything a node reports about itself; sent whole in every heartbeat so one message rebuilds the view. */
+export const NodeStatusFields = {
+  v: Version,
+  nodeId: SubjectToken.describe('Must equal the <nodeId> token of the subject it is published on.'),
+  incarnation: SubjectToken.describe('Changes every time the agent process starts; lets the scheduler tell a restart from a gap.'),
+  seq: NonNegativeInt.describe('Increases by one per heartbeat within an incarnation; older or repeated values are ignored.'),
+  sentAtMs: EpochMs,
+  cluster: Name,
+  zone: Name,
+  state: z.enum(NODE_STATES).describe('`draining`: the agent is shutting down and takes no new work.'),
+  accelerator: z.strictObject({
+    profile: Name.describe('Accelerator profile name, e.g. trn2, h100, l4.'),
+    count: z.int().min(1).max(256),
+    hbmTotalBytes: NonNegativeInt,
+    hbmUsedBytes: NonNegativeInt,
+  }),
+  models: z.array(LoadedModel).max(64),
+  queueDepth: NonNegativeInt.describe('Requests accepted but not yet running.'),
+  inFlight: NonNegativeInt.describe('Requests running (prefill or decode).'),
+  maxBatchSize: z.int().min(1).max(65_536),
+  powerDrawWatts: Watts,
+  powerLimitWatts: Watts,
+  temperatureC: z.number().min(-50).max(200),
+};
+
+/** `sy.v1.agent.<nodeId>.heartbeat`: periodic full status of one node. */
+export const Heartbeat = z.strictObject(NodeStatusFields);
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+/** `sy.v1.agent.<nodeId>.register`: first message of an agent; same fields as a heartbeat plus its settings. */
+export const Registration = z.strictObject({
+  ...NodeStatusFields,
+  agentVersion: z.string().min(1).max(64),
+  heartbeatIntervalMs: z.int().min(50).max(60_000),
+});
+export type Registration = z.infer<typeof Registration>;
+
+/** Reply to a registration. */
+export const RegistrationAck = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  schedulerId: SubjectToken,
+  suspectAfterMs: DurationMs.describe('A node silent this long is suspect: no new work.'),
+  deadAfterMs: DurationMs.describe('A node silent this long is dead: its work is re-placed or failed.'),
+});
+export type RegistrationAck = z.infer<typeof RegistrationAck>;
+
+/** `sy.v1.agent.<nodeId>.deregister`: the agent is leaving on purpose (its running work has ended). */
+export const Deregistration = z.strictObject({
+  v: Version,
+  nodeId: SubjectToken,
+  incarnation: SubjectToken,
+  reason: z.string().max(256),
+});
+export type Deregistration = z.infer<typeof Deregistration>;
+
+/** `sy.v1.node.<nodeId>.notice`: the scheduler tells an agent something about its standing. */
+export const NodeNotice = z.strictObject({
+  v: Version,
+  action: z.enum(['register']).describe('`register`: the scheduler does not know this node; send a registration.'),
+  reason: z.string().max(512),
+});
+export type NodeNotice = z.infer<typeof NodeNotice>;

@@ -1,0 +1,73 @@
+/**
+ * Subject layout, protocol v1. Whatever an agent publishes or receives carries its node id, and
+ * whatever a client sends carries its tenant, so nats-server permissions can enforce identity.
+ *
+ *   sy.v1.agent.<nodeId>.register    agent → scheduler   request/reply
+ *   sy.v1.agent.<nodeId>.heartbeat   agent → scheduler   publish
+ *   sy.v1.agent.<nodeId>.result      agent → scheduler   publish (work finished: release capacity)
+ *   sy.v1.agent.<nodeId>.deregister  agent → scheduler   publish (graceful shutdown)
+ *   sy.v1.node.<nodeId>.assign       scheduler → agent   request/reply (ack confirms the placement)
+ *   sy.v1.node.<nodeId>.notice       scheduler → agent   publish (e.g. "register again")
+ *   sy.v1.tenant.<tenant>.infer      client → scheduler  request; the reply comes from the agent
+ *   sy.v1.admin.status               operator → scheduler request/reply
+ *   sy.v1.admin.node.<verb>          operator → scheduler request/reply (cordon, uncordon, drain)
+ */
+export const SUBJECT_PREFIX = 'sy.v1';
+
+/** A subject token we put ids into: no dots, wildcards, whitespace or control characters. */
+export const SUBJECT_TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Whether `token` can be embedded in a subject as one token. */
+export function isSubjectToken(token: string): boolean {
+  return SUBJECT_TOKEN_PATTERN.test(token);
+}
+
+function token(kind: string, value: string): string {
+  if (!isSubjectToken(value)) throw new TypeError(`${kind} ${JSON.stringify(value)} is not a valid subject token`);
+  return value;
+}
+
+export const ADMIN_VERBS = ['cordon', 'uncordon', 'drain'] as const;
+export type AdminVerb = (typeof ADMIN_VERBS)[number];
+
+export const subjects = {
+  register: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.register`,
+  heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.heartbeat`,
+  result: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.result`,
+  deregister: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.deregister`,
+  assign: (nodeId: string) => `${SUBJECT_PREFIX}.node.${token('node id', nodeId)}.assign`,
+  notice: (nodeId: string) => `${SUBJECT_PREFIX}.node.${token('node id', nodeId)}.notice`,
+  infer: (tenant: string) => `${SUBJECT_PREFIX}.tenant.${token('tenant', tenant)}.infer`,
+  adminStatus: `${SUBJECT_PREFIX}.admin.status`,
+  adminNode: (verb: AdminVerb) => `${SUBJECT_PREFIX}.admin.node.${verb}`,
+
+  /** Wildcards the scheduler subscribes to. */
+  anyRegister: `${SUBJECT_PREFIX}.agent.*.register`,
+  anyHeartbeat: `${SUBJECT_PREFIX}.agent.*.heartbeat`,
+  anyResult: `${SUBJECT_PREFIX}.agent.*.result`,
+  anyDeregister: `${SUBJECT_PREFIX}.agent.*.deregister`,
+  anyInfer: `${SUBJECT_PREFIX}.tenant.*.infer`,
+  anyAdminNode: `${SUBJECT_PREFIX}.admin.node.*`,
+} as const;
+
+/** The `index`-th dot-separated token of `subject` (0-based), or undefined. Allocation-light. */
+export function subjectToken(subject: string, index: number): string | undefined {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const dot = subject.indexOf('.', start);
+    if (dot < 0) return undefined;
+    start = dot + 1;
+  }
+  const end = subject.indexOf('.', start);
+  return end < 0 ? subject.slice(start) : subject.slice(start, end);
+}
+
+/** Node id from `sy.v1.agent.<nodeId>.<verb>`. */
+export function nodeIdFromAgentSubject(subject: string): string | undefined {
+  return subjectToken(subject, 3);
+}
+
+/** Tenant from `sy.v1.tenant.<tenant>.infer`. */
+export function tenantFromSubject(subject: string): string | undefined {
+  return subjectToken(subject, 3);
+}
