@@ -50,12 +50,12 @@ export function decode<S extends z.ZodType>(
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return failure('INVALID_REQUEST', `body is not valid JSON: ${(err as Error).message}`);
+    return failure('INVALID_REQUEST', `body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return failure('INVALID_REQUEST', 'body must be a JSON object');
   }
-  const version = (parsed as Record<string, unknown>)['v'];
+  const version: unknown = 'v' in parsed ? parsed.v : undefined;
   if (version === undefined) return failure('INVALID_REQUEST', 'missing protocol version field "v"');
   if (version !== PROTOCOL_VERSION) {
     return failure('UNSUPPORTED_VERSION', `protocol version ${JSON.stringify(version)} is not supported; this server speaks v${PROTOCOL_VERSION}`);

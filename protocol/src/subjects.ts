@@ -22,7 +22,7 @@ export function isSubjectToken(token: string): boolean {
   return SUBJECT_TOKEN_PATTERN.test(token);
 }
 
-function token(kind: string, value: string): string {
+function checkedToken(kind: string, value: string): string {
   if (!isSubjectToken(value)) throw new TypeError(`${kind} ${JSON.stringify(value)} is not a valid subject token`);
   return value;
 }
@@ -31,13 +31,13 @@ export const ADMIN_VERBS = ['cordon', 'uncordon', 'drain'] as const;
 export type AdminVerb = (typeof ADMIN_VERBS)[number];
 
 export const subjects = {
-  register: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.register`,
-  heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.heartbeat`,
-  result: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.result`,
-  deregister: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${token('node id', nodeId)}.deregister`,
-  assign: (nodeId: string) => `${SUBJECT_PREFIX}.node.${token('node id', nodeId)}.assign`,
-  notice: (nodeId: string) => `${SUBJECT_PREFIX}.node.${token('node id', nodeId)}.notice`,
-  infer: (tenant: string) => `${SUBJECT_PREFIX}.tenant.${token('tenant', tenant)}.infer`,
+  register: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.register`,
+  heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.heartbeat`,
+  result: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.result`,
+  deregister: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.deregister`,
+  assign: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.assign`,
+  notice: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.notice`,
+  infer: (tenant: string) => `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.infer`,
   adminStatus: `${SUBJECT_PREFIX}.admin.status`,
   adminNode: (verb: AdminVerb) => `${SUBJECT_PREFIX}.admin.node.${verb}`,
 

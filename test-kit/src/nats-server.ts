@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { connect as netConnect } from 'node:net';
+
+/** Thrown when no nats-server binary can be found or it fails to start. */
+export class NatsServerError extends Error {
+  override readonly name = 'NatsServerError';
+}
+
+/** Where Debian puts nats-server (/usr/sbin is not on every user's PATH) plus PATH itself. */
+export function findNatsServerBinary(explicit?: string): string {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) throw new NatsServerError(`nats-server binary not found at ${explicit}`);
+    return explicit;
+  }
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'nats-server');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new NatsServerError(
+    'nats-server not found on PATH or in /usr/sbin: install it (Debian: apt-get install -y nats-server) or pass --nats-url',
+  );
+}
+
+export interface NatsServerOptions {
+  /** Enable JetStream with a private store directory (default true). */
+  jetstream?: boolean;
+  /** Port to listen on; default: a free port chosen by the server. */
+  port?: number;
+  binary?: string;
+  /** Extra command-line arguments (e.g. `-c config`). */
+  args?: readonly string[];
+  /** Store directory to reuse (e.g. across a restart); default: a new temp dir removed on stop. */
+  storeDir?: string;
+  startTimeoutMs?: number;
+}
+
+/** A real nats-server child process on loopback. Dispose it (or call stop) to kill it and remove its store. */
+export class NatsServerProcess implements AsyncDisposable {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private logTail = '';
+
+  private constructor(
+    private readonly binary: string,
+    private readonly options: NatsServerOptions,
+    readonly storeDir: string,
+    private readonly ownsStoreDir: boolean,
+    public port: number,
+  ) {}
+
+  /** Starts a server and resolves once it accepts client connections. */
+  static async start(options: NatsServerOptions = {}): Promise<NatsServerProcess> {
+    const binary = findNatsServerBinary(options.binary);
+    const ownsStoreDir = options.storeDir === undefined;
+    const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'switchyard-nats-')));
+    const server = new NatsServerProcess(binary, options, storeDir, ownsStoreDir, options.port ?? -1);
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Whether the process is running. */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private async launch(): Promise<void> {
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-n', `switchyard-test-${process.pid}`];
+    if (this.options.jetstream ?? true) args.push('-js', '-sd', this.storeDir);
+    args.push(...(this.options.args ?? []));
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const timeoutMs = this.options.startTimeoutMs ?? 10_000;
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new NatsServerError(`nats-server did not start within ${timeoutMs} ms:\n${this.logTail}`)),
+        timeoutMs,
+      );
+      const onData = (chunk: Buffer): void => {
+        this.logTail = (this.logTail + chunk.toString()).slice(-4000);
+        const match = /Listening for client connections on [^\s]*:(\d+)/.exec(this.logTail);
+        if (match?.[1] !== undefined) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new NatsServerError(`nats-server exited (${code ?? signal}) during start:\n${this.logTail}`));
+      });
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new NatsServerError(`cannot run ${this.binary}: ${err.message}`));
+      });
+    });
+    this.port = port;
+    await waitForPort(port, timeoutMs);
+  }
+
+  /** Sends a signal (SIGKILL to simulate a crash). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child?.kill(signal);
+  }
+
+  /** Kills the server and waits for it to exit; keeps the store so that restart() finds JetStream data. */
+  async halt(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.running) this.child?.kill(signal);
+    await this.exited;
+  }
+
+  /** Starts the server again on the same port and store (after halt or a crash). */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.launch();
+  }
+
+  /** Stops the server and removes its store if we created it. */
+  async stop(): Promise<void> {
+    await this.halt();
+    if (this.ownsStoreDir) await rm(this.storeDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = netConnect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new NatsServerError(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
