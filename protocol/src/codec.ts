@@ -9,8 +9,20 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; error: WireError 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** WireError.message's maxLength. Longer messages are cut so that every error we build passes ErrorReply. */
+const MAX_ERROR_MESSAGE_CHARS = 2048;
+
+/** `message` cut to MAX_ERROR_MESSAGE_CHARS UTF-16 units, ending in "…" when cut; never splits a surrogate pair. */
+function clampMessage(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE_CHARS) return message;
+  let end = MAX_ERROR_MESSAGE_CHARS - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${message.slice(0, end)}…`;
+}
+
 function failure(code: ErrorCode, message: string): { ok: false; error: WireError } {
-  return { ok: false, error: { code, message, retryable: false } };
+  return { ok: false, error: { code, message: clampMessage(message), retryable: false } };
 }
 
 /** Renders zod issues as one line a human can act on: where, and what was wrong. */
@@ -74,13 +86,13 @@ export function encode(message: object, maxBytes: number = MAX_MESSAGE_BYTES): U
   return bytes;
 }
 
-/** Builds an error reply body. `retryable` follows the code unless overridden. */
+/** Builds an error reply body. `retryable` follows the code unless overridden; `message` is cut to 2048 characters. */
 export function errorReply(
   code: ErrorCode,
   message: string,
   extra: { requestId?: string; retryAfterMs?: number; retryable?: boolean } = {},
 ): ErrorReply {
-  const error: WireError = { code, message, retryable: extra.retryable ?? isRetryable(code) };
+  const error: WireError = { code, message: clampMessage(message), retryable: extra.retryable ?? isRetryable(code) };
   if (extra.retryAfterMs !== undefined) error.retryAfterMs = extra.retryAfterMs;
   if (extra.requestId !== undefined) error.requestId = extra.requestId;
   return { v: PROTOCOL_VERSION, ok: false, error };

@@ -15,6 +15,7 @@ export const NodeView = z.strictObject({
   models: z.array(LoadedModel),
   queueDepth: NonNegativeInt,
   inFlight: NonNegativeInt,
+  maxBatchSize: z.int().min(1),
   assumed: NonNegativeInt.describe('Placements sent to the node that it has not reported finished.'),
   hbmTotalBytes: NonNegativeInt,
   hbmUsedBytes: NonNegativeInt,
@@ -25,14 +26,18 @@ export const NodeView = z.strictObject({
 });
 export type NodeView = z.infer<typeof NodeView>;
 
+/** Sums over a cluster's nodes: Watts' 10 MW bound is per node, and a cluster at the design's scale exceeds it. */
+const ClusterWatts = z.number().min(0).max(1e12);
+
 export const ClusterView = z.strictObject({
   cluster: Name,
   nodes: NonNegativeInt,
   readyNodes: NonNegativeInt,
-  powerDrawWatts: Watts,
-  powerLimitWatts: Watts,
+  powerDrawWatts: ClusterWatts,
+  powerLimitWatts: ClusterWatts,
   inFlight: NonNegativeInt,
   queueDepth: NonNegativeInt,
+  batchSlots: NonNegativeInt.describe('Σ maxBatchSize of live nodes: in-flight / batchSlots is the cluster utilisation.'),
 });
 export type ClusterView = z.infer<typeof ClusterView>;
 
@@ -47,7 +52,7 @@ export const StatusReply = z.strictObject({
   v: Version,
   ok: z.literal(true),
   schedulerId: SubjectToken,
-  uptimeMs: DurationMs,
+  uptimeMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER).describe('Time since the scheduler process started.'),
   totalNodes: NonNegativeInt,
   clusters: z.array(ClusterView),
   nodes: z.array(NodeView),

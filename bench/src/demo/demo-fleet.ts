@@ -1,0 +1,111 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { ManagedProcess } from '@switchyard/test-kit';
+
+/** A group of identical simulated nodes run by one agent process. */
+export interface NodeGroup {
+  readonly cluster: string;
+  readonly zone: string;
+  readonly profile: string;
+  readonly nodes: number;
+  readonly models: readonly string[];
+}
+
+/** The demo fleet: three edge clusters of mixed Trainium2, H100 and L4 nodes, six agent processes. */
+export const DEMO_FLEET: readonly NodeGroup[] = [
+  { cluster: 'edge-fra-1', zone: 'fra-a', profile: 'trn2', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-fra-1', zone: 'fra-b', profile: 'h100', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-iad-1', zone: 'iad-a', profile: 'h100', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-iad-1', zone: 'iad-b', profile: 'l4', nodes: 3, models: ['llama-3.1-8b'] },
+  { cluster: 'edge-sin-1', zone: 'sin-a', profile: 'trn2', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 3, models: ['llama-3.1-8b'] },
+];
+
+/** Node ids of a group, as the agent names them (`<prefix>-<i>`). */
+export function groupNodeIds(group: NodeGroup): string[] {
+  return Array.from({ length: group.nodes }, (_, i) => `${groupPrefix(group)}-${i}`);
+}
+
+export function groupPrefix(group: NodeGroup): string {
+  return `${group.cluster}-${group.profile}`;
+}
+
+/** Timing knobs the demo gives the processes it starts (fast detection so a kill shows within seconds). */
+export interface FleetTimings {
+  readonly heartbeatIntervalMs: number;
+  readonly suspectAfterMs: number;
+  readonly deadAfterMs: number;
+}
+
+/** A process the demo started, with its log file. */
+export interface FleetProcess {
+  readonly name: string;
+  readonly process: ManagedProcess;
+  readonly group?: NodeGroup;
+}
+
+function logSink(logDir: string, name: string): WriteStream {
+  return createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+}
+
+function launch(cliEntry: string, name: string, args: string[], logDir: string, natsUrl: string): ManagedProcess {
+  const sink = logSink(logDir, name);
+  const child = new ManagedProcess({
+    command: process.execPath,
+    args: [cliEntry, ...args],
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+    readyPattern: /"msg":"(scheduler ready|agent host ready)"/,
+    startTimeoutMs: 30_000,
+    onLine: (line) => sink.write(`${line}\n`),
+  });
+  void child.exited.then(() => sink.end());
+  return child;
+}
+
+/** Starts the scheduler process. */
+export async function startSchedulerProcess(cliEntry: string, natsUrl: string, logDir: string, timings: FleetTimings, seed: number): Promise<FleetProcess> {
+  const process = launch(
+    cliEntry,
+    'scheduler',
+    ['scheduler', '--suspect-after-ms', String(timings.suspectAfterMs), '--dead-after-ms', String(timings.deadAfterMs), '--seed', String(seed)],
+    logDir,
+    natsUrl,
+  );
+  await process.ready();
+  return { name: 'scheduler', process };
+}
+
+/** Starts one agent process per node group, in parallel. */
+export async function startAgentProcesses(
+  cliEntry: string,
+  natsUrl: string,
+  logDir: string,
+  groups: readonly NodeGroup[],
+  timings: FleetTimings,
+  seed: number,
+): Promise<FleetProcess[]> {
+  const processes = groups.map((group, i): FleetProcess => {
+    const name = `agent-${groupPrefix(group)}`;
+    const child = launch(
+      cliEntry,
+      name,
+      [
+        'agent',
+        '--node-id', groupPrefix(group),
+        '--nodes', String(group.nodes),
+        '--cluster', group.cluster,
+        '--zone', group.zone,
+        '--profile', group.profile,
+        '--models', group.models.join(','),
+        '--heartbeat-interval-ms', String(timings.heartbeatIntervalMs),
+        '--seed', String(seed + i),
+        '--drain-grace-ms', '5000',
+      ],
+      logDir,
+      natsUrl,
+    );
+    return { name, process: child, group };
+  });
+  await Promise.all(processes.map((p) => p.process.ready()));
+  return processes;
+}

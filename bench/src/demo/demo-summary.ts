@@ -1,0 +1,91 @@
+import type { ClusterView } from '@switchyard/protocol';
+import { percentile, sortedCopy } from '../report/percentiles.js';
+import { formatTable } from '../report/table.js';
+import type { NodeGroup } from './demo-fleet.js';
+import type { RequestOutcome } from './load-driver.js';
+
+/** One status poll's cluster figures. */
+export interface ClusterSample {
+  readonly atMs: number;
+  readonly clusters: readonly ClusterView[];
+}
+
+/** Everything the demo measured. */
+export interface DemoSummary {
+  readonly durationMs: number;
+  readonly outcomes: readonly RequestOutcome[];
+  readonly samples: readonly ClusterSample[];
+  readonly counters: Readonly<Record<string, number>>;
+  readonly kill?: { readonly group: NodeGroup; readonly atMs: number; readonly deadDetectedAfterMs?: number };
+}
+
+const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
+
+/** Requests that never got an answer from the system (a client-side timeout). Must be zero. */
+export function unanswered(summary: DemoSummary): number {
+  return summary.outcomes.filter((o) => o.code === 'CLIENT_TIMEOUT').length;
+}
+
+/** Renders the end-of-demo summary tables. */
+export function renderSummary(summary: DemoSummary): string {
+  const { outcomes } = summary;
+  const ok = outcomes.filter((o) => o.code === 'ok');
+  const byCode = new Map<string, number>();
+  for (const o of outcomes) byCode.set(o.code, (byCode.get(o.code) ?? 0) + 1);
+  const lines: string[] = [];
+  lines.push(`Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered`);
+  lines.push(`Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s`);
+  lines.push('');
+  lines.push(formatTable(['outcome', 'requests', 'share'], [...byCode.entries()].sort().map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`])));
+  lines.push('');
+  const models = [...new Set(outcomes.map((o) => o.model))].sort();
+  lines.push(
+    formatTable(
+      ['model', 'ok', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'TTFT p50 ms', 'TTFT p99 ms'],
+      [...models, 'all'].map((model) => {
+        const rows = ok.filter((o) => model === 'all' || o.model === model);
+        const lat = sortedCopy(rows.map((o) => o.latencyMs));
+        const ttft = sortedCopy(rows.map((o) => o.ttftMs ?? Number.NaN).filter(Number.isFinite));
+        return [model, rows.length, ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99)), ms(lat[lat.length - 1] ?? Number.NaN), ms(percentile(ttft, 50)), ms(percentile(ttft, 99))];
+      }),
+    ),
+  );
+  lines.push('');
+  const clusters = [...new Set(summary.samples.flatMap((s) => s.clusters.map((c) => c.cluster)))].sort();
+  lines.push(
+    formatTable(
+      ['cluster', 'nodes', 'served', 'util avg', 'util peak', 'power avg W', 'power peak W', 'limit W'],
+      clusters.map((cluster) => {
+        const series = summary.samples.flatMap((s) => s.clusters.filter((c) => c.cluster === cluster));
+        const util = series.map((c) => (c.batchSlots > 0 ? c.inFlight / c.batchSlots : 0));
+        const power = series.map((c) => c.powerDrawWatts);
+        const avg = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+        return [
+          cluster,
+          series[series.length - 1]?.nodes ?? 0,
+          ok.filter((o) => o.cluster === cluster).length,
+          `${(100 * avg(util)).toFixed(1)}%`,
+          `${(100 * Math.max(0, ...util)).toFixed(1)}%`,
+          Math.round(avg(power)),
+          Math.round(Math.max(0, ...power)),
+          Math.round(Math.max(0, ...series.map((c) => c.powerLimitWatts))),
+        ];
+      }),
+    ),
+  );
+  const c = summary.counters;
+  lines.push('');
+  lines.push(
+    `Scheduler: ${c['placements.ok'] ?? 0} placements, ${c['requests.replaced'] ?? 0} re-placed after node loss, ` +
+      `${c['assignments.refused'] ?? 0} assignments refused, ${c['nodes.died'] ?? 0} nodes died, ${c['results.late'] ?? 0} late results ignored`,
+  );
+  if (summary.kill !== undefined) {
+    const { group, atMs, deadDetectedAfterMs } = summary.kill;
+    lines.push(
+      `Failure: ${group.nodes}× ${group.profile} in ${group.cluster} SIGKILLed at ${(atMs / 1000).toFixed(1)} s; ` +
+        (deadDetectedAfterMs === undefined ? 'not yet marked dead at the end' : `marked dead ${(deadDetectedAfterMs / 1000).toFixed(1)} s later`) +
+        `; unanswered requests: ${unanswered(summary)}`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,193 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { decode, encode, type StatusReply, StatusResponse, subjects } from '@switchyard/protocol';
+import { NatsServerProcess } from '@switchyard/test-kit';
+import { percentile, sortedCopy } from '../report/percentiles.js';
+import { readAzureTrace, type TraceRequest } from '../workload/azure-trace.js';
+import {
+  DEMO_FLEET,
+  type FleetProcess,
+  type FleetTimings,
+  groupNodeIds,
+  type NodeGroup,
+  startAgentProcesses,
+  startSchedulerProcess,
+} from './demo-fleet.js';
+import { LoadDriver } from './load-driver.js';
+import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
+
+export interface DemoOptions {
+  /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
+  readonly cliEntry: string;
+  /** Use this NATS server instead of starting one. */
+  readonly natsUrl?: string;
+  readonly durationMs: number;
+  readonly ratePerS: number;
+  readonly seed: number;
+  /** Fraction of the run at which one agent process is SIGKILLed (0: never). */
+  readonly killAt: number;
+  readonly logDir: string;
+  /** Azure trace CSV to sample token sizes from; a built-in distribution if absent. */
+  readonly tracePath?: string;
+  readonly fleet?: readonly NodeGroup[];
+  readonly out?: NodeJS.WriteStream;
+}
+
+const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
+
+/** Where the shared Azure conversation trace lives next to a checkout, if it does. */
+export function defaultTracePath(repoRoot: string): string | undefined {
+  const candidate = resolve(repoRoot, '..', 'shared', 'traces', 'azure-llm-2023-conv.csv');
+  return existsSync(candidate) ? candidate : undefined;
+}
+
+/** Token sizes when no trace is at hand: log-normal around the Azure conversation trace's medians. */
+function syntheticSizes(seedRng: () => number): TraceRequest[] {
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - seedRng())) * Math.cos(2 * Math.PI * seedRng());
+  return Array.from({ length: 2000 }, (_, i) => ({
+    arrivalMs: i,
+    inputTokens: Math.round(Math.exp(6.8 + 0.9 * normal())),
+    outputTokens: Math.round(Math.exp(5.2 + 0.8 * normal())),
+  }));
+}
+
+async function fetchStatus(nc: NatsConnection): Promise<StatusReply | undefined> {
+  try {
+    const reply = await nc.request(subjects.adminStatus, encode({ v: 1, nodeLimit: 1000 }), { timeout: 2000 });
+    const decoded = decode(StatusResponse, reply.data);
+    return decoded.ok && decoded.value.ok ? decoded.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The main job: a local NATS server, the scheduler and a simulated multi-cluster fleet as separate
+ * processes, an open-loop mixed workload with a live progress line, one agent process killed
+ * mid-run, and a summary of what happened.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
+  const out = options.out ?? process.stdout;
+  const say = (line: string): void => void out.write(`${line}\n`);
+  const fleet = options.fleet ?? DEMO_FLEET;
+  await mkdir(options.logDir, { recursive: true });
+  const started: FleetProcess[] = [];
+  let nats: NatsServerProcess | undefined;
+  let client: NatsConnection | undefined;
+  try {
+    let natsUrl = options.natsUrl;
+    if (natsUrl === undefined) {
+      nats = await NatsServerProcess.start({ jetstream: true });
+      natsUrl = nats.url;
+      say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
+    }
+    started.push(await startSchedulerProcess(options.cliEntry, natsUrl, options.logDir, TIMINGS, options.seed));
+    say(`▸ scheduler up (suspect after ${TIMINGS.suspectAfterMs} ms, dead after ${TIMINGS.deadAfterMs} ms of silence)`);
+    const agents = await startAgentProcesses(options.cliEntry, natsUrl, options.logDir, fleet, TIMINGS, options.seed);
+    started.push(...agents);
+    for (const agent of agents) {
+      const g = agent.group;
+      if (g !== undefined) say(`▸ agent pid ${agent.process.pid}: ${g.nodes}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
+    }
+    client = await connect({ servers: natsUrl, name: 'demo-client' });
+    const totalNodes = fleet.reduce((sum, g) => sum + g.nodes, 0);
+    const registerDeadline = Date.now() + 15_000;
+    let status = await fetchStatus(client);
+    while ((status?.clusters.reduce((s, c) => s + c.readyNodes, 0) ?? 0) < totalNodes && Date.now() < registerDeadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = await fetchStatus(client);
+    }
+    say(`▸ ${status?.totalNodes ?? 0}/${totalNodes} nodes registered; logs in ${options.logDir}\n`);
+
+    const sizes = options.tracePath === undefined ? syntheticSizes(Math.random) : await readAzureTrace(options.tracePath);
+    const driver = new LoadDriver(
+      client,
+      {
+        models: [
+          { name: 'llama-3.1-8b', weight: 3 },
+          { name: 'llama-3.3-70b', weight: 1 },
+        ],
+        sizes: sizes.filter((s) => s.outputTokens > 0),
+        maxInputTokens: 8192,
+        maxOutputTokens: 1024,
+      },
+      options.ratePerS,
+      options.seed,
+    );
+    say(
+      `▸ load: ${options.ratePerS} req/s open-loop for ${Math.round(options.durationMs / 1000)} s, ` +
+        `token sizes from ${options.tracePath === undefined ? 'a synthetic distribution' : 'the Azure LLM conversation trace (CC-BY-4.0)'}`,
+    );
+
+    const samples: ClusterSample[] = [];
+    const startMs = Date.now();
+    const killTarget = options.killAt > 0 ? agents.find((a) => a.group?.profile === 'h100') : undefined;
+    let killedAtMs: number | undefined;
+    let deadDetectedAfterMs: number | undefined;
+    const isTty = out.isTTY === true;
+    let lastPrintMs = 0;
+    const monitor = setInterval(() => {
+      void (async () => {
+        const now = await fetchStatus(client!);
+        const elapsed = Date.now() - startMs;
+        if (now !== undefined) {
+          samples.push({ atMs: elapsed, clusters: now.clusters });
+          if (killedAtMs !== undefined && deadDetectedAfterMs === undefined && killTarget?.group !== undefined) {
+            const ids = new Set(groupNodeIds(killTarget.group));
+            if (now.nodes.filter((n) => ids.has(n.nodeId)).every((n) => n.state === 'dead')) deadDetectedAfterMs = Date.now() - killedAtMs;
+          }
+        }
+        const ok = driver.outcomes.filter((o) => o.code === 'ok');
+        const lat = sortedCopy(ok.slice(-500).map((o) => o.latencyMs));
+        const states = now?.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.state]: (acc[n.state] ?? 0) + 1 }), {}) ?? {};
+        const line =
+          `[${(elapsed / 1000).toFixed(1).padStart(5)} s] sent ${driver.sent}  ok ${ok.length}  errors ${driver.outcomes.length - ok.length}  ` +
+          `in flight ${driver.inFlight}  p50 ${Math.round(percentile(lat, 50) || 0)} ms  p99 ${Math.round(percentile(lat, 99) || 0)} ms  | nodes ` +
+          Object.entries(states).map(([s, n]) => `${n} ${s}`).join(', ');
+        if (isTty) out.write(`\r\x1b[2K${line}`);
+        else if (Date.now() - lastPrintMs >= 5000) {
+          lastPrintMs = Date.now();
+          say(line);
+        }
+      })();
+    }, 1000);
+
+    if (killTarget !== undefined) {
+      setTimeout(() => {
+        killedAtMs = Date.now();
+        killTarget.process.kill('SIGKILL');
+        const line = `✖ SIGKILL agent pid ${killTarget.process.pid} (${killTarget.group?.nodes ?? 0}× ${killTarget.group?.profile} in ${killTarget.group?.cluster}) with work in flight`;
+        if (isTty) out.write(`\r\x1b[2K${line}\n`);
+        else say(line);
+      }, options.durationMs * options.killAt);
+    }
+    await driver.run(options.durationMs);
+    await driver.settle();
+    clearInterval(monitor);
+    if (isTty) out.write('\n');
+    const finalStatus = await fetchStatus(client);
+    const summary: DemoSummary = {
+      durationMs: Date.now() - startMs,
+      outcomes: driver.outcomes,
+      samples,
+      counters: finalStatus?.counters ?? {},
+      ...(killTarget?.group === undefined || killedAtMs === undefined
+        ? {}
+        : { kill: { group: killTarget.group, atMs: killedAtMs - startMs, ...(deadDetectedAfterMs === undefined ? {} : { deadDetectedAfterMs }) } }),
+    };
+    say('');
+    say(renderSummary(summary));
+    return summary;
+  } finally {
+    await client?.close().catch(() => undefined);
+    await Promise.all(started.reverse().map((p) => p.process.stop(8000)));
+    await nats?.stop();
+  }
+}
+
+/** Directory for a demo run's logs. */
+export function demoLogDir(base: string): string {
+  return join(base, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}

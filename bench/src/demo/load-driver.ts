@@ -1,0 +1,155 @@
+import { type NatsConnection, RequestError } from '@nats-io/transport-node';
+import { createRng } from '@switchyard/fleet-model';
+import { decode, encode, InferReply, type InferRequestInput, type Priority, subjects } from '@switchyard/protocol';
+import type { TraceRequest } from '../workload/azure-trace.js';
+
+/** What the load driver sends. */
+export interface LoadMix {
+  /** Model names with relative weights. */
+  readonly models: readonly { readonly name: string; readonly weight: number }[];
+  /** Token sizes to sample from (e.g. a real trace); sampled uniformly. */
+  readonly sizes: readonly TraceRequest[];
+  readonly maxInputTokens: number;
+  readonly maxOutputTokens: number;
+}
+
+/** The outcome of one request as the client saw it. */
+export interface RequestOutcome {
+  readonly sentAtMs: number;
+  readonly latencyMs: number;
+  /** `ok`, a wire error code, or CLIENT_TIMEOUT when no answer came at all. */
+  readonly code: string;
+  readonly model: string;
+  readonly cluster?: string;
+  readonly ttftMs?: number;
+  readonly outputTokens?: number;
+}
+
+/**
+ * Open-loop load: arrivals follow a Poisson process at `ratePerS` whatever the system does (no
+ * coordinated omission), each request is independent, and every one ends as an answer or a
+ * client-side timeout, which the summary reports as unanswered.
+ */
+export class LoadDriver {
+  readonly outcomes: RequestOutcome[] = [];
+  private inFlightCount = 0;
+  private sentCount = 0;
+  private readonly rng: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly mix: LoadMix,
+    private readonly ratePerS: number,
+    seed: number,
+    private readonly clientTimeoutMs = 60_000,
+    private readonly tenant = 'demo',
+  ) {
+    this.rng = createRng(seed);
+  }
+
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Sends requests until `durationMs` has passed. */
+  run(durationMs: number): Promise<void> {
+    const startMs = performance.now();
+    let nextAtMs = startMs + this.interArrivalMs();
+    return new Promise((resolve) => {
+      const tick = (): void => {
+        const nowMs = performance.now();
+        while (nextAtMs <= nowMs && nextAtMs - startMs < durationMs) {
+          this.sendOne();
+          nextAtMs += this.interArrivalMs();
+        }
+        if (nextAtMs - startMs >= durationMs) {
+          resolve();
+          return;
+        }
+        this.timer = setTimeout(tick, Math.max(1, Math.min(20, nextAtMs - nowMs)));
+      };
+      tick();
+    });
+  }
+
+  /** Waits for every sent request to end (answer or client timeout). */
+  async settle(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private interArrivalMs(): number {
+    return (-Math.log(1 - this.rng()) * 1000) / this.ratePerS;
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    const item = items[Math.floor(this.rng() * items.length)];
+    if (item === undefined) throw new RangeError('cannot pick from an empty list');
+    return item;
+  }
+
+  private pickModel(): string {
+    const total = this.mix.models.reduce((sum, m) => sum + m.weight, 0);
+    let r = this.rng() * total;
+    for (const model of this.mix.models) {
+      r -= model.weight;
+      if (r <= 0) return model.name;
+    }
+    return this.pick(this.mix.models).name;
+  }
+
+  private sendOne(): void {
+    const size = this.pick(this.mix.sizes);
+    const model = this.pickModel();
+    const r = this.rng();
+    const priority: Priority = r < 0.2 ? 'high' : r < 0.9 ? 'normal' : 'low';
+    const request: InferRequestInput = {
+      v: 1,
+      model,
+      inputTokens: Math.max(1, Math.min(this.mix.maxInputTokens, size.inputTokens)),
+      maxOutputTokens: Math.max(1, Math.min(this.mix.maxOutputTokens, size.outputTokens)),
+      priority,
+    };
+    this.sentCount++;
+    this.inFlightCount++;
+    const sentAtMs = performance.now();
+    const done = this.nc
+      .request(subjects.infer(this.tenant), encode(request), { timeout: this.clientTimeoutMs })
+      .then(
+        (reply) => {
+          const latencyMs = performance.now() - sentAtMs;
+          const decoded = decode(InferReply, reply.data);
+          if (!decoded.ok) return { sentAtMs, latencyMs, code: 'INVALID_REPLY', model };
+          const answer = decoded.value;
+          if (!answer.ok) return { sentAtMs, latencyMs, code: answer.error.code, model };
+          return {
+            sentAtMs,
+            latencyMs,
+            code: 'ok',
+            model,
+            cluster: answer.cluster,
+            ttftMs: answer.timings.ttftMs,
+            outputTokens: answer.outputTokens,
+          };
+        },
+        (err: unknown) => ({
+          sentAtMs,
+          latencyMs: performance.now() - sentAtMs,
+          code: err instanceof RequestError && err.isNoResponders() ? 'NO_SCHEDULER' : 'CLIENT_TIMEOUT',
+          model,
+        }),
+      )
+      .then((outcome: RequestOutcome) => {
+        this.outcomes.push(outcome);
+        this.inFlightCount--;
+      });
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+}

@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+
+/** One option of a command: a flag, its environment variable, default and help text. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+  /** Environment variable consulted when the flag is absent. */
+  readonly env?: string;
+  readonly default?: string | boolean;
+  readonly short?: string;
+}
+
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** A `switchyard` subcommand. */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  /** Extra usage text (positional arguments, examples). */
+  readonly usage?: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Runs the command; resolves with the process exit code. */
+  run(values: OptionValues, positionals: readonly string[]): Promise<number>;
+}
+
+/** A usage error: printed with the command's help, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'nats-url': { type: 'string', env: 'SWITCHYARD_NATS_URL', default: 'nats://127.0.0.1:4222', description: 'NATS server URL' },
+  'log-level': { type: 'string', env: 'SWITCHYARD_LOG_LEVEL', default: 'info', description: 'log level: trace, debug, info, warn, error' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+/** Parses argv for a command: flags first, then environment variables, then defaults. */
+export function parseCommandArgs(command: Command, argv: readonly string[]): { values: OptionValues; positionals: string[] } {
+  const specs = { ...GLOBAL_OPTIONS, ...command.options };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const values: OptionValues = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const flag = (parsed.values as OptionValues)[name];
+    const fromEnv = spec.env === undefined ? undefined : process.env[spec.env];
+    if (flag !== undefined) values[name] = flag;
+    else if (fromEnv !== undefined && fromEnv !== '') values[name] = spec.type === 'boolean' ? ['1', 'true', 'yes'].includes(fromEnv) : fromEnv;
+    else values[name] = spec.default;
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/** Renders `switchyard <command> --help`. */
+export function commandHelp(command: Command): string {
+  const specs = { ...command.options, ...GLOBAL_OPTIONS };
+  const lines = [`switchyard ${command.name} — ${command.summary}`, ''];
+  lines.push(`Usage: switchyard ${command.name} [options]${command.usage === undefined ? '' : ` ${command.usage}`}`, '', 'Options:');
+  for (const [name, spec] of Object.entries(specs)) {
+    const flag = `${spec.short === undefined ? '    ' : `-${spec.short}, `}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
+    const extras = [spec.env === undefined ? '' : `env ${spec.env}`, spec.default === undefined ? '' : `default ${String(spec.default)}`]
+      .filter((x) => x !== '')
+      .join('; ');
+    lines.push(`  ${flag.padEnd(34)} ${spec.description}${extras === '' ? '' : ` (${extras})`}`);
+  }
+  return lines.join('\n');
+}
+
+/** Reads a string option that must be present. */
+export function stringOption(values: OptionValues, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** Reads a numeric option within bounds. */
+export function numberOption(values: OptionValues, name: string, min: number, max: number): number {
+  const raw = stringOption(values, name);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a number in ${min}..${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads an integer option within bounds. */
+export function intOption(values: OptionValues, name: string, min: number, max: number): number {
+  const value = numberOption(values, name, min, max);
+  if (!Number.isInteger(value)) throw new UsageError(`--${name} must be an integer, got ${value}`);
+  return value;
+}
+
+/** Resolves on SIGINT or SIGTERM (for long-running commands). */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,37 @@
+import { startScheduler } from '@switchyard/scheduler';
+import { type Command, intOption, stringOption, untilSignal } from '../command.js';
+
+export const schedulerCommand: Command = {
+  name: 'scheduler',
+  summary: 'run the scheduler (control plane) against a NATS server',
+  options: {
+    'scheduler-id': { type: 'string', env: 'SWITCHYARD_SCHEDULER_ID', description: 'scheduler id (default: random)' },
+    'suspect-after-ms': { type: 'string', env: 'SWITCHYARD_SUSPECT_AFTER_MS', default: '3000', description: 'heartbeat silence before a node gets no new work' },
+    'dead-after-ms': { type: 'string', env: 'SWITCHYARD_DEAD_AFTER_MS', default: '5000', description: 'heartbeat silence before a node is dead and its work moves' },
+    'assign-timeout-ms': { type: 'string', env: 'SWITCHYARD_ASSIGN_TIMEOUT_MS', default: '2000', description: 'time a node has to acknowledge an assignment' },
+    'default-deadline-ms': { type: 'string', env: 'SWITCHYARD_DEFAULT_DEADLINE_MS', default: '300000', description: 'deadline for requests that set none' },
+    seed: { type: 'string', env: 'SWITCHYARD_SEED', description: 'seed of the tie-breaking RNG (default: random)' },
+  },
+  async run(values) {
+    const suspectAfterMs = intOption(values, 'suspect-after-ms', 1, 3_600_000);
+    const deadAfterMs = intOption(values, 'dead-after-ms', 2, 3_600_000);
+    const schedulerId = values['scheduler-id'];
+    const seed = values['seed'];
+    const scheduler = await startScheduler({
+      natsUrl: stringOption(values, 'nats-url'),
+      logLevel: stringOption(values, 'log-level'),
+      failureDetector: { suspectAfterMs, deadAfterMs, forgetAfterMs: Math.max(deadAfterMs, 10 * 60_000) },
+      inference: {
+        assignTimeoutMs: intOption(values, 'assign-timeout-ms', 10, 600_000),
+        deadlineGraceMs: 500,
+        noCapacityRetryAfterMs: 1000,
+      },
+      ledger: { maxAttempts: 3, defaultDeadlineMs: intOption(values, 'default-deadline-ms', 1, 7 * 24 * 3_600_000) },
+      ...(typeof schedulerId === 'string' ? { schedulerId } : {}),
+      ...(typeof seed === 'string' ? { seed: intOption(values, 'seed', 0, 2 ** 32 - 1) } : {}),
+    });
+    const stopOn = await Promise.race([untilSignal(), scheduler.closed.then(() => 'closed' as const)]);
+    await scheduler.stop();
+    return stopOn === 'closed' ? 1 : 0;
+  },
+};

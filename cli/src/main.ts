@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { agentCommand } from './commands/agent.js';
+import { demoCommand } from './commands/demo.js';
+import { nodeCommand } from './commands/node.js';
+import { schedulerCommand } from './commands/scheduler.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { type Command, commandHelp, parseCommandArgs, UsageError } from './command.js';
+
+const COMMANDS: readonly Command[] = [demoCommand, schedulerCommand, agentCommand, submitCommand, statusCommand, nodeCommand];
+
+function mainHelp(): string {
+  return [
+    'switchyard — accelerator-aware inference scheduler',
+    '',
+    'Usage: switchyard <command> [options]   (switchyard <command> --help for its options)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    console.error(`unknown command "${name}"\n\n${mainHelp()}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseCommandArgs(command, rest);
+    if (values['help'] === true) {
+      console.log(commandHelp(command));
+      return 0;
+    }
+    return await command.run(values, positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`switchyard ${command.name}: ${err.message}\n\n${commandHelp(command)}`);
+      return 2;
+    }
+    console.error(`switchyard ${command.name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

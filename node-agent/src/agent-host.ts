@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { isSubjectToken } from '@switchyard/protocol';
+import { pino } from 'pino';
+import { SimulatedBackend } from './backends/simulated-backend.js';
+import { type AgentLogger, NodeAgent } from './node-agent.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** One simulated node this process hosts. */
+export interface SimulatedNodeSpec {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly zone: string;
+  /** Accelerator profile name, e.g. trn2, h100, l4. */
+  readonly profile: string;
+  /** Chips on the node; default: the profile's reference node. */
+  readonly chipCount?: number;
+  /** Models loaded at start. */
+  readonly models: readonly string[];
+  readonly seed: number;
+  readonly maxBatchSize?: number;
+}
+
+export interface AgentHostConfig {
+  readonly natsUrl: string;
+  readonly nodes: readonly SimulatedNodeSpec[];
+  readonly heartbeatIntervalMs?: number;
+  readonly logLevel?: string;
+  readonly logDestination?: NodeJS.WritableStream;
+  readonly models?: (name: string) => ModelSpec | undefined;
+}
+
+/** Bad agent configuration, found before anything connects. */
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+}
+
+export interface AgentHostHandle {
+  readonly agents: readonly NodeAgent[];
+  readonly nc: NatsConnection;
+  /** Drains every node (bounded by `graceMs`), says goodbye, closes the connection. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Checks a node spec against the catalogue; throws AgentConfigError naming the problem. */
+export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string) => ModelSpec | undefined): void {
+  if (!isSubjectToken(spec.nodeId)) throw new AgentConfigError(`node id ${JSON.stringify(spec.nodeId)} must be 1-64 of [A-Za-z0-9_-]`);
+  const profile = getProfile(spec.profile);
+  if (profile === undefined) throw new AgentConfigError(`node ${spec.nodeId}: unknown accelerator profile ${JSON.stringify(spec.profile)}`);
+  if (spec.chipCount !== undefined && !(Number.isInteger(spec.chipCount) && spec.chipCount >= 1 && spec.chipCount <= 256)) {
+    throw new AgentConfigError(`node ${spec.nodeId}: chip count must be an integer in 1..256`);
+  }
+  for (const name of spec.models) {
+    if (models(name) === undefined) throw new AgentConfigError(`node ${spec.nodeId}: unknown model ${JSON.stringify(name)}`);
+  }
+}
+
+/**
+ * Composition root of an agent process: one NATS connection, one NodeAgent per hosted node, each
+ * with a simulated accelerator. A real node hosts exactly one; dev fleets host many per process.
+ */
+export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
+  const models = config.models ?? getModel;
+  for (const spec of config.nodes) validateNodeSpec(spec, models);
+  const log: AgentLogger = pino({ level: config.logLevel ?? 'info', base: { service: 'node-agent' } }, config.logDestination ?? process.stdout);
+  const nc = await connect({
+    servers: config.natsUrl,
+    name: `agent-${config.nodes[0]?.nodeId ?? 'empty'}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  const incarnation = `inc-${randomBytes(6).toString('hex')}`;
+  const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 1000;
+  const agents = config.nodes.map((spec) => {
+    const profile = getProfile(spec.profile);
+    if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
+    const hardware = { profile, chipCount: spec.chipCount ?? profile.referenceChipsPerNode };
+    return new NodeAgent({
+      identity: { nodeId: spec.nodeId, cluster: spec.cluster, zone: spec.zone, profile: spec.profile, chipCount: hardware.chipCount },
+      nc,
+      heartbeatIntervalMs,
+      incarnation,
+      agentVersion: AGENT_VERSION,
+      log,
+      backend: (listener) =>
+        new SimulatedBackend(
+          {
+            hardware,
+            models,
+            preloadedModels: spec.models,
+            seed: spec.seed,
+            ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+          },
+          listener,
+        ),
+    });
+  });
+  // Spread heartbeats of co-hosted nodes over the interval instead of bursting them together.
+  agents.forEach((agent, i) => setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))));
+  log.info({ nodes: agents.length, natsUrl: config.natsUrl, incarnation }, 'agent host ready');
+  let stopping: Promise<void> | undefined;
+  return {
+    agents,
+    nc,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await Promise.all(agents.map((agent) => agent.stop(graceMs)));
+        await nc.drain().catch(() => nc.close());
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { ErrorCode, LoadedModel, Priority, Timings } from '@switchyard/protocol';
+
+/** One unit of work handed to an execution backend. */
+export interface BackendJob {
+  readonly id: string;
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly maxOutputTokens: number;
+  readonly priority: Priority;
+  readonly prompt?: string;
+}
+
+/** A finished job. */
+export interface BackendCompletion {
+  readonly jobId: string;
+  readonly outputTokens: number;
+  readonly timings: Timings;
+  readonly energyJoules: number;
+  readonly text?: string;
+}
+
+/** What the backend reports for heartbeats. */
+export interface BackendStatus {
+  readonly queueDepth: number;
+  readonly inFlight: number;
+  readonly maxBatchSize: number;
+  readonly hbmTotalBytes: number;
+  readonly hbmUsedBytes: number;
+  readonly powerDrawWatts: number;
+  readonly powerLimitWatts: number;
+  readonly temperatureC: number;
+  readonly models: readonly LoadedModel[];
+}
+
+/** Events a backend emits as work progresses. Called synchronously from the backend's own timers. */
+export interface BackendListener {
+  firstToken(jobId: string): void;
+  completed(completion: BackendCompletion): void;
+}
+
+export type BackendSubmitOutcome =
+  | { readonly ok: true; readonly queueDepth: number }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/**
+ * Where a node's work runs: the simulated accelerator here, a local model server later. A backend
+ * owns its queue and batching; the agent owns the wire and deadlines.
+ */
+export interface ExecutionBackend {
+  /** Takes a job or refuses it at once (unknown model, queue full). Never throws for bad input. */
+  submit(job: BackendJob): BackendSubmitOutcome;
+  /** Drops a queued or running job; no completion will be reported for it. Returns whether it was known. */
+  cancel(jobId: string): boolean;
+  status(): BackendStatus;
+  /** Jobs queued or running. */
+  readonly activeJobs: number;
+  /** Stops timers; pending work is abandoned (the agent answers it first). */
+  close(): void;
+}

@@ -1,0 +1,4 @@
+export * from './backends/backend.js';
+export * from './backends/simulated-backend.js';
+export * from './node-agent.js';
+export * from './agent-host.js';

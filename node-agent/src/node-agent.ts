@@ -1,0 +1,326 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  Assignment,
+  type Assignment as AssignmentMessage,
+  decode,
+  encode,
+  type ErrorCode,
+  errorReply,
+  type Heartbeat,
+  type InferResult,
+  NodeNotice,
+  PROTOCOL_VERSION,
+  type Registration,
+  RegistrationReply,
+  subjects,
+  type Timings,
+  type WorkResult,
+} from '@switchyard/protocol';
+import type { BackendCompletion, BackendListener, ExecutionBackend } from './backends/backend.js';
+
+/** Who a node is, as it reports itself. */
+export interface NodeIdentity {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly zone: string;
+  readonly profile: string;
+  readonly chipCount: number;
+}
+
+/** Structured logger (pino's shape). */
+export interface AgentLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface NodeAgentOptions {
+  readonly identity: NodeIdentity;
+  readonly nc: NatsConnection;
+  /** Builds the backend, given the listener the agent wants events on. */
+  readonly backend: (listener: BackendListener) => ExecutionBackend;
+  readonly heartbeatIntervalMs: number;
+  readonly incarnation: string;
+  readonly agentVersion: string;
+  readonly log: AgentLogger;
+  readonly clock?: () => number;
+}
+
+interface ActiveJob {
+  readonly assignment: AssignmentMessage;
+  readonly replyTo: string[];
+  readonly deadlineTimer: NodeJS.Timeout | undefined;
+}
+
+const zeroTimings: Timings = { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: 0 };
+
+/**
+ * The wire side of one node: registers, heartbeats, takes assignments, answers clients directly
+ * and tells the scheduler when work leaves. Jobs are keyed by request id, so a re-sent assignment
+ * (a client retrying with its idempotency key) joins the running job instead of running twice.
+ */
+export class NodeAgent implements BackendListener {
+  private readonly backend: ExecutionBackend;
+  private readonly clock: () => number;
+  private readonly jobs = new Map<string, ActiveJob>();
+  private readonly subscriptions: Subscription[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private state: Heartbeat['state'] = 'ready';
+  private registering: Promise<void> | undefined;
+  private stopped = false;
+  /** Whether the scheduler has acknowledged our registration (cleared when it asks us to register again). */
+  registered = false;
+
+  constructor(private readonly options: NodeAgentOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.backend = options.backend(this);
+  }
+
+  get nodeId(): string {
+    return this.options.identity.nodeId;
+  }
+
+  get activeJobs(): number {
+    return this.jobs.size;
+  }
+
+  start(): void {
+    const { nc, identity } = this.options;
+    this.subscriptions.push(
+      nc.subscribe(subjects.assign(identity.nodeId), { callback: (err, msg) => void (err === null && this.onAssign(msg)) }),
+      nc.subscribe(subjects.notice(identity.nodeId), { callback: (err, msg) => void (err === null && this.onNotice(msg)) }),
+    );
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs);
+    void this.register();
+  }
+
+  /** Current full status, as sent in heartbeats. */
+  status(): Heartbeat {
+    const { identity, incarnation } = this.options;
+    const backend = this.backend.status();
+    return {
+      v: PROTOCOL_VERSION,
+      nodeId: identity.nodeId,
+      incarnation,
+      seq: this.seq,
+      sentAtMs: Math.floor(this.clock()),
+      cluster: identity.cluster,
+      zone: identity.zone,
+      state: this.state,
+      accelerator: {
+        profile: identity.profile,
+        count: identity.chipCount,
+        hbmTotalBytes: Math.round(backend.hbmTotalBytes),
+        hbmUsedBytes: Math.round(backend.hbmUsedBytes),
+      },
+      models: [...backend.models],
+      queueDepth: backend.queueDepth,
+      inFlight: backend.inFlight,
+      maxBatchSize: backend.maxBatchSize,
+      powerDrawWatts: backend.powerDrawWatts,
+      powerLimitWatts: backend.powerLimitWatts,
+      temperatureC: backend.temperatureC,
+    };
+  }
+
+  /** Registers until the scheduler acknowledges (it may not be up yet). Single-flight. */
+  register(): Promise<void> {
+    this.registering ??= this.registerLoop().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  private async registerLoop(): Promise<void> {
+    let backoffMs = 250;
+    while (!this.stopped) {
+      this.seq++;
+      const registration: Registration = {
+        ...this.status(),
+        agentVersion: this.options.agentVersion,
+        heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      };
+      try {
+        const reply = await this.options.nc.request(subjects.register(this.nodeId), encode(registration), { timeout: 2000 });
+        const decoded = decode(RegistrationReply, reply.data);
+        if (decoded.ok && decoded.value.ok) {
+          this.registered = true;
+          this.options.log.info({ nodeId: this.nodeId, schedulerId: decoded.value.schedulerId }, 'registered');
+          return;
+        }
+        const reason = decoded.ok ? (decoded.value.ok ? '' : decoded.value.error.message) : decoded.error.message;
+        this.options.log.error({ nodeId: this.nodeId, reason }, 'registration refused');
+      } catch (err) {
+        this.options.log.debug({ nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) }, 'registration not answered; retrying');
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 2000);
+    }
+  }
+
+  private sendHeartbeat(): void {
+    if (this.stopped) return;
+    this.seq++;
+    this.publish(subjects.heartbeat(this.nodeId), this.status());
+  }
+
+  private onNotice(msg: Msg): void {
+    const decoded = decode(NodeNotice, msg.data);
+    if (!decoded.ok) {
+      this.options.log.warn({ nodeId: this.nodeId, reason: decoded.error.message }, 'invalid notice dropped');
+      return;
+    }
+    if (decoded.value.action === 'register') {
+      this.registered = false;
+      void this.register();
+    }
+  }
+
+  private onAssign(msg: Msg): void {
+    const decoded = decode(Assignment, msg.data);
+    if (!decoded.ok) {
+      this.respond(msg, { v: PROTOCOL_VERSION, ok: false, error: decoded.error });
+      return;
+    }
+    const assignment = decoded.value;
+    const existing = this.jobs.get(assignment.requestId);
+    if (existing !== undefined) {
+      if (!existing.replyTo.includes(assignment.replyTo)) existing.replyTo.push(assignment.replyTo);
+      this.ack(msg, assignment.requestId);
+      return;
+    }
+    if (this.state === 'draining' || this.stopped) {
+      this.respond(msg, errorReply('NODE_DRAINING', `node ${this.nodeId} is draining`, { requestId: assignment.requestId }));
+      return;
+    }
+    const outcome = this.backend.submit({
+      id: assignment.requestId,
+      model: assignment.model,
+      inputTokens: assignment.inputTokens,
+      maxOutputTokens: assignment.maxOutputTokens,
+      priority: assignment.priority,
+      ...(assignment.prompt === undefined ? {} : { prompt: assignment.prompt }),
+    });
+    if (!outcome.ok) {
+      this.respond(msg, errorReply(outcome.code, outcome.message, { requestId: assignment.requestId }));
+      return;
+    }
+    const deadlineTimer =
+      assignment.deadlineAfterMs === undefined
+        ? undefined
+        : setTimeout(() => this.expire(assignment.requestId), Math.max(1, assignment.deadlineAfterMs));
+    this.jobs.set(assignment.requestId, { assignment, replyTo: [assignment.replyTo], deadlineTimer });
+    this.ack(msg, assignment.requestId);
+  }
+
+  firstToken(): void {
+    // Streaming of tokens to clients arrives with real model servers; the simulated path answers once.
+  }
+
+  completed(completion: BackendCompletion): void {
+    const job = this.jobs.get(completion.jobId);
+    if (job === undefined) return;
+    this.jobs.delete(completion.jobId);
+    if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    const { assignment } = job;
+    const result: InferResult = {
+      v: PROTOCOL_VERSION,
+      ok: true,
+      requestId: assignment.requestId,
+      nodeId: this.nodeId,
+      cluster: this.options.identity.cluster,
+      model: assignment.model,
+      inputTokens: assignment.inputTokens,
+      outputTokens: completion.outputTokens,
+      timings: roundTimings(completion.timings),
+      ...(completion.text === undefined ? {} : { text: completion.text }),
+    };
+    for (const replyTo of job.replyTo) this.publish(replyTo, result);
+    this.reportResult(assignment, true, undefined, completion.outputTokens, result.timings, completion.energyJoules);
+  }
+
+  private expire(requestId: string): void {
+    const job = this.jobs.get(requestId);
+    if (job === undefined) return;
+    this.jobs.delete(requestId);
+    this.backend.cancel(requestId);
+    const body = errorReply('DEADLINE_EXCEEDED', `deadline of ${job.assignment.deadlineAfterMs} ms passed on node ${this.nodeId}`, { requestId });
+    for (const replyTo of job.replyTo) this.publish(replyTo, body);
+    this.reportResult(job.assignment, false, 'DEADLINE_EXCEEDED', 0, zeroTimings, 0);
+  }
+
+  private reportResult(
+    assignment: AssignmentMessage,
+    ok: boolean,
+    code: ErrorCode | undefined,
+    outputTokens: number,
+    timings: Timings,
+    energyJoules: number,
+  ): void {
+    const result: WorkResult = {
+      v: PROTOCOL_VERSION,
+      nodeId: this.nodeId,
+      requestId: assignment.requestId,
+      attempt: assignment.attempt,
+      ok,
+      outputTokens,
+      timings,
+      energyJoules: Math.max(0, energyJoules),
+      ...(code === undefined ? {} : { code }),
+    };
+    this.publish(subjects.result(this.nodeId), result);
+  }
+
+  /**
+   * Graceful stop: report `draining` (the scheduler stops placing here), let running work finish
+   * for up to `graceMs`, then say goodbye. Work still running at the end is abandoned and the
+   * scheduler re-places it when it reads the goodbye.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.state = 'draining';
+    this.sendHeartbeat();
+    const graceEnds = this.clock() + graceMs;
+    while (this.jobs.size > 0 && this.clock() < graceEnds) await new Promise((resolve) => setTimeout(resolve, 50));
+    this.stopped = true;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    for (const job of this.jobs.values()) if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    this.backend.close();
+    this.publish(subjects.deregister(this.nodeId), {
+      v: PROTOCOL_VERSION,
+      nodeId: this.nodeId,
+      incarnation: this.options.incarnation,
+      reason: this.jobs.size > 0 ? `stopped with ${this.jobs.size} jobs unfinished` : 'stopped',
+    });
+    this.jobs.clear();
+    for (const sub of this.subscriptions) sub.unsubscribe();
+  }
+
+  private ack(msg: Msg, requestId: string): void {
+    this.respond(msg, { v: PROTOCOL_VERSION, ok: true, requestId, queueDepth: this.backend.status().queueDepth });
+  }
+
+  private respond(msg: Msg, body: object): void {
+    if (msg.reply === undefined || msg.reply === '') return;
+    try {
+      msg.respond(encode(body));
+    } catch (err) {
+      this.options.log.error({ nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) }, 'reply failed');
+    }
+  }
+
+  private publish(subject: string, body: object): void {
+    try {
+      this.options.nc.publish(subject, encode(body));
+    } catch (err) {
+      this.options.log.error({ nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
+    }
+  }
+}
+
+function roundTimings(t: Timings): Timings {
+  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  return { queueMs: r(t.queueMs), loadMs: r(t.loadMs), ttftMs: r(t.ttftMs), totalMs: r(t.totalMs) };
+}

@@ -1,0 +1,136 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  ADMIN_VERBS,
+  type AdminVerb,
+  decode,
+  Deregistration,
+  encode,
+  errorReply,
+  Heartbeat,
+  InferRequest,
+  NodeCommand,
+  nodeIdFromAgentSubject,
+  Registration,
+  StatusRequest,
+  subjects,
+  subjectToken,
+  tenantFromSubject,
+  WorkResult,
+  type WireError,
+} from '@switchyard/protocol';
+import type { FleetService } from '../../service/fleet-service.js';
+import type { InferenceService } from '../../service/inference-service.js';
+import type { Counters, Logger } from '../../service/ports.js';
+import { errorMessage } from './nats-outbox.js';
+
+/**
+ * Subscribes the scheduler's services to their subjects, decodes and validates every message at
+ * this boundary, and answers malformed requests with a typed error. A handler that throws is a bug:
+ * it is logged and counted, answered INTERNAL where there is someone to answer, and never stops the loop.
+ */
+export class SchedulerSubscriptions {
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly fleet: FleetService,
+    private readonly inference: InferenceService,
+    private readonly counters: Counters,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.on(subjects.anyRegister, (msg) => {
+      const nodeId = nodeIdFromAgentSubject(msg.subject) ?? '';
+      const decoded = decode(Registration, msg.data);
+      this.respond(msg, decoded.ok ? this.fleet.register(nodeId, decoded.value) : this.rejection(msg, decoded.error));
+    });
+    this.on(subjects.anyHeartbeat, (msg) => {
+      const decoded = decode(Heartbeat, msg.data);
+      if (decoded.ok) this.fleet.heartbeat(nodeIdFromAgentSubject(msg.subject) ?? '', decoded.value);
+      else this.dropInvalid(msg, decoded.error);
+    });
+    this.on(subjects.anyResult, (msg) => {
+      const decoded = decode(WorkResult, msg.data);
+      if (decoded.ok) this.inference.workResult(nodeIdFromAgentSubject(msg.subject) ?? '', decoded.value);
+      else this.dropInvalid(msg, decoded.error);
+    });
+    this.on(subjects.anyDeregister, (msg) => {
+      const decoded = decode(Deregistration, msg.data);
+      if (decoded.ok) this.fleet.deregister(nodeIdFromAgentSubject(msg.subject) ?? '', decoded.value);
+      else this.dropInvalid(msg, decoded.error);
+    });
+    this.on(subjects.anyInfer, (msg) => {
+      if (msg.reply === undefined || msg.reply === '') {
+        this.dropInvalid(msg, { code: 'INVALID_REQUEST', message: 'inference requests need a reply subject', retryable: false });
+        return;
+      }
+      const decoded = decode(InferRequest, msg.data);
+      if (!decoded.ok) {
+        this.respond(msg, this.rejection(msg, decoded.error));
+        return;
+      }
+      this.inference.submit(tenantFromSubject(msg.subject) ?? 'default', decoded.value, msg.reply);
+    });
+    this.on(subjects.adminStatus, (msg) => {
+      const decoded = decode(StatusRequest, msg.data);
+      this.respond(msg, decoded.ok ? this.fleet.status(decoded.value) : this.rejection(msg, decoded.error));
+    });
+    this.on(subjects.anyAdminNode, (msg) => {
+      const verb = subjectToken(msg.subject, 4);
+      if (!isAdminVerb(verb)) {
+        this.respond(msg, errorReply('INVALID_REQUEST', `unknown node command ${JSON.stringify(verb)}; use one of ${ADMIN_VERBS.join(', ')}`));
+        return;
+      }
+      const decoded = decode(NodeCommand, msg.data);
+      this.respond(msg, decoded.ok ? this.fleet.command(verb, decoded.value) : this.rejection(msg, decoded.error));
+    });
+  }
+
+  /** Stops receiving; in-flight handlers finish. */
+  async drain(): Promise<void> {
+    await Promise.all(this.subscriptions.map((sub) => sub.drain().catch(() => undefined)));
+  }
+
+  private on(subject: string, handle: (msg: Msg) => void): void {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err !== null) {
+          this.log.error({ subject, err: errorMessage(err) }, 'subscription error');
+          return;
+        }
+        try {
+          handle(msg);
+        } catch (handlerError) {
+          this.counters.increment('handler.errors');
+          this.log.error({ subject: msg.subject, err: errorMessage(handlerError) }, 'handler failed');
+          if (msg.reply !== undefined && msg.reply !== '') this.respond(msg, errorReply('INTERNAL', 'internal error; see scheduler logs'));
+        }
+      },
+    });
+    this.subscriptions.push(sub);
+  }
+
+  private rejection(msg: Msg, error: WireError): object {
+    this.counters.increment(`invalid.${error.code}`);
+    this.log.warn({ subject: msg.subject, code: error.code, reason: error.message }, 'invalid request rejected');
+    return { v: 1, ok: false, error };
+  }
+
+  private dropInvalid(msg: Msg, error: WireError): void {
+    this.fleet.drop(`invalid.${error.code}`, { subject: msg.subject, reason: error.message });
+  }
+
+  private respond(msg: Msg, body: object): void {
+    if (msg.reply === undefined || msg.reply === '') return;
+    try {
+      msg.respond(encode(body));
+    } catch (err) {
+      this.log.error({ subject: msg.subject, err: errorMessage(err) }, 'reply failed');
+    }
+  }
+}
+
+function isAdminVerb(verb: string | undefined): verb is AdminVerb {
+  return verb !== undefined && (ADMIN_VERBS as readonly string[]).includes(verb);
+}

@@ -1,0 +1,197 @@
+import type { AcceleratorProfile } from '@switchyard/fleet-model';
+import type { Heartbeat, Registration } from '@switchyard/protocol';
+import { type FailureDetectorConfig, livenessAt } from './failure-detector.js';
+import { NodeRecord, type OperatorState, type Reservation } from './node-record.js';
+
+/** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
+export type RegisterOutcome =
+  | { ok: true; node: NodeRecord; lost: Reservation[] }
+  | { ok: false; code: 'UNKNOWN_PROFILE'; message: string };
+
+/** What became of a heartbeat. Unknown nodes (or a new incarnation without registration) must register. */
+export type HeartbeatOutcome = 'applied' | 'stale' | 'unknown-node';
+
+/** Nodes whose liveness changed in a sweep, and the reservations stranded on the dead ones. */
+export interface SweepResult {
+  readonly suspected: NodeRecord[];
+  readonly died: { node: NodeRecord; lost: Reservation[] }[];
+  readonly forgotten: string[];
+}
+
+/**
+ * The scheduler's live view of the fleet, built from registrations and heartbeats, plus the
+ * reservations the scheduler has made (assume, confirm, release). Single-threaded by design:
+ * placement reads it as a consistent snapshot because nothing else runs during a decision.
+ */
+export class FleetView {
+  private readonly byId = new Map<string, NodeRecord>();
+  /** Dense array for allocation-free scans; order is unspecified. */
+  private readonly dense: NodeRecord[] = [];
+  private readonly reservationsById = new Map<string, Reservation>();
+
+  constructor(
+    private readonly profiles: (name: string) => AcceleratorProfile | undefined,
+    private readonly detector: FailureDetectorConfig,
+  ) {}
+
+  /** All known nodes (including suspect and dead ones not yet forgotten). Do not mutate. */
+  get nodes(): readonly NodeRecord[] {
+    return this.dense;
+  }
+
+  get size(): number {
+    return this.dense.length;
+  }
+
+  get openReservations(): number {
+    return this.reservationsById.size;
+  }
+
+  get(nodeId: string): NodeRecord | undefined {
+    return this.byId.get(nodeId);
+  }
+
+  /** Adds or re-adds a node. A new incarnation replaces the old record; the old one's open work is lost. */
+  register(registration: Registration, nowMs: number): RegisterOutcome {
+    const profile = this.profiles(registration.accelerator.profile);
+    if (profile === undefined) {
+      return {
+        ok: false,
+        code: 'UNKNOWN_PROFILE',
+        message: `accelerator profile ${JSON.stringify(registration.accelerator.profile)} is not known to this scheduler`,
+      };
+    }
+    const existing = this.byId.get(registration.nodeId);
+    if (existing !== undefined && existing.incarnation === registration.incarnation) {
+      // The same process registering again (e.g. it missed our ack): keep its reservations.
+      existing.applyStatus(registration, nowMs);
+      return { ok: true, node: existing, lost: [] };
+    }
+    const lost = existing === undefined ? [] : this.remove(existing);
+    const node = new NodeRecord(registration.nodeId, profile, registration, nowMs);
+    if (existing !== undefined) node.operatorState = existing.operatorState;
+    node.index = this.dense.length;
+    this.dense.push(node);
+    this.byId.set(node.nodeId, node);
+    return { ok: true, node, lost };
+  }
+
+  /** Applies a heartbeat from a registered incarnation; drops reordered or repeated ones. */
+  applyHeartbeat(heartbeat: Heartbeat, nowMs: number): HeartbeatOutcome {
+    const node = this.byId.get(heartbeat.nodeId);
+    if (node === undefined || node.incarnation !== heartbeat.incarnation || node.liveness === 'dead') {
+      return 'unknown-node';
+    }
+    if (heartbeat.seq <= node.lastSeq) return 'stale';
+    node.applyStatus(heartbeat, nowMs);
+    return 'applied';
+  }
+
+  /** Removes a node that said goodbye. Returns the reservations it still held (normally none). */
+  deregister(nodeId: string, incarnation: string): Reservation[] | undefined {
+    const node = this.byId.get(nodeId);
+    if (node === undefined || node.incarnation !== incarnation) return undefined;
+    return this.remove(node);
+  }
+
+  /** Re-judges every node's liveness at `nowMs`. Dead nodes lose their reservations to the caller. */
+  sweep(nowMs: number): SweepResult {
+    const result: SweepResult = { suspected: [], died: [], forgotten: [] };
+    for (let i = this.dense.length - 1; i >= 0; i--) {
+      const node = this.dense[i];
+      if (node === undefined) continue;
+      const silentMs = nowMs - node.lastHeartbeatMs;
+      if (silentMs >= this.detector.forgetAfterMs) {
+        this.remove(node);
+        result.forgotten.push(node.nodeId);
+        continue;
+      }
+      const liveness = livenessAt(node.lastHeartbeatMs, nowMs, this.detector);
+      if (liveness === node.liveness) continue;
+      if (liveness === 'dead') {
+        node.liveness = 'dead';
+        result.died.push({ node, lost: this.dropReservations(node) });
+      } else if (liveness === 'suspect' && node.liveness === 'alive') {
+        node.liveness = 'suspect';
+        result.suspected.push(node);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Marks a node suspect at once on evidence stronger than silence (NATS said nobody listens on its
+   * subject). Its next heartbeat makes it alive again; the sweep still decides death.
+   */
+  markSuspect(nodeId: string): boolean {
+    const node = this.byId.get(nodeId);
+    if (node === undefined || node.liveness !== 'alive') return false;
+    node.liveness = 'suspect';
+    return true;
+  }
+
+  /** Sets what an operator asked of a node. Returns false for an unknown node. */
+  setOperatorState(nodeId: string, state: OperatorState): NodeRecord | undefined {
+    const node = this.byId.get(nodeId);
+    if (node !== undefined) node.operatorState = state;
+    return node;
+  }
+
+  /** Assume: reserve capacity on a node for a placement, before the agent has seen it. */
+  assume(reservation: Reservation): void {
+    const node = this.byId.get(reservation.nodeId);
+    if (node === undefined) throw new RangeError(`cannot reserve on unknown node ${reservation.nodeId}`);
+    if (this.reservationsById.has(reservation.requestId)) {
+      throw new RangeError(`request ${reservation.requestId} already holds a reservation`);
+    }
+    node.reservations.set(reservation.requestId, reservation);
+    node.reservedKvBytes += reservation.kvBytes;
+    node.reservedServiceMs += reservation.predictedServiceMs;
+    this.reservationsById.set(reservation.requestId, reservation);
+  }
+
+  /** Confirm: the agent acknowledged the assignment. Returns the reservation, or undefined if already released. */
+  confirm(requestId: string, nowMs: number): Reservation | undefined {
+    const reservation = this.reservationsById.get(requestId);
+    if (reservation !== undefined) reservation.confirmedAtMs = nowMs;
+    return reservation;
+  }
+
+  /** Release: the work ended (answered, failed, refused or lost). Idempotent. */
+  release(requestId: string): Reservation | undefined {
+    const reservation = this.reservationsById.get(requestId);
+    if (reservation === undefined) return undefined;
+    this.reservationsById.delete(requestId);
+    const node = this.byId.get(reservation.nodeId);
+    if (node !== undefined && node.reservations.delete(requestId)) {
+      node.reservedKvBytes -= reservation.kvBytes;
+      node.reservedServiceMs -= reservation.predictedServiceMs;
+    }
+    return reservation;
+  }
+
+  reservation(requestId: string): Reservation | undefined {
+    return this.reservationsById.get(requestId);
+  }
+
+  private remove(node: NodeRecord): Reservation[] {
+    const lost = this.dropReservations(node);
+    const last = this.dense.pop();
+    if (last !== undefined && last !== node) {
+      this.dense[node.index] = last;
+      last.index = node.index;
+    }
+    node.index = -1;
+    this.byId.delete(node.nodeId);
+    return lost;
+  }
+
+  private dropReservations(node: NodeRecord): Reservation[] {
+    const lost = [...node.reservations.values()];
+    for (const reservation of lost) this.reservationsById.delete(reservation.requestId);
+    node.reservations.clear();
+    node.reservedKvBytes = 0;
+    node.reservedServiceMs = 0;
+    return lost;
+  }
+}

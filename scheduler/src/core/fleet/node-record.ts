@@ -1,0 +1,139 @@
+import type { AcceleratorProfile, NodeHardware } from '@switchyard/fleet-model';
+import type { Heartbeat, LoadedModel } from '@switchyard/protocol';
+
+/** Liveness as judged by the failure detector from heartbeat gaps. */
+export type Liveness = 'alive' | 'suspect' | 'dead';
+
+/** What an operator asked of a node. `draining` = cordoned and waiting for its work to end. */
+export type OperatorState = 'active' | 'cordoned' | 'draining';
+
+/** One placement the scheduler has made on a node and not yet seen finish (assume → confirm → release). */
+export interface Reservation {
+  readonly requestId: string;
+  readonly nodeId: string;
+  readonly model: string;
+  readonly kvBytes: number;
+  /** Predicted service time on this node, used to estimate its backlog. */
+  readonly predictedServiceMs: number;
+  readonly assumedAtMs: number;
+  /** Set when the agent acknowledged the assignment. */
+  confirmedAtMs: number | undefined;
+}
+
+/**
+ * The scheduler's record of one node: the last reported status plus what only the scheduler knows
+ * (reservations, liveness, operator state). A class with fixed fields so that the placement loop
+ * over thousands of nodes stays monomorphic and allocation-free.
+ */
+export class NodeRecord {
+  /** Position in FleetView's dense array; maintained by FleetView for O(1) removal. */
+  index = -1;
+  incarnation: string;
+  lastSeq: number;
+  lastHeartbeatMs: number;
+  liveness: Liveness = 'alive';
+  operatorState: OperatorState = 'active';
+  /** Agent's own state: `draining` when it is shutting down. */
+  reportedState: Heartbeat['state'];
+  cluster: string;
+  zone: string;
+  readonly hardware: NodeHardware;
+  models: readonly LoadedModel[];
+  /** Names of models with state `loaded`, for O(1) lookups in filters. */
+  loadedModels: ReadonlySet<string>;
+  queueDepth: number;
+  inFlight: number;
+  maxBatchSize: number;
+  hbmTotalBytes: number;
+  hbmUsedBytes: number;
+  powerDrawWatts: number;
+  powerLimitWatts: number;
+  temperatureC: number;
+  /** Open reservations by request id. */
+  readonly reservations = new Map<string, Reservation>();
+  /** Σ kvBytes of open reservations not yet visible in a heartbeat's hbmUsedBytes. */
+  reservedKvBytes = 0;
+  /** Σ predictedServiceMs of open reservations. */
+  reservedServiceMs = 0;
+
+  constructor(
+    readonly nodeId: string,
+    profile: AcceleratorProfile,
+    status: Heartbeat,
+    nowMs: number,
+  ) {
+    this.hardware = { profile, chipCount: status.accelerator.count };
+    this.incarnation = status.incarnation;
+    this.lastSeq = status.seq;
+    this.lastHeartbeatMs = nowMs;
+    this.reportedState = status.state;
+    this.cluster = status.cluster;
+    this.zone = status.zone;
+    this.models = status.models;
+    this.loadedModels = loadedSet(status.models);
+    this.queueDepth = status.queueDepth;
+    this.inFlight = status.inFlight;
+    this.maxBatchSize = status.maxBatchSize;
+    this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
+    this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
+    this.powerDrawWatts = status.powerDrawWatts;
+    this.powerLimitWatts = status.powerLimitWatts;
+    this.temperatureC = status.temperatureC;
+  }
+
+  /** Copies a heartbeat's dynamic fields. The caller has checked incarnation and sequence. */
+  applyStatus(status: Heartbeat, nowMs: number): void {
+    this.lastSeq = status.seq;
+    this.lastHeartbeatMs = nowMs;
+    this.liveness = 'alive';
+    this.reportedState = status.state;
+    this.cluster = status.cluster;
+    this.zone = status.zone;
+    if (!sameModels(this.models, status.models)) {
+      this.models = status.models;
+      this.loadedModels = loadedSet(status.models);
+    }
+    this.queueDepth = status.queueDepth;
+    this.inFlight = status.inFlight;
+    this.maxBatchSize = status.maxBatchSize;
+    this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
+    this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
+    this.powerDrawWatts = status.powerDrawWatts;
+    this.powerLimitWatts = status.powerLimitWatts;
+    this.temperatureC = status.temperatureC;
+  }
+
+  get profileName(): string {
+    return this.hardware.profile.name;
+  }
+
+  /** Whether new work may be placed here: alive, not cordoned or draining by operator or agent. */
+  get schedulable(): boolean {
+    return this.liveness === 'alive' && this.operatorState === 'active' && this.reportedState === 'ready';
+  }
+
+  /**
+   * Work on the node as the scheduler best knows it: the larger of what the agent last reported
+   * and what we have placed and not yet seen finish (the report lags our own placements).
+   */
+  get load(): number {
+    const reported = this.queueDepth + this.inFlight;
+    return reported > this.reservations.size ? reported : this.reservations.size;
+  }
+}
+
+function loadedSet(models: readonly LoadedModel[]): ReadonlySet<string> {
+  const set = new Set<string>();
+  for (const model of models) if (model.state === 'loaded') set.add(model.name);
+  return set;
+}
+
+function sameModels(a: readonly LoadedModel[], b: readonly LoadedModel[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined || x.name !== y.name || x.state !== y.state) return false;
+  }
+  return true;
+}

@@ -1,0 +1,10 @@
+export * from './core/fleet/failure-detector.js';
+export * from './core/fleet/fleet-view.js';
+export * from './core/fleet/node-record.js';
+export * from './core/placement/types.js';
+export * from './core/placement/framework.js';
+export * from './core/placement/estimate.js';
+export * from './core/placement/registry.js';
+export * from './core/requests/request-ledger.js';
+export * from './service/ports.js';
+export { startScheduler, type SchedulerConfig, type SchedulerHandle } from './scheduler.js';

@@ -1,0 +1,49 @@
+import type { Assignment, AssignmentReply, ErrorCode } from '@switchyard/protocol';
+
+/** Why an assignment got no reply from the node. */
+export interface AssignFailure {
+  readonly ok: false;
+  readonly transport: 'timeout' | 'no-responders' | 'invalid-reply' | 'disconnected';
+  readonly message: string;
+}
+
+/**
+ * How the scheduler service talks to the world. The NATS adapter implements it; tests may record.
+ * Implementations must never throw: failures come back as values.
+ */
+export interface SchedulerOutbox {
+  /** Publishes one protocol message (fire and forget). */
+  publish(subject: string, message: object): void;
+  /** Sends an assignment to a node and waits for its ack or refusal. */
+  assign(nodeId: string, assignment: Assignment, timeoutMs: number): Promise<AssignmentReply | AssignFailure>;
+}
+
+/** Structured logger (pino's shape): fields first, message second. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Counts of outcomes, by name (placements, rejections by code, dropped messages by reason). */
+export class Counters {
+  private readonly values = new Map<string, number>();
+
+  increment(name: string, by = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + by);
+  }
+
+  get(name: string): number {
+    return this.values.get(name) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.values.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** Counter name for an error code, e.g. `rejected.NO_CAPACITY`. */
+  static rejected(code: ErrorCode): string {
+    return `rejected.${code}`;
+  }
+}
