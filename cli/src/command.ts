@@ -29,13 +29,26 @@ export class UsageError extends Error {
 }
 
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  'nats-url': { type: 'string', env: 'SWITCHYARD_NATS_URL', default: 'nats://127.0.0.1:4222', description: 'NATS server URL' },
-  'log-level': { type: 'string', env: 'SWITCHYARD_LOG_LEVEL', default: 'info', description: 'log level: trace, debug, info, warn, error' },
+  'nats-url': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    description: 'NATS server URL',
+  },
+  'log-level': {
+    type: 'string',
+    env: 'SWITCHYARD_LOG_LEVEL',
+    default: 'info',
+    description: 'log level: trace, debug, info, warn, error',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
 /** Parses argv for a command: flags first, then environment variables, then defaults. */
-export function parseCommandArgs(command: Command, argv: readonly string[]): { values: OptionValues; positionals: string[] } {
+export function parseCommandArgs(
+  command: Command,
+  argv: readonly string[],
+): { values: OptionValues; positionals: string[] } {
   const specs = { ...GLOBAL_OPTIONS, ...command.options };
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, spec] of Object.entries(specs)) {
@@ -52,7 +65,8 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): { v
     const flag = (parsed.values as OptionValues)[name];
     const fromEnv = spec.env === undefined ? undefined : process.env[spec.env];
     if (flag !== undefined) values[name] = flag;
-    else if (fromEnv !== undefined && fromEnv !== '') values[name] = spec.type === 'boolean' ? ['1', 'true', 'yes'].includes(fromEnv) : fromEnv;
+    else if (fromEnv !== undefined && fromEnv !== '')
+      values[name] = spec.type === 'boolean' ? ['1', 'true', 'yes'].includes(fromEnv) : fromEnv;
     else values[name] = spec.default;
   }
   return { values, positionals: parsed.positionals };
@@ -62,10 +76,17 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): { v
 export function commandHelp(command: Command): string {
   const specs = { ...command.options, ...GLOBAL_OPTIONS };
   const lines = [`switchyard ${command.name} — ${command.summary}`, ''];
-  lines.push(`Usage: switchyard ${command.name} [options]${command.usage === undefined ? '' : ` ${command.usage}`}`, '', 'Options:');
+  lines.push(
+    `Usage: switchyard ${command.name} [options]${command.usage === undefined ? '' : ` ${command.usage}`}`,
+    '',
+    'Options:',
+  );
   for (const [name, spec] of Object.entries(specs)) {
     const flag = `${spec.short === undefined ? '    ' : `-${spec.short}, `}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
-    const extras = [spec.env === undefined ? '' : `env ${spec.env}`, spec.default === undefined ? '' : `default ${String(spec.default)}`]
+    const extras = [
+      spec.env === undefined ? '' : `env ${spec.env}`,
+      spec.default === undefined ? '' : `default ${String(spec.default)}`,
+    ]
       .filter((x) => x !== '')
       .join('; ');
     lines.push(`  ${flag.padEnd(34)} ${spec.description}${extras === '' ? '' : ` (${extras})`}`);

@@ -7,7 +7,14 @@ import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
 import { type Command, commandHelp, parseCommandArgs, UsageError } from './command.js';
 
-const COMMANDS: readonly Command[] = [demoCommand, schedulerCommand, agentCommand, submitCommand, statusCommand, nodeCommand];
+const COMMANDS: readonly Command[] = [
+  demoCommand,
+  schedulerCommand,
+  agentCommand,
+  submitCommand,
+  statusCommand,
+  nodeCommand,
+];
 
 function mainHelp(): string {
   return [

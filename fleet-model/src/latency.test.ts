@@ -19,7 +19,10 @@ const medium = getModel('llama-3.3-70b')!;
 describe('prefillMs', () => {
   it.each([1, 100, 1000, 8000])('grows linearly with %d input tokens', (tokens) => {
     expect(prefillMs(h100, small, 2 * tokens)).toBeCloseTo(2 * prefillMs(h100, small, tokens), 9);
-    expect(prefillMs(h100, small, tokens)).toBeCloseTo((tokens / h100.profile.throughput.small!.prefillTokensPerSecond) * 1000, 9);
+    expect(prefillMs(h100, small, tokens)).toBeCloseTo(
+      (tokens / h100.profile.throughput.small!.prefillTokensPerSecond) * 1000,
+      9,
+    );
   });
 
   it('scales with chips and speed factor', () => {

@@ -27,7 +27,7 @@ describe('MinHeap', () => {
     const heap = new MinHeap<number>();
     const items = Array.from({ length: 5000 }, (_, i) => ({ key: Math.floor(rng() * 100), i }));
     for (const item of items) heap.push(item.key, item.i);
-    const sorted = [...items].sort((a, b) => a.key - b.key || a.i - b.i).map((item) => item.i);
+    const sorted = items.toSorted((a, b) => a.key - b.key || a.i - b.i).map((item) => item.i);
     const popped = Array.from({ length: items.length }, () => heap.pop()!);
     expect(popped).toEqual(sorted);
   });

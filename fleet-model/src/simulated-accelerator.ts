@@ -217,7 +217,7 @@ export class SimulatedAccelerator {
     if (targetMs < this.clockMs) return;
     for (;;) {
       const at = this.findNextEvent();
-      if (!(at <= targetMs)) break;
+      if (this.next === undefined || at > targetMs) break;
       this.integrateTo(at);
       this.fire();
     }

@@ -46,14 +46,20 @@ export interface AgentHostHandle {
 
 /** Checks a node spec against the catalogue; throws AgentConfigError naming the problem. */
 export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string) => ModelSpec | undefined): void {
-  if (!isSubjectToken(spec.nodeId)) throw new AgentConfigError(`node id ${JSON.stringify(spec.nodeId)} must be 1-64 of [A-Za-z0-9_-]`);
+  if (!isSubjectToken(spec.nodeId))
+    throw new AgentConfigError(`node id ${JSON.stringify(spec.nodeId)} must be 1-64 of [A-Za-z0-9_-]`);
   const profile = getProfile(spec.profile);
-  if (profile === undefined) throw new AgentConfigError(`node ${spec.nodeId}: unknown accelerator profile ${JSON.stringify(spec.profile)}`);
-  if (spec.chipCount !== undefined && !(Number.isInteger(spec.chipCount) && spec.chipCount >= 1 && spec.chipCount <= 256)) {
+  if (profile === undefined)
+    throw new AgentConfigError(`node ${spec.nodeId}: unknown accelerator profile ${JSON.stringify(spec.profile)}`);
+  if (
+    spec.chipCount !== undefined &&
+    !(Number.isInteger(spec.chipCount) && spec.chipCount >= 1 && spec.chipCount <= 256)
+  ) {
     throw new AgentConfigError(`node ${spec.nodeId}: chip count must be an integer in 1..256`);
   }
   for (const name of spec.models) {
-    if (models(name) === undefined) throw new AgentConfigError(`node ${spec.nodeId}: unknown model ${JSON.stringify(name)}`);
+    if (models(name) === undefined)
+      throw new AgentConfigError(`node ${spec.nodeId}: unknown model ${JSON.stringify(name)}`);
   }
 }
 
@@ -64,7 +70,10 @@ export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string)
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
   for (const spec of config.nodes) validateNodeSpec(spec, models);
-  const log: AgentLogger = pino({ level: config.logLevel ?? 'info', base: { service: 'node-agent' } }, config.logDestination ?? process.stdout);
+  const log: AgentLogger = pino(
+    { level: config.logLevel ?? 'info', base: { service: 'node-agent' } },
+    config.logDestination ?? process.stdout,
+  );
   const nc = await connect({
     servers: config.natsUrl,
     name: `agent-${config.nodes[0]?.nodeId ?? 'empty'}`,
@@ -78,7 +87,13 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
     const hardware = { profile, chipCount: spec.chipCount ?? profile.referenceChipsPerNode };
     return new NodeAgent({
-      identity: { nodeId: spec.nodeId, cluster: spec.cluster, zone: spec.zone, profile: spec.profile, chipCount: hardware.chipCount },
+      identity: {
+        nodeId: spec.nodeId,
+        cluster: spec.cluster,
+        zone: spec.zone,
+        profile: spec.profile,
+        chipCount: hardware.chipCount,
+      },
       nc,
       heartbeatIntervalMs,
       incarnation,
@@ -98,7 +113,9 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     });
   });
   // Spread heartbeats of co-hosted nodes over the interval instead of bursting them together.
-  agents.forEach((agent, i) => setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))));
+  agents.forEach((agent, i) =>
+    setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))),
+  );
   log.info({ nodes: agents.length, natsUrl: config.natsUrl, incarnation }, 'agent host ready');
   let stopping: Promise<void> | undefined;
   return {

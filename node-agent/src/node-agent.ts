@@ -89,8 +89,12 @@ export class NodeAgent implements BackendListener {
   start(): void {
     const { nc, identity } = this.options;
     this.subscriptions.push(
-      nc.subscribe(subjects.assign(identity.nodeId), { callback: (err, msg) => void (err === null && this.onAssign(msg)) }),
-      nc.subscribe(subjects.notice(identity.nodeId), { callback: (err, msg) => void (err === null && this.onNotice(msg)) }),
+      nc.subscribe(subjects.assign(identity.nodeId), {
+        callback: (err, msg) => void (err === null && this.onAssign(msg)),
+      }),
+      nc.subscribe(subjects.notice(identity.nodeId), {
+        callback: (err, msg) => void (err === null && this.onNotice(msg)),
+      }),
     );
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs);
     void this.register();
@@ -143,7 +147,9 @@ export class NodeAgent implements BackendListener {
         heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       };
       try {
-        const reply = await this.options.nc.request(subjects.register(this.nodeId), encode(registration), { timeout: 2000 });
+        const reply = await this.options.nc.request(subjects.register(this.nodeId), encode(registration), {
+          timeout: 2000,
+        });
         const decoded = decode(RegistrationReply, reply.data);
         if (decoded.ok && decoded.value.ok) {
           this.registered = true;
@@ -153,7 +159,10 @@ export class NodeAgent implements BackendListener {
         const reason = decoded.ok ? (decoded.value.ok ? '' : decoded.value.error.message) : decoded.error.message;
         this.options.log.error({ nodeId: this.nodeId, reason }, 'registration refused');
       } catch (err) {
-        this.options.log.debug({ nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) }, 'registration not answered; retrying');
+        this.options.log.debug(
+          { nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) },
+          'registration not answered; retrying',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
       backoffMs = Math.min(backoffMs * 2, 2000);
@@ -192,7 +201,10 @@ export class NodeAgent implements BackendListener {
       return;
     }
     if (this.state === 'draining' || this.stopped) {
-      this.respond(msg, errorReply('NODE_DRAINING', `node ${this.nodeId} is draining`, { requestId: assignment.requestId }));
+      this.respond(
+        msg,
+        errorReply('NODE_DRAINING', `node ${this.nodeId} is draining`, { requestId: assignment.requestId }),
+      );
       return;
     }
     const outcome = this.backend.submit({
@@ -246,7 +258,11 @@ export class NodeAgent implements BackendListener {
     if (job === undefined) return;
     this.jobs.delete(requestId);
     this.backend.cancel(requestId);
-    const body = errorReply('DEADLINE_EXCEEDED', `deadline of ${job.assignment.deadlineAfterMs} ms passed on node ${this.nodeId}`, { requestId });
+    const body = errorReply(
+      'DEADLINE_EXCEEDED',
+      `deadline of ${job.assignment.deadlineAfterMs} ms passed on node ${this.nodeId}`,
+      { requestId },
+    );
     for (const replyTo of job.replyTo) this.publish(replyTo, body);
     this.reportResult(job.assignment, false, 'DEADLINE_EXCEEDED', 0, zeroTimings, 0);
   }
@@ -307,7 +323,10 @@ export class NodeAgent implements BackendListener {
     try {
       msg.respond(encode(body));
     } catch (err) {
-      this.options.log.error({ nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) }, 'reply failed');
+      this.options.log.error(
+        { nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) },
+        'reply failed',
+      );
     }
   }
 
@@ -315,7 +334,10 @@ export class NodeAgent implements BackendListener {
     try {
       this.options.nc.publish(subject, encode(body));
     } catch (err) {
-      this.options.log.error({ nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
+      this.options.log.error(
+        { nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) },
+        'publish failed',
+      );
     }
   }
 }

@@ -70,7 +70,10 @@ export function decode<S extends z.ZodType>(
   const version: unknown = 'v' in parsed ? parsed.v : undefined;
   if (version === undefined) return failure('INVALID_REQUEST', 'missing protocol version field "v"');
   if (version !== PROTOCOL_VERSION) {
-    return failure('UNSUPPORTED_VERSION', `protocol version ${JSON.stringify(version)} is not supported; this server speaks v${PROTOCOL_VERSION}`);
+    return failure(
+      'UNSUPPORTED_VERSION',
+      `protocol version ${JSON.stringify(version)} is not supported; this server speaks v${PROTOCOL_VERSION}`,
+    );
   }
   const result = schema.safeParse(parsed);
   if (!result.success) return failure('INVALID_REQUEST', describeIssues(result.error.issues));

@@ -31,7 +31,12 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NO_CAPACITY', 'NODE_LOST', 'NODE_DRAINING', 'OVERLOADED']);
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NO_CAPACITY',
+  'NODE_LOST',
+  'NODE_DRAINING',
+  'OVERLOADED',
+]);
 
 /** Whether a client may retry a request that failed with this code (with the same idempotency key). */
 export function isRetryable(code: ErrorCode): boolean {

@@ -74,7 +74,12 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
     powerLimitWatts: 8000,
     temperatureC: 61.5,
   },
-  Deregistration: { v: 1, nodeId: 'trn2-fra1-0007', incarnation: '01J9ZQ4V7K3M8X2B5N6P', reason: 'SIGTERM: rolling upgrade' },
+  Deregistration: {
+    v: 1,
+    nodeId: 'trn2-fra1-0007',
+    incarnation: '01J9ZQ4V7K3M8X2B5N6P',
+    reason: 'SIGTERM: rolling upgrade',
+  },
   NodeNotice: { v: 1, action: 'register', reason: 'heartbeat from unknown node trn2-fra1-0007' },
   InferRequest: {
     v: 1,

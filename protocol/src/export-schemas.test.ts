@@ -2,7 +2,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { checkSchemaDir, describeDrift, inSync, main, messageNames, renderSchemaFile, writeSchemaDir } from './export-schemas.js';
+import {
+  checkSchemaDir,
+  describeDrift,
+  inSync,
+  main,
+  messageNames,
+  renderSchemaFile,
+  writeSchemaDir,
+} from './export-schemas.js';
 import { MESSAGE_SCHEMAS, jsonSchemaOf } from './json-schema.js';
 
 describe('export-schemas', () => {
@@ -35,7 +43,11 @@ describe('export-schemas', () => {
     expect(written).toHaveLength(messageNames().length);
     expect(removed).toEqual([]);
     expect(kept).toEqual([]);
-    expect(readdirSync(dir).toSorted()).toEqual(messageNames().map((name) => `${name}.json`).toSorted());
+    expect(readdirSync(dir).toSorted()).toEqual(
+      messageNames()
+        .map((name) => `${name}.json`)
+        .toSorted(),
+    );
     expect(readFileSync(join(dir, 'Heartbeat.json'), 'utf8')).toBe(renderSchemaFile('Heartbeat'));
     expect(inSync(checkSchemaDir(dir))).toBe(true);
   });

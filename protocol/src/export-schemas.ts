@@ -77,7 +77,11 @@ export function inSync(drift: SchemaDrift): boolean {
  * Writes every schema file into `dir` (created if needed) and deletes stale `*.json` files that no
  * message produces any more. Returns the other extra entries, which it leaves alone.
  */
-export function writeSchemaDir(dir: string = DEFAULT_SCHEMA_DIR): { written: string[]; removed: string[]; kept: string[] } {
+export function writeSchemaDir(dir: string = DEFAULT_SCHEMA_DIR): {
+  written: string[];
+  removed: string[];
+  kept: string[];
+} {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   for (const name of messageNames()) {

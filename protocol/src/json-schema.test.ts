@@ -104,7 +104,11 @@ describe('the zod definitions behind each schema', () => {
       delete rest[field];
       const accepted = MESSAGE_SCHEMAS[name].safeParse(rest).success;
       const says = `${name}.${field} is ${required.has(field) ? '' : 'not '}required in JSON Schema`;
-      assert.strictEqual(accepted, !required.has(field), `${says}, but zod ${accepted ? 'accepts' : 'rejects'} its absence`);
+      assert.strictEqual(
+        accepted,
+        !required.has(field),
+        `${says}, but zod ${accepted ? 'accepts' : 'rejects'} its absence`,
+      );
     }
   });
 
@@ -113,14 +117,20 @@ describe('the zod definitions behind each schema', () => {
     ['Heartbeat', (m: JsonObject) => ({ ...m, models: [{ name: 'llama-3.1-8b', state: 'loaded', sizeBytes: 1 }] })],
     ['InferResult', (m: JsonObject) => ({ ...m, timings: { ...(m['timings'] as JsonObject), networkMs: 1 } })],
     ['ErrorReply', (m: JsonObject) => ({ ...m, error: { ...(m['error'] as JsonObject), details: [] } })],
-    [
-      'StatusReply',
-      (m: JsonObject) => ({ ...m, nodes: [{ ...(m['nodes'] as JsonObject[])[0], gpuUuid: 'GPU-1' }] }),
-    ],
+    ['StatusReply', (m: JsonObject) => ({ ...m, nodes: [{ ...(m['nodes'] as JsonObject[])[0], gpuUuid: 'GPU-1' }] })],
   ] as const)('%s rejects an unknown nested field', (name, mutate) => {
     const result = MESSAGE_SCHEMAS[name].safeParse(mutate(EXAMPLE_MESSAGES[name]));
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.code).toBe('unrecognized_keys');
+  });
+
+  // Regression: uptimeMs was a DurationMs (max 7 days) and cluster power sums used the per-node 10 MW bound, so a
+  // scheduler up for a week, or one large cluster, produced a StatusReply that failed its own schema.
+  it('StatusReply accepts a scheduler up for a year and a 60 MW cluster', () => {
+    const example = EXAMPLE_MESSAGES.StatusReply;
+    const cluster = { ...example.clusters[0]!, powerDrawWatts: 41e6, powerLimitWatts: 60e6 };
+    const reply = { ...example, uptimeMs: 365 * 24 * 3600 * 1000, clusters: [cluster] };
+    expect(MESSAGE_SCHEMAS.StatusReply.safeParse(reply).error?.issues ?? []).toEqual([]);
   });
 
   it('fills documented defaults on input (io: input schemas mark them optional)', () => {

@@ -13,7 +13,11 @@ import { FleetView } from './core/fleet/fleet-view.js';
 import { buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PlacementConfig } from './core/placement/registry.js';
 import { DEFAULT_REQUEST_LEDGER, RequestLedger, type RequestLedgerConfig } from './core/requests/request-ledger.js';
 import { FleetService } from './service/fleet-service.js';
-import { DEFAULT_INFERENCE_CONFIG, InferenceService, type InferenceServiceConfig } from './service/inference-service.js';
+import {
+  DEFAULT_INFERENCE_CONFIG,
+  InferenceService,
+  type InferenceServiceConfig,
+} from './service/inference-service.js';
 import { Counters, type Logger } from './service/ports.js';
 
 /** Everything a scheduler process is configured with. */

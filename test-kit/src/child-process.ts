@@ -86,14 +86,22 @@ export class ManagedProcess implements AsyncDisposable {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} from ${this.options.command}\n${this.output().slice(-3000)}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${pattern} from ${this.options.command}\n${this.output().slice(-3000)}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(waiter);
       void this.exited.then((code) => {
         if (!this.waiters.has(waiter)) return;
         this.waiters.delete(waiter);
         clearTimeout(timer);
-        reject(new Error(`${this.options.command} exited (${code}) before printing ${pattern}\n${this.output().slice(-3000)}`));
+        reject(
+          new Error(
+            `${this.options.command} exited (${code}) before printing ${pattern}\n${this.output().slice(-3000)}`,
+          ),
+        );
       });
     });
   }

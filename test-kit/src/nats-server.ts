@@ -16,7 +16,13 @@ export function findNatsServerBinary(explicit?: string): string {
     if (!existsSync(explicit)) throw new NatsServerError(`nats-server binary not found at ${explicit}`);
     return explicit;
   }
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
+  const dirs = [
+    ...(process.env['PATH'] ?? '').split(delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/bin',
+  ];
   for (const dir of dirs) {
     if (dir === '') continue;
     const candidate = join(dir, 'nats-server');

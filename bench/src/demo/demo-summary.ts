@@ -33,10 +33,19 @@ export function renderSummary(summary: DemoSummary): string {
   const byCode = new Map<string, number>();
   for (const o of outcomes) byCode.set(o.code, (byCode.get(o.code) ?? 0) + 1);
   const lines: string[] = [];
-  lines.push(`Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered`);
-  lines.push(`Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s`);
+  lines.push(
+    `Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered`,
+  );
+  lines.push(
+    `Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s`,
+  );
   lines.push('');
-  lines.push(formatTable(['outcome', 'requests', 'share'], [...byCode.entries()].sort().map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`])));
+  lines.push(
+    formatTable(
+      ['outcome', 'requests', 'share'],
+      [...byCode.entries()].sort().map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`]),
+    ),
+  );
   lines.push('');
   const models = [...new Set(outcomes.map((o) => o.model))].sort();
   lines.push(
@@ -46,7 +55,16 @@ export function renderSummary(summary: DemoSummary): string {
         const rows = ok.filter((o) => model === 'all' || o.model === model);
         const lat = sortedCopy(rows.map((o) => o.latencyMs));
         const ttft = sortedCopy(rows.map((o) => o.ttftMs ?? Number.NaN).filter(Number.isFinite));
-        return [model, rows.length, ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99)), ms(lat[lat.length - 1] ?? Number.NaN), ms(percentile(ttft, 50)), ms(percentile(ttft, 99))];
+        return [
+          model,
+          rows.length,
+          ms(percentile(lat, 50)),
+          ms(percentile(lat, 90)),
+          ms(percentile(lat, 99)),
+          ms(lat[lat.length - 1] ?? Number.NaN),
+          ms(percentile(ttft, 50)),
+          ms(percentile(ttft, 99)),
+        ];
       }),
     ),
   );
@@ -83,7 +101,9 @@ export function renderSummary(summary: DemoSummary): string {
     const { group, atMs, deadDetectedAfterMs } = summary.kill;
     lines.push(
       `Failure: ${group.nodes}× ${group.profile} in ${group.cluster} SIGKILLed at ${(atMs / 1000).toFixed(1)} s; ` +
-        (deadDetectedAfterMs === undefined ? 'not yet marked dead at the end' : `marked dead ${(deadDetectedAfterMs / 1000).toFixed(1)} s later`) +
+        (deadDetectedAfterMs === undefined
+          ? 'not yet marked dead at the end'
+          : `marked dead ${(deadDetectedAfterMs / 1000).toFixed(1)} s later`) +
         `; unanswered requests: ${unanswered(summary)}`,
     );
   }

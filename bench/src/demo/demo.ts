@@ -89,19 +89,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     started.push(...agents);
     for (const agent of agents) {
       const g = agent.group;
-      if (g !== undefined) say(`▸ agent pid ${agent.process.pid}: ${g.nodes}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
+      if (g !== undefined)
+        say(`▸ agent pid ${agent.process.pid}: ${g.nodes}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
     }
     client = await connect({ servers: natsUrl, name: 'demo-client' });
     const totalNodes = fleet.reduce((sum, g) => sum + g.nodes, 0);
     const registerDeadline = Date.now() + 15_000;
     let status = await fetchStatus(client);
-    while ((status?.clusters.reduce((s, c) => s + c.readyNodes, 0) ?? 0) < totalNodes && Date.now() < registerDeadline) {
+    while (
+      (status?.clusters.reduce((s, c) => s + c.readyNodes, 0) ?? 0) < totalNodes &&
+      Date.now() < registerDeadline
+    ) {
       await new Promise((r) => setTimeout(r, 200));
       status = await fetchStatus(client);
     }
     say(`▸ ${status?.totalNodes ?? 0}/${totalNodes} nodes registered; logs in ${options.logDir}\n`);
 
-    const sizes = options.tracePath === undefined ? syntheticSizes(Math.random) : await readAzureTrace(options.tracePath);
+    const sizes =
+      options.tracePath === undefined ? syntheticSizes(Math.random) : await readAzureTrace(options.tracePath);
     const driver = new LoadDriver(
       client,
       {
@@ -136,16 +141,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           samples.push({ atMs: elapsed, clusters: now.clusters });
           if (killedAtMs !== undefined && deadDetectedAfterMs === undefined && killTarget?.group !== undefined) {
             const ids = new Set(groupNodeIds(killTarget.group));
-            if (now.nodes.filter((n) => ids.has(n.nodeId)).every((n) => n.state === 'dead')) deadDetectedAfterMs = Date.now() - killedAtMs;
+            if (now.nodes.filter((n) => ids.has(n.nodeId)).every((n) => n.state === 'dead'))
+              deadDetectedAfterMs = Date.now() - killedAtMs;
           }
         }
         const ok = driver.outcomes.filter((o) => o.code === 'ok');
         const lat = sortedCopy(ok.slice(-500).map((o) => o.latencyMs));
-        const states = now?.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.state]: (acc[n.state] ?? 0) + 1 }), {}) ?? {};
+        const states =
+          now?.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.state]: (acc[n.state] ?? 0) + 1 }), {}) ??
+          {};
         const line =
           `[${(elapsed / 1000).toFixed(1).padStart(5)} s] sent ${driver.sent}  ok ${ok.length}  errors ${driver.outcomes.length - ok.length}  ` +
           `in flight ${driver.inFlight}  p50 ${Math.round(percentile(lat, 50) || 0)} ms  p99 ${Math.round(percentile(lat, 99) || 0)} ms  | nodes ` +
-          Object.entries(states).map(([s, n]) => `${n} ${s}`).join(', ');
+          Object.entries(states)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(', ');
         if (isTty) out.write(`\r\x1b[2K${line}`);
         else if (Date.now() - lastPrintMs >= 5000) {
           lastPrintMs = Date.now();
@@ -175,7 +185,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       counters: finalStatus?.counters ?? {},
       ...(killTarget?.group === undefined || killedAtMs === undefined
         ? {}
-        : { kill: { group: killTarget.group, atMs: killedAtMs - startMs, ...(deadDetectedAfterMs === undefined ? {} : { deadDetectedAfterMs }) } }),
+        : {
+            kill: {
+              group: killTarget.group,
+              atMs: killedAtMs - startMs,
+              ...(deadDetectedAfterMs === undefined ? {} : { deadDetectedAfterMs }),
+            },
+          }),
     };
     say('');
     say(renderSummary(summary));

@@ -4,33 +4,83 @@ import { type Command, intOption, stringOption, untilSignal, UsageError } from '
 
 /** Node id from the host name, made into a subject token. */
 function defaultNodeId(): string {
-  return hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64) || 'node'
+  );
 }
 
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'run a node agent hosting one or more simulated accelerator nodes',
   options: {
-    'node-id': { type: 'string', env: 'SWITCHYARD_NODE_ID', description: 'node id (one node) or prefix (with --nodes > 1); default: host name' },
-    nodes: { type: 'string', env: 'SWITCHYARD_NODES', default: '1', description: 'simulated nodes to host in this process, named <node-id>-<i>' },
-    cluster: { type: 'string', env: 'SWITCHYARD_CLUSTER', default: 'local', description: 'cluster (power domain) the nodes belong to' },
+    'node-id': {
+      type: 'string',
+      env: 'SWITCHYARD_NODE_ID',
+      description: 'node id (one node) or prefix (with --nodes > 1); default: host name',
+    },
+    nodes: {
+      type: 'string',
+      env: 'SWITCHYARD_NODES',
+      default: '1',
+      description: 'simulated nodes to host in this process, named <node-id>-<i>',
+    },
+    cluster: {
+      type: 'string',
+      env: 'SWITCHYARD_CLUSTER',
+      default: 'local',
+      description: 'cluster (power domain) the nodes belong to',
+    },
     zone: { type: 'string', env: 'SWITCHYARD_ZONE', default: 'local-a', description: 'availability zone' },
-    profile: { type: 'string', env: 'SWITCHYARD_PROFILE', default: 'h100', description: 'accelerator profile: trn1, trn2, inf2, h100, h200, a100, l4' },
-    chips: { type: 'string', env: 'SWITCHYARD_CHIPS', description: "accelerators per node (default: the profile's reference node)" },
-    models: { type: 'string', env: 'SWITCHYARD_MODELS', default: 'llama-3.1-8b', description: 'comma-separated models loaded at start' },
-    'max-batch-size': { type: 'string', env: 'SWITCHYARD_MAX_BATCH_SIZE', description: "continuous-batching limit (default: the profile's)" },
-    'heartbeat-interval-ms': { type: 'string', env: 'SWITCHYARD_HEARTBEAT_INTERVAL_MS', default: '1000', description: 'heartbeat interval' },
+    profile: {
+      type: 'string',
+      env: 'SWITCHYARD_PROFILE',
+      default: 'h100',
+      description: 'accelerator profile: trn1, trn2, inf2, h100, h200, a100, l4',
+    },
+    chips: {
+      type: 'string',
+      env: 'SWITCHYARD_CHIPS',
+      description: "accelerators per node (default: the profile's reference node)",
+    },
+    models: {
+      type: 'string',
+      env: 'SWITCHYARD_MODELS',
+      default: 'llama-3.1-8b',
+      description: 'comma-separated models loaded at start',
+    },
+    'max-batch-size': {
+      type: 'string',
+      env: 'SWITCHYARD_MAX_BATCH_SIZE',
+      description: "continuous-batching limit (default: the profile's)",
+    },
+    'heartbeat-interval-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_HEARTBEAT_INTERVAL_MS',
+      default: '1000',
+      description: 'heartbeat interval',
+    },
     seed: { type: 'string', env: 'SWITCHYARD_SEED', default: '1', description: 'seed of the simulated accelerators' },
-    'drain-grace-ms': { type: 'string', env: 'SWITCHYARD_DRAIN_GRACE_MS', default: '10000', description: 'on SIGTERM, time running work has to finish' },
+    'drain-grace-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_DRAIN_GRACE_MS',
+      default: '10000',
+      description: 'on SIGTERM, time running work has to finish',
+    },
   },
   async run(values) {
     const count = intOption(values, 'nodes', 1, 10_000);
     const prefix = typeof values['node-id'] === 'string' ? values['node-id'] : defaultNodeId();
     const seed = intOption(values, 'seed', 0, 2 ** 31);
-    const models = stringOption(values, 'models').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    const models = stringOption(values, 'models')
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '');
     if (models.length === 0) throw new UsageError('--models needs at least one model');
     const chips = typeof values['chips'] === 'string' ? intOption(values, 'chips', 1, 256) : undefined;
-    const maxBatch = typeof values['max-batch-size'] === 'string' ? intOption(values, 'max-batch-size', 1, 65_536) : undefined;
+    const maxBatch =
+      typeof values['max-batch-size'] === 'string' ? intOption(values, 'max-batch-size', 1, 65_536) : undefined;
     const nodes: SimulatedNodeSpec[] = Array.from({ length: count }, (_, i) => ({
       nodeId: count === 1 ? prefix : `${prefix}-${i}`,
       cluster: stringOption(values, 'cluster'),

@@ -7,13 +7,40 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'run a local demo fleet: nats-server, scheduler and simulated trn2/h100/l4 agents under a mixed load',
   options: {
-    'duration-s': { type: 'string', env: 'SWITCHYARD_DEMO_DURATION_S', default: '40', description: 'how long to drive load' },
-    rate: { type: 'string', env: 'SWITCHYARD_DEMO_RATE', default: '30', description: 'requests per second (open loop, Poisson)' },
-    seed: { type: 'string', env: 'SWITCHYARD_SEED', default: '42', description: 'seed of the workload and the simulated accelerators' },
-    'kill-at': { type: 'string', default: '0.5', description: 'fraction of the run at which one agent process is SIGKILLed (0: never)' },
+    'duration-s': {
+      type: 'string',
+      env: 'SWITCHYARD_DEMO_DURATION_S',
+      default: '40',
+      description: 'how long to drive load',
+    },
+    rate: {
+      type: 'string',
+      env: 'SWITCHYARD_DEMO_RATE',
+      default: '30',
+      description: 'requests per second (open loop, Poisson)',
+    },
+    seed: {
+      type: 'string',
+      env: 'SWITCHYARD_SEED',
+      default: '42',
+      description: 'seed of the workload and the simulated accelerators',
+    },
+    'kill-at': {
+      type: 'string',
+      default: '0.5',
+      description: 'fraction of the run at which one agent process is SIGKILLed (0: never)',
+    },
     'external-nats': { type: 'boolean', description: 'use --nats-url instead of starting a local nats-server' },
-    trace: { type: 'string', description: 'Azure LLM trace CSV for token sizes (default: ../shared/traces if present)' },
-    'log-dir': { type: 'string', env: 'SWITCHYARD_LOG_DIR', default: '.switchyard', description: 'where process logs go' },
+    trace: {
+      type: 'string',
+      description: 'Azure LLM trace CSV for token sizes (default: ../shared/traces if present)',
+    },
+    'log-dir': {
+      type: 'string',
+      env: 'SWITCHYARD_LOG_DIR',
+      default: '.switchyard',
+      description: 'where process logs go',
+    },
   },
   async run(values) {
     const cliEntry = fileURLToPath(import.meta.url).replace(/commands[\\/]demo\.js$/, 'main.js');
@@ -26,7 +53,9 @@ export const demoCommand: Command = {
       seed: intOption(values, 'seed', 0, 2 ** 31),
       killAt: numberOption(values, 'kill-at', 0, 0.95),
       logDir: demoLogDir(String(values['log-dir'])),
-      ...(values['external-nats'] === true && typeof values['nats-url'] === 'string' ? { natsUrl: values['nats-url'] } : {}),
+      ...(values['external-nats'] === true && typeof values['nats-url'] === 'string'
+        ? { natsUrl: values['nats-url'] }
+        : {}),
       ...(trace === undefined ? {} : { tracePath: trace }),
     });
     return unanswered(summary) === 0 ? 0 : 1;

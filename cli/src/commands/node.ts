@@ -14,7 +14,9 @@ export const nodeCommand: Command = {
     }
     const nc = await connect({ servers: stringOption(values, 'nats-url') });
     try {
-      const reply = await nc.request(subjects.adminNode(verb as AdminVerb), encode({ v: 1, nodeId }), { timeout: 5000 });
+      const reply = await nc.request(subjects.adminNode(verb as AdminVerb), encode({ v: 1, nodeId }), {
+        timeout: 5000,
+      });
       const decoded = decode(NodeCommandResponse, reply.data);
       if (!decoded.ok) throw new Error(decoded.error.message);
       if (!decoded.value.ok) {

@@ -6,10 +6,30 @@ export const schedulerCommand: Command = {
   summary: 'run the scheduler (control plane) against a NATS server',
   options: {
     'scheduler-id': { type: 'string', env: 'SWITCHYARD_SCHEDULER_ID', description: 'scheduler id (default: random)' },
-    'suspect-after-ms': { type: 'string', env: 'SWITCHYARD_SUSPECT_AFTER_MS', default: '3000', description: 'heartbeat silence before a node gets no new work' },
-    'dead-after-ms': { type: 'string', env: 'SWITCHYARD_DEAD_AFTER_MS', default: '5000', description: 'heartbeat silence before a node is dead and its work moves' },
-    'assign-timeout-ms': { type: 'string', env: 'SWITCHYARD_ASSIGN_TIMEOUT_MS', default: '2000', description: 'time a node has to acknowledge an assignment' },
-    'default-deadline-ms': { type: 'string', env: 'SWITCHYARD_DEFAULT_DEADLINE_MS', default: '300000', description: 'deadline for requests that set none' },
+    'suspect-after-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_SUSPECT_AFTER_MS',
+      default: '3000',
+      description: 'heartbeat silence before a node gets no new work',
+    },
+    'dead-after-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_DEAD_AFTER_MS',
+      default: '5000',
+      description: 'heartbeat silence before a node is dead and its work moves',
+    },
+    'assign-timeout-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_ASSIGN_TIMEOUT_MS',
+      default: '2000',
+      description: 'time a node has to acknowledge an assignment',
+    },
+    'default-deadline-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_DEFAULT_DEADLINE_MS',
+      default: '300000',
+      description: 'deadline for requests that set none',
+    },
     seed: { type: 'string', env: 'SWITCHYARD_SEED', description: 'seed of the tie-breaking RNG (default: random)' },
   },
   async run(values) {

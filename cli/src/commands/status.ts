@@ -14,9 +14,13 @@ export const statusCommand: Command = {
   async run(values) {
     const nc = await connect({ servers: stringOption(values, 'nats-url') });
     try {
-      const reply = await nc.request(subjects.adminStatus, encode({ v: 1, nodeLimit: intOption(values, 'node-limit', 0, 1000) }), {
-        timeout: intOption(values, 'timeout-ms', 1, 600_000),
-      });
+      const reply = await nc.request(
+        subjects.adminStatus,
+        encode({ v: 1, nodeLimit: intOption(values, 'node-limit', 0, 1000) }),
+        {
+          timeout: intOption(values, 'timeout-ms', 1, 600_000),
+        },
+      );
       const decoded = decode(StatusResponse, reply.data);
       if (!decoded.ok || !decoded.value.ok) {
         console.error(decoded.ok ? (decoded.value.ok ? '' : decoded.value.error.message) : decoded.error.message);
@@ -27,11 +31,21 @@ export const statusCommand: Command = {
         console.log(JSON.stringify(status, null, 2));
         return 0;
       }
-      console.log(`scheduler ${status.schedulerId}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.totalNodes} nodes\n`);
+      console.log(
+        `scheduler ${status.schedulerId}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.totalNodes} nodes\n`,
+      );
       console.log(
         formatTable(
           ['cluster', 'nodes', 'ready', 'in flight', 'queued', 'power W', 'limit W'],
-          status.clusters.map((c) => [c.cluster, c.nodes, c.readyNodes, c.inFlight, c.queueDepth, Math.round(c.powerDrawWatts), Math.round(c.powerLimitWatts)]),
+          status.clusters.map((c) => [
+            c.cluster,
+            c.nodes,
+            c.readyNodes,
+            c.inFlight,
+            c.queueDepth,
+            Math.round(c.powerDrawWatts),
+            Math.round(c.powerLimitWatts),
+          ]),
         ),
       );
       console.log('');

@@ -23,7 +23,8 @@ export const submitCommand: Command = {
       maxOutputTokens: intOption(values, 'max-output-tokens', 1, 2_000_000),
       priority: stringOption(values, 'priority') as InferRequestInput['priority'],
     };
-    if (typeof values['deadline-ms'] === 'string') request.deadlineAfterMs = intOption(values, 'deadline-ms', 1, 7 * 24 * 3_600_000);
+    if (typeof values['deadline-ms'] === 'string')
+      request.deadlineAfterMs = intOption(values, 'deadline-ms', 1, 7 * 24 * 3_600_000);
     if (typeof values['idempotency-key'] === 'string') request.idempotencyKey = values['idempotency-key'];
     const nc = await connect({ servers: stringOption(values, 'nats-url') });
     try {

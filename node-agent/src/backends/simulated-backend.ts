@@ -1,16 +1,5 @@
-import {
-  type NodeHardware,
-  type ModelSpec,
-  SimulatedAccelerator,
-  type SimEvent,
-} from '@switchyard/fleet-model';
-import type {
-  BackendJob,
-  BackendListener,
-  BackendStatus,
-  BackendSubmitOutcome,
-  ExecutionBackend,
-} from './backend.js';
+import { type NodeHardware, type ModelSpec, SimulatedAccelerator, type SimEvent } from '@switchyard/fleet-model';
+import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, ExecutionBackend } from './backend.js';
 
 /** Settings of one simulated node's accelerator. */
 export interface SimulatedBackendOptions {
@@ -57,7 +46,13 @@ export class SimulatedBackend implements ExecutionBackend {
 
   submit(job: BackendJob): BackendSubmitOutcome {
     const outcome = this.engine.submit(
-      { id: job.id, model: job.model, inputTokens: job.inputTokens, maxOutputTokens: job.maxOutputTokens, priority: job.priority },
+      {
+        id: job.id,
+        model: job.model,
+        inputTokens: job.inputTokens,
+        maxOutputTokens: job.maxOutputTokens,
+        priority: job.priority,
+      },
       this.clock(),
     );
     this.arm();

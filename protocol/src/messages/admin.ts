@@ -37,14 +37,21 @@ export const ClusterView = z.strictObject({
   powerLimitWatts: ClusterWatts,
   inFlight: NonNegativeInt,
   queueDepth: NonNegativeInt,
-  batchSlots: NonNegativeInt.describe('Σ maxBatchSize of live nodes: in-flight / batchSlots is the cluster utilisation.'),
+  batchSlots: NonNegativeInt.describe(
+    'Σ maxBatchSize of live nodes: in-flight / batchSlots is the cluster utilisation.',
+  ),
 });
 export type ClusterView = z.infer<typeof ClusterView>;
 
 /** `sy.v1.admin.status` request. */
 export const StatusRequest = z.strictObject({
   v: Version,
-  nodeLimit: z.int().min(0).max(1000).default(200).describe('At most this many nodes are listed (the reply must fit in one message).'),
+  nodeLimit: z
+    .int()
+    .min(0)
+    .max(1000)
+    .default(200)
+    .describe('At most this many nodes are listed (the reply must fit in one message).'),
 });
 export type StatusRequest = z.infer<typeof StatusRequest>;
 

@@ -27,7 +27,10 @@ export const RequestId = z
 export const NonNegativeInt = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const EpochMs = z.int().min(0).max(8_640_000_000_000_000).describe('Milliseconds since the Unix epoch.');
 export const Watts = z.number().min(0).max(10_000_000);
-export const DurationMs = z.number().min(0).max(7 * 24 * 3600 * 1000);
+export const DurationMs = z
+  .number()
+  .min(0)
+  .max(7 * 24 * 3600 * 1000);
 
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
 

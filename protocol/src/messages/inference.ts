@@ -16,9 +16,17 @@ export const InferRequest = z.strictObject({
   maxOutputTokens: z.int().min(1).max(MAX_TOKENS),
   priority: z.enum(PRIORITIES).default('normal'),
   sloClass: z.enum(SLO_CLASSES).default('interactive'),
-  deadlineAfterMs: DurationMs.optional().describe('Fail with DEADLINE_EXCEEDED if not finished this long after the scheduler receives it.'),
-  idempotencyKey: RequestId.optional().describe('Retries with the same key are answered once; also becomes the request id.'),
-  prompt: z.string().max(200_000).optional().describe('Prompt text for real model servers; simulated nodes use inputTokens.'),
+  deadlineAfterMs: DurationMs.optional().describe(
+    'Fail with DEADLINE_EXCEEDED if not finished this long after the scheduler receives it.',
+  ),
+  idempotencyKey: RequestId.optional().describe(
+    'Retries with the same key are answered once; also becomes the request id.',
+  ),
+  prompt: z
+    .string()
+    .max(200_000)
+    .optional()
+    .describe('Prompt text for real model servers; simulated nodes use inputTokens.'),
 });
 export type InferRequest = z.infer<typeof InferRequest>;
 export type InferRequestInput = z.input<typeof InferRequest>;

@@ -14,8 +14,12 @@ export type LoadedModel = z.infer<typeof LoadedModel>;
 export const NodeStatusFields = {
   v: Version,
   nodeId: SubjectToken.describe('Must equal the <nodeId> token of the subject it is published on.'),
-  incarnation: SubjectToken.describe('Changes every time the agent process starts; lets the scheduler tell a restart from a gap.'),
-  seq: NonNegativeInt.describe('Increases by one per heartbeat within an incarnation; older or repeated values are ignored.'),
+  incarnation: SubjectToken.describe(
+    'Changes every time the agent process starts; lets the scheduler tell a restart from a gap.',
+  ),
+  seq: NonNegativeInt.describe(
+    'Increases by one per heartbeat within an incarnation; older or repeated values are ignored.',
+  ),
   sentAtMs: EpochMs,
   cluster: Name,
   zone: Name,

@@ -50,7 +50,10 @@ export class FleetService {
   register(subjectNodeId: string, registration: Registration): RegistrationAck | ErrorReply {
     if (registration.nodeId !== subjectNodeId) {
       this.counters.increment('registrations.rejected');
-      return errorReply('INVALID_REQUEST', `body nodeId ${registration.nodeId} does not match subject node ${subjectNodeId}`);
+      return errorReply(
+        'INVALID_REQUEST',
+        `body nodeId ${registration.nodeId} does not match subject node ${subjectNodeId}`,
+      );
     }
     const outcome = this.fleet.register(registration, this.clock());
     if (!outcome.ok) {
@@ -61,7 +64,12 @@ export class FleetService {
     this.counters.increment('registrations.accepted');
     this.lastNoticeMs.delete(subjectNodeId);
     this.log.info(
-      { nodeId: subjectNodeId, cluster: registration.cluster, profile: registration.accelerator.profile, incarnation: registration.incarnation },
+      {
+        nodeId: subjectNodeId,
+        cluster: registration.cluster,
+        profile: registration.accelerator.profile,
+        incarnation: registration.incarnation,
+      },
       'node registered',
     );
     if (outcome.lost.length > 0) this.onLostWork(subjectNodeId, outcome.lost);
@@ -86,7 +94,10 @@ export class FleetService {
       this.counters.increment('heartbeats.stale');
     } else {
       this.drop('unknown-node', { nodeId: subjectNodeId });
-      this.askToRegister(subjectNodeId, 'this scheduler does not know the node (scheduler restart or node declared dead)');
+      this.askToRegister(
+        subjectNodeId,
+        'this scheduler does not know the node (scheduler restart or node declared dead)',
+      );
     }
   }
 
@@ -113,7 +124,10 @@ export class FleetService {
     const result = this.fleet.sweep(this.clock());
     for (const node of result.suspected) {
       this.counters.increment('nodes.suspected');
-      this.log.warn({ nodeId: node.nodeId, silentMs: this.clock() - node.lastHeartbeatMs }, 'node suspect: no new work');
+      this.log.warn(
+        { nodeId: node.nodeId, silentMs: this.clock() - node.lastHeartbeatMs },
+        'node suspect: no new work',
+      );
     }
     for (const { node, lost } of result.died) {
       this.counters.increment('nodes.died');
@@ -138,7 +152,16 @@ export class FleetService {
     for (const node of this.fleet.nodes) {
       let cluster = clusters.get(node.cluster);
       if (cluster === undefined) {
-        cluster = { cluster: node.cluster, nodes: 0, readyNodes: 0, powerDrawWatts: 0, powerLimitWatts: 0, inFlight: 0, queueDepth: 0, batchSlots: 0 };
+        cluster = {
+          cluster: node.cluster,
+          nodes: 0,
+          readyNodes: 0,
+          powerDrawWatts: 0,
+          powerLimitWatts: 0,
+          inFlight: 0,
+          queueDepth: 0,
+          batchSlots: 0,
+        };
         clusters.set(node.cluster, cluster);
       }
       cluster.nodes++;

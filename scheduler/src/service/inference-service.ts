@@ -69,7 +69,12 @@ export class InferenceService {
     this.counters.increment('requests.received');
     const model = this.models(request.model);
     if (model === undefined) {
-      this.answerError([replyTo], requestId, 'UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+      this.answerError(
+        [replyTo],
+        requestId,
+        'UNKNOWN_MODEL',
+        `model ${request.model} is not in the scheduler's catalogue`,
+      );
       return;
     }
     const tracked = this.ledger.accept(requestId, tenant, request, replyTo, this.clock());
@@ -104,7 +109,10 @@ export class InferenceService {
       const model = this.models(action.tracked.request.model);
       if (model === undefined) continue;
       this.counters.increment('requests.replaced');
-      this.log.warn({ requestId: reservation.requestId, nodeId, attempt: action.tracked.attempt + 1 }, 're-placing work from lost node');
+      this.log.warn(
+        { requestId: reservation.requestId, nodeId, attempt: action.tracked.attempt + 1 },
+        're-placing work from lost node',
+      );
       this.place(action.tracked, model);
     }
   }
@@ -114,7 +122,11 @@ export class InferenceService {
     const nowMs = this.clock();
     for (const tracked of this.ledger.expired(nowMs - this.config.deadlineGraceMs)) {
       this.fleet.release(tracked.requestId);
-      this.fail(tracked, 'DEADLINE_EXCEEDED', `no answer within the deadline (${tracked.deadlineAtMs - tracked.acceptedAtMs} ms)`);
+      this.fail(
+        tracked,
+        'DEADLINE_EXCEEDED',
+        `no answer within the deadline (${tracked.deadlineAtMs - tracked.acceptedAtMs} ms)`,
+      );
     }
   }
 
@@ -141,7 +153,12 @@ export class InferenceService {
     const decision = this.placement.place(placementRequest, this.fleet, { nowMs, rng: this.rng });
     if (!decision.ok) {
       this.counters.increment(`placements.${decision.code}`);
-      this.fail(tracked, decision.code, decision.message, decision.code === 'NO_CAPACITY' ? this.config.noCapacityRetryAfterMs : undefined);
+      this.fail(
+        tracked,
+        decision.code,
+        decision.message,
+        decision.code === 'NO_CAPACITY' ? this.config.noCapacityRetryAfterMs : undefined,
+      );
       return;
     }
     this.counters.increment('placements.ok');
@@ -185,7 +202,8 @@ export class InferenceService {
     const attempt = tracked.attempt;
     const reply = await this.outbox.assign(nodeId, this.assignmentFor(tracked, replyTo), this.config.assignTimeoutMs);
     // The request may have moved on while we waited (finished, lost, re-placed): only act on the current attempt.
-    if (this.ledger.get(tracked.requestId) !== tracked || tracked.attempt !== attempt || tracked.nodeId !== nodeId) return;
+    if (this.ledger.get(tracked.requestId) !== tracked || tracked.attempt !== attempt || tracked.nodeId !== nodeId)
+      return;
     if (reply.ok) {
       this.fleet.confirm(tracked.requestId, this.clock());
       return;
@@ -195,7 +213,8 @@ export class InferenceService {
       this.counters.increment('nodes.suspected');
       this.log.warn({ nodeId }, 'node suspect: nobody listens on its assignment subject');
     }
-    const reason = 'error' in reply ? `${reply.error.code}: ${reply.error.message}` : `${reply.transport}: ${reply.message}`;
+    const reason =
+      'error' in reply ? `${reply.error.code}: ${reply.error.message}` : `${reply.transport}: ${reply.message}`;
     this.counters.increment('assignments.refused');
     this.log.warn({ requestId: tracked.requestId, nodeId, attempt, reason }, 'assignment not accepted');
     const action = this.ledger.onNodeLost(tracked.requestId, nodeId, this.clock());
@@ -221,7 +240,13 @@ export class InferenceService {
     this.answerError(tracked.replyTo, tracked.requestId, code, message, retryAfterMs);
   }
 
-  private answerError(replyTos: readonly string[], requestId: string, code: ErrorCode, message: string, retryAfterMs?: number): void {
+  private answerError(
+    replyTos: readonly string[],
+    requestId: string,
+    code: ErrorCode,
+    message: string,
+    retryAfterMs?: number,
+  ): void {
     const body = errorReply(code, message, retryAfterMs === undefined ? { requestId } : { requestId, retryAfterMs });
     for (const replyTo of replyTos) this.outbox.publish(replyTo, body);
   }

@@ -62,7 +62,11 @@ export class SchedulerSubscriptions {
     });
     this.on(subjects.anyInfer, (msg) => {
       if (msg.reply === undefined || msg.reply === '') {
-        this.dropInvalid(msg, { code: 'INVALID_REQUEST', message: 'inference requests need a reply subject', retryable: false });
+        this.dropInvalid(msg, {
+          code: 'INVALID_REQUEST',
+          message: 'inference requests need a reply subject',
+          retryable: false,
+        });
         return;
       }
       const decoded = decode(InferRequest, msg.data);
@@ -79,7 +83,13 @@ export class SchedulerSubscriptions {
     this.on(subjects.anyAdminNode, (msg) => {
       const verb = subjectToken(msg.subject, 4);
       if (!isAdminVerb(verb)) {
-        this.respond(msg, errorReply('INVALID_REQUEST', `unknown node command ${JSON.stringify(verb)}; use one of ${ADMIN_VERBS.join(', ')}`));
+        this.respond(
+          msg,
+          errorReply(
+            'INVALID_REQUEST',
+            `unknown node command ${JSON.stringify(verb)}; use one of ${ADMIN_VERBS.join(', ')}`,
+          ),
+        );
         return;
       }
       const decoded = decode(NodeCommand, msg.data);
@@ -104,7 +114,8 @@ export class SchedulerSubscriptions {
         } catch (handlerError) {
           this.counters.increment('handler.errors');
           this.log.error({ subject: msg.subject, err: errorMessage(handlerError) }, 'handler failed');
-          if (msg.reply !== undefined && msg.reply !== '') this.respond(msg, errorReply('INTERNAL', 'internal error; see scheduler logs'));
+          if (msg.reply !== undefined && msg.reply !== '')
+            this.respond(msg, errorReply('INTERNAL', 'internal error; see scheduler logs'));
         }
       },
     });

@@ -5,8 +5,7 @@ import { NodeRecord, type OperatorState, type Reservation } from './node-record.
 
 /** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
 export type RegisterOutcome =
-  | { ok: true; node: NodeRecord; lost: Reservation[] }
-  | { ok: false; code: 'UNKNOWN_PROFILE'; message: string };
+  { ok: true; node: NodeRecord; lost: Reservation[] } | { ok: false; code: 'UNKNOWN_PROFILE'; message: string };
 
 /** What became of a heartbeat. Unknown nodes (or a new incarnation without registration) must register. */
 export type HeartbeatOutcome = 'applied' | 'stale' | 'unknown-node';

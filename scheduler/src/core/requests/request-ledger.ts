@@ -88,7 +88,12 @@ export class RequestLedger {
     tracked.excludedNodeIds.add(nodeId);
     tracked.nodeId = undefined;
     if (nowMs >= tracked.deadlineAtMs) {
-      return { kind: 'fail', tracked, code: 'DEADLINE_EXCEEDED', message: `deadline passed after losing node ${nodeId}` };
+      return {
+        kind: 'fail',
+        tracked,
+        code: 'DEADLINE_EXCEEDED',
+        message: `deadline passed after losing node ${nodeId}`,
+      };
     }
     if (tracked.attempt >= this.config.maxAttempts) {
       return {
