@@ -65,7 +65,7 @@ const TRN2_NODE_BF16_FLOPS = 16 * 667e12;
 const TRN2_DECODE_MFU = 0.2;
 
 /** Every accelerator type the fleet model knows, keyed by profile name. */
-export const ACCELERATOR_PROFILES: Readonly<Record<string, AcceleratorProfile>> = Object.freeze({
+export const ACCELERATOR_PROFILES: Readonly<Record<string, AcceleratorProfile>> = deepFreeze({
   h100: {
     name: 'h100',
     vendor: 'nvidia',
@@ -222,7 +222,7 @@ export const ACCELERATOR_PROFILES: Readonly<Record<string, AcceleratorProfile>> 
     idleWattsPerChip: 50, // assumed: 10 % of peak, as H100
     peakWattsPerChip: 500, // assumed: analyst estimate, unverified (ACCELERATORS.md, Power)
     minPowerLimitWattsPerChip: 250, // assumed: Neuron exposes no cap; modelled down to 50 % of peak
-    maxBatchSize: 256, // assumed
+    maxBatchSize: 1024, // assumed: 8B runs as data-parallel replicas, as on H100; 70B/405B saturate well below it
     modelLoadBytesPerSecond: 2 * GB, // assumed (see header)
     throughput: {
       // Llama 3.1 8B: no published trn2 figure; derived from medium by the H100's small/medium ratios.
@@ -281,6 +281,12 @@ export const ACCELERATOR_PROFILES: Readonly<Record<string, AcceleratorProfile>> 
     },
   },
 });
+
+/** Freezes the table all the way down: it is shared by every package, so a stray write must fail loudly. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (typeof child === 'object' && child !== null) deepFreeze(child);
+  return Object.freeze(value);
+}
 
 /** The profile with this name, or undefined when the fleet model does not know it. */
 export function getProfile(name: string): AcceleratorProfile | undefined {

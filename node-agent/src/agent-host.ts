@@ -3,6 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
 import { isSubjectToken } from '@switchyard/protocol';
 import { pino } from 'pino';
+import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
 
@@ -23,6 +24,9 @@ export interface SimulatedNodeSpec {
   readonly maxBatchSize?: number;
 }
 
+/** `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead). */
+export type BackendKind = 'simulated' | 'null';
+
 export interface AgentHostConfig {
   readonly natsUrl: string;
   readonly nodes: readonly SimulatedNodeSpec[];
@@ -30,6 +34,7 @@ export interface AgentHostConfig {
   readonly logLevel?: string;
   readonly logDestination?: NodeJS.WritableStream;
   readonly models?: (name: string) => ModelSpec | undefined;
+  readonly backend?: BackendKind;
 }
 
 /** Bad agent configuration, found before anything connects. */
@@ -100,7 +105,9 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       agentVersion: AGENT_VERSION,
       log,
       backend: (listener) =>
-        new SimulatedBackend(
+        config.backend === 'null'
+          ? new NullBackend(spec.models, models, listener, spec.maxBatchSize)
+          : new SimulatedBackend(
           {
             hardware,
             models,

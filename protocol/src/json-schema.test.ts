@@ -128,7 +128,7 @@ describe('the zod definitions behind each schema', () => {
   // scheduler up for a week, or one large cluster, produced a StatusReply that failed its own schema.
   it('StatusReply accepts a scheduler up for a year and a 60 MW cluster', () => {
     const example = EXAMPLE_MESSAGES.StatusReply;
-    const cluster = { ...example.clusters[0]!, powerDrawWatts: 41e6, powerLimitWatts: 60e6 };
+    const cluster = { ...example.clusters[0], powerDrawWatts: 41e6, powerLimitWatts: 60e6 };
     const reply = { ...example, uptimeMs: 365 * 24 * 3600 * 1000, clusters: [cluster] };
     expect(MESSAGE_SCHEMAS.StatusReply.safeParse(reply).error?.issues ?? []).toEqual([]);
   });

@@ -27,8 +27,8 @@ function markedBlocks(markdown: string): MarkedBlock[] {
   const pattern = /<!-- (example|rejects): (\w+) -->\s*```json\n([\s\S]*?)```/g;
   return [...markdown.matchAll(pattern)].map((match) => ({
     kind: match[1] as MarkedBlock['kind'],
-    name: match[2] as string,
-    body: match[3] as string,
+    name: match[2] ?? '',
+    body: match[3] ?? '',
     line: markdown.slice(0, match.index).split('\n').length,
   }));
 }

@@ -1,0 +1,363 @@
+/**
+ * A simulated fleet for the microbenchmarks: N nodes registered in a real FleetView through real
+ * Registration and Heartbeat messages (encoded and decoded by the protocol codec, so every node is
+ * schema-valid), and a seeded mix of placement requests. Same seed, same fleet, same requests.
+ */
+import {
+  MODEL_CATALOG,
+  createRng,
+  getModel,
+  getProfile,
+  supportsModel,
+  type AcceleratorProfile,
+  type ModelSpec,
+} from '@switchyard/fleet-model';
+import {
+  Heartbeat,
+  PROTOCOL_VERSION,
+  Registration,
+  decode,
+  encode,
+  type LoadedModel,
+  type Priority,
+  type SloClass,
+} from '@switchyard/protocol';
+import { DEFAULT_FAILURE_DETECTOR, FleetView, type PlacementRequest } from '@switchyard/scheduler';
+
+/** Ten sites, two or three zones each. */
+export const FIXTURE_CLUSTERS: readonly { readonly cluster: string; readonly zones: readonly string[] }[] = [
+  { cluster: 'edge-fra-1', zones: ['fra-a', 'fra-b', 'fra-c'] },
+  { cluster: 'edge-fra-2', zones: ['fra2-a', 'fra2-b'] },
+  { cluster: 'edge-iad-1', zones: ['iad-a', 'iad-b', 'iad-c'] },
+  { cluster: 'edge-iad-2', zones: ['iad2-a', 'iad2-b'] },
+  { cluster: 'edge-pdx-1', zones: ['pdx-a', 'pdx-b'] },
+  { cluster: 'edge-lhr-1', zones: ['lhr-a', 'lhr-b'] },
+  { cluster: 'edge-sin-1', zones: ['sin-a', 'sin-b', 'sin-c'] },
+  { cluster: 'edge-nrt-1', zones: ['nrt-a', 'nrt-b'] },
+  { cluster: 'edge-syd-1', zones: ['syd-a', 'syd-b'] },
+  { cluster: 'edge-gru-1', zones: ['gru-a', 'gru-b'] },
+];
+
+/** How a profile appears in the fleet: its share of nodes, node sizes (chips) and the model sets it serves. */
+interface ProfileMix {
+  readonly profile: string;
+  readonly share: number;
+  readonly chipCounts: readonly (readonly [chips: number, weight: number])[];
+  /** Model sets an operator deploys on this profile; sets that do not fit a node are skipped. */
+  readonly deployments: readonly (readonly string[])[];
+}
+
+const PROFILE_MIX: readonly ProfileMix[] = [
+  {
+    profile: 'h100',
+    share: 0.3,
+    chipCounts: [
+      [8, 0.9],
+      [4, 0.1],
+    ],
+    deployments: [
+      ['llama-3.1-8b', 'llama-3.3-70b'],
+      ['llama-3.3-70b'],
+      ['llama-3.1-405b'],
+      ['llama-3.1-8b', 'mistral-7b', 'qwen2.5-7b'],
+      ['llama-3.1-8b'],
+    ],
+  },
+  {
+    profile: 'trn2',
+    share: 0.2,
+    chipCounts: [[16, 1]],
+    deployments: [['llama-3.1-8b', 'llama-3.3-70b'], ['llama-3.1-405b'], ['llama-3.3-70b', 'llama-3.1-8b', 'qwen2.5-7b']],
+  },
+  {
+    profile: 'l4',
+    share: 0.25,
+    chipCounts: [
+      [4, 0.7],
+      [1, 0.3],
+    ],
+    deployments: [['llama-3.1-8b'], ['mistral-7b'], ['qwen2.5-7b'], ['llama-3.1-8b', 'qwen2.5-7b']],
+  },
+  {
+    profile: 'a100',
+    share: 0.15,
+    chipCounts: [[8, 1]],
+    deployments: [['llama-3.1-8b', 'llama-3.3-70b'], ['llama-3.3-70b'], ['llama-3.1-8b', 'qwen2.5-7b']],
+  },
+  {
+    profile: 'inf2',
+    share: 0.1,
+    chipCounts: [
+      [12, 0.6],
+      [6, 0.4],
+    ],
+    deployments: [['llama-3.1-8b'], ['llama-3.3-70b'], ['llama-3.1-8b', 'mistral-7b']],
+  },
+];
+
+/** What never changes about a fixture node (its registration), plus what its heartbeats vary. */
+export interface FixtureNode {
+  readonly nodeId: string;
+  readonly incarnation: string;
+  readonly cluster: string;
+  readonly zone: string;
+  readonly profile: AcceleratorProfile;
+  readonly chips: number;
+  readonly maxBatchSize: number;
+  readonly hbmTotalBytes: number;
+  readonly models: readonly LoadedModel[];
+}
+
+/** Counts of how the fixture fleet came out, for the report. */
+export interface FleetFixtureStats {
+  readonly nodes: number;
+  readonly byProfile: Readonly<Record<string, number>>;
+  readonly cordoned: number;
+  readonly draining: number;
+  readonly suspect: number;
+  readonly saturated: number;
+}
+
+/** A FleetView full of simulated nodes, and the means to make more heartbeats for them. */
+export interface FleetFixture {
+  readonly fleet: FleetView;
+  readonly nodes: readonly FixtureNode[];
+  /** The fixture's clock after the initial registrations, heartbeats and sweep. */
+  readonly nowMs: number;
+  readonly stats: FleetFixtureStats;
+  /** A heartbeat for node `index` with sequence `seq` and fresh load figures drawn from `rng`. */
+  heartbeat(index: number, seq: number, sentAtMs: number, rng: () => number): Heartbeat;
+}
+
+/** Options for {@link buildFleetFixture}. */
+export interface FleetFixtureOptions {
+  readonly nodes: number;
+  readonly seed?: number;
+  /** Round-trip every registration and heartbeat through encode/decode (default true). */
+  readonly viaCodec?: boolean;
+  /** Share of nodes an operator cordoned (default 0.015). */
+  readonly cordonedShare?: number;
+  /** Share of nodes whose agent reports `draining` (default 0.005). */
+  readonly drainingShare?: number;
+  /** Share of nodes that missed heartbeats long enough to be suspect (default 0.015). */
+  readonly suspectShare?: number;
+}
+
+/** Epoch of the fixture's clock (a fixed instant, so runs replay exactly). */
+export const FIXTURE_EPOCH_MS = 1_750_000_000_000;
+
+function pickWeighted<T>(rng: () => number, items: readonly T[], weight: (item: T) => number): T {
+  let total = 0;
+  for (const item of items) total += weight(item);
+  let r = rng() * total;
+  for (const item of items) {
+    r -= weight(item);
+    if (r < 0) return item;
+  }
+  const last = items[items.length - 1];
+  if (last === undefined) throw new RangeError('pickWeighted over an empty list');
+  return last;
+}
+
+function pick<T>(rng: () => number, items: readonly T[]): T {
+  const item = items[Math.floor(rng() * items.length)];
+  if (item === undefined) throw new RangeError('pick over an empty list');
+  return item;
+}
+
+function modelOf(name: string): ModelSpec {
+  const model = getModel(name);
+  if (model === undefined) throw new RangeError(`fixture names unknown model ${name}`);
+  return model;
+}
+
+/** Model sets of `mix` that fit a node of `chips` chips (weights ≤ 90 % of HBM, every size class supported). */
+function fittingDeployments(mix: ProfileMix, profile: AcceleratorProfile, chips: number): (readonly string[])[] {
+  const hardware = { profile, chipCount: chips };
+  const fitting = mix.deployments.filter((names) => {
+    const models = names.map(modelOf);
+    const weights = models.reduce((sum, m) => sum + m.weightBytes, 0);
+    return models.every((m) => supportsModel(hardware, m)) && weights <= 0.9 * profile.hbmBytesPerChip * chips;
+  });
+  return fitting.length > 0 ? fitting : [['llama-3.1-8b']];
+}
+
+/** Load drawn from a mixture: many idle or moderate nodes, some busy, a few saturated with a queue. */
+function drawLoad(rng: () => number, maxBatchSize: number): { inFlight: number; queueDepth: number } {
+  const r = rng();
+  if (r < 0.3) return { inFlight: Math.floor(rng() * 0.1 * maxBatchSize), queueDepth: 0 };
+  if (r < 0.8) return { inFlight: Math.floor((0.1 + rng() * 0.7) * maxBatchSize), queueDepth: 0 };
+  if (r < 0.95) return { inFlight: Math.floor((0.8 + rng() * 0.2) * maxBatchSize), queueDepth: 0 };
+  // Saturated: a full batch and a queue of up to 5× the batch (the agent's limit is 4×: queue-room rejects some).
+  return { inFlight: maxBatchSize, queueDepth: Math.floor(rng() * 5 * maxBatchSize) };
+}
+
+function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => number, draining: boolean): Heartbeat {
+  const { inFlight, queueDepth } = drawLoad(rng, node.maxBatchSize);
+  const weightsBytes = node.models.reduce((sum, m) => sum + modelOf(m.name).weightBytes, 0);
+  const first = node.models[0];
+  const kvPerSequence = first === undefined ? 0 : modelOf(first.name).kvBytesPerToken * (500 + rng() * 3000);
+  const hbmUsedBytes = Math.round(Math.min(node.hbmTotalBytes * 0.98, weightsBytes + inFlight * kvPerSequence));
+  const utilisation = Math.min(1, inFlight / node.maxBatchSize);
+  const { profile, chips } = node;
+  const powerDrawWatts =
+    chips * (profile.idleWattsPerChip + (profile.peakWattsPerChip - profile.idleWattsPerChip) * (0.15 + 0.75 * utilisation));
+  return {
+    v: PROTOCOL_VERSION,
+    nodeId: node.nodeId,
+    incarnation: node.incarnation,
+    seq,
+    sentAtMs,
+    cluster: node.cluster,
+    zone: node.zone,
+    state: draining ? 'draining' : 'ready',
+    accelerator: { profile: profile.name, count: chips, hbmTotalBytes: node.hbmTotalBytes, hbmUsedBytes },
+    models: node.models,
+    queueDepth,
+    inFlight,
+    maxBatchSize: node.maxBatchSize,
+    powerDrawWatts: Math.round(powerDrawWatts),
+    powerLimitWatts: chips * profile.peakWattsPerChip,
+    temperatureC: Math.round(35 + 45 * utilisation),
+  };
+}
+
+function viaCodec<T>(schema: typeof Heartbeat | typeof Registration, message: T): T {
+  const decoded = decode(schema, encode(message as object));
+  if (!decoded.ok) throw new TypeError(`fixture built an invalid message: ${decoded.error.message}`);
+  return decoded.value as T;
+}
+
+function describeNode(index: number, rng: () => number): FixtureNode {
+  const site = pick(rng, FIXTURE_CLUSTERS);
+  const mix = pickWeighted(rng, PROFILE_MIX, (m) => m.share);
+  const profile = getProfile(mix.profile);
+  if (profile === undefined) throw new RangeError(`fixture names unknown profile ${mix.profile}`);
+  const [chips] = pickWeighted(rng, mix.chipCounts, ([, weight]) => weight);
+  const names = pick(rng, fittingDeployments(mix, profile, chips));
+  // 3 % of nodes are still loading their last model (it counts against HBM but cannot serve).
+  const loadingLast = names.length > 1 && rng() < 0.03;
+  const models = names.map((name, i): LoadedModel => ({
+    name,
+    state: loadingLast && i === names.length - 1 ? 'loading' : 'loaded',
+  }));
+  return {
+    nodeId: `${site.cluster}-${profile.name}-${index.toString().padStart(6, '0')}`,
+    incarnation: `i${Math.floor(rng() * 0xffffffff).toString(16)}`,
+    cluster: site.cluster,
+    zone: pick(rng, site.zones),
+    profile,
+    chips,
+    maxBatchSize: Math.max(8, Math.round((profile.maxBatchSize * chips) / profile.referenceChipsPerNode)),
+    hbmTotalBytes: profile.hbmBytesPerChip * chips,
+    models,
+  };
+}
+
+/**
+ * Registers `options.nodes` nodes at FIXTURE_EPOCH_MS, sends every node but the would-be suspects a
+ * heartbeat 3.5 s later, sweeps (so the silent ones turn suspect) and cordons a share of nodes.
+ */
+export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
+  const rng = createRng(options.seed ?? 1);
+  const roundTrip = options.viaCodec ?? true;
+  const cordonedShare = options.cordonedShare ?? 0.015;
+  const drainingShare = options.drainingShare ?? 0.005;
+  const suspectShare = options.suspectShare ?? 0.015;
+  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR);
+  const nodes: FixtureNode[] = [];
+  const drainingIds = new Set<string>();
+  const byProfile: Record<string, number> = {};
+  let saturated = 0;
+
+  for (let i = 0; i < options.nodes; i++) {
+    const node = describeNode(i, rng);
+    nodes.push(node);
+    byProfile[node.profile.name] = (byProfile[node.profile.name] ?? 0) + 1;
+    if (rng() < drainingShare) drainingIds.add(node.nodeId);
+    const registration: Registration = {
+      ...statusFor(node, 0, FIXTURE_EPOCH_MS, rng, drainingIds.has(node.nodeId)),
+      agentVersion: '0.1.0',
+      heartbeatIntervalMs: 1000,
+    };
+    const outcome = fleet.register(roundTrip ? viaCodec(Registration, registration) : registration, FIXTURE_EPOCH_MS);
+    if (!outcome.ok) throw new Error(`fixture registration failed: ${outcome.message}`);
+  }
+
+  const nowMs = FIXTURE_EPOCH_MS + 3_500;
+  let suspect = 0;
+  nodes.forEach((node, i) => {
+    if (rng() < suspectShare) {
+      suspect++;
+      return;
+    }
+    const heartbeat = statusFor(node, 1, nowMs - 10, rng, drainingIds.has(node.nodeId));
+    if (heartbeat.queueDepth > 0) saturated++;
+    const outcome = fleet.applyHeartbeat(roundTrip ? viaCodec(Heartbeat, heartbeat) : heartbeat, nowMs);
+    if (outcome !== 'applied') throw new Error(`fixture heartbeat ${i} was ${outcome}`);
+  });
+  const sweep = fleet.sweep(nowMs);
+  if (sweep.suspected.length !== suspect) {
+    throw new Error(`expected ${suspect} suspect nodes after the sweep, got ${sweep.suspected.length}`);
+  }
+
+  let cordoned = 0;
+  for (const node of nodes) {
+    if (rng() < cordonedShare) {
+      fleet.setOperatorState(node.nodeId, rng() < 0.75 ? 'cordoned' : 'draining');
+      cordoned++;
+    }
+  }
+
+  return {
+    fleet,
+    nodes,
+    nowMs,
+    stats: { nodes: nodes.length, byProfile, cordoned, draining: drainingIds.size, suspect, saturated },
+    heartbeat(index, seq, sentAtMs, heartbeatRng) {
+      const node = nodes[index];
+      if (node === undefined) throw new RangeError(`no fixture node ${index}`);
+      return statusFor(node, seq, sentAtMs, heartbeatRng, drainingIds.has(node.nodeId));
+    },
+  };
+}
+
+/** Share of each catalogue model in the request mix: small models dominate, 405B is rare. */
+const MODEL_SHARES: Readonly<Record<string, number>> = {
+  'llama-3.1-8b': 0.4,
+  'llama-3.3-70b': 0.25,
+  'qwen2.5-7b': 0.13,
+  'mistral-7b': 0.12,
+  'llama-3.1-405b': 0.1,
+};
+
+/** Uniform on a log scale between `min` and `max`, rounded: prompt and output lengths span decades. */
+function logUniformInt(rng: () => number, min: number, max: number): number {
+  return Math.round(Math.exp(Math.log(min) + rng() * (Math.log(max) - Math.log(min))));
+}
+
+/** A seeded mix of `count` placement requests over the model catalogue, shaped like the service builds them. */
+export function buildRequestMix(count: number, seed = 2): PlacementRequest[] {
+  const rng = createRng(seed);
+  const requests: PlacementRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    const model = pickWeighted(rng, MODEL_CATALOG, (m) => MODEL_SHARES[m.name] ?? 0.05);
+    const sloClass: SloClass = pickWeighted(rng, ['interactive', 'standard', 'batch'] as const, (s) =>
+      s === 'interactive' ? 0.7 : s === 'standard' ? 0.2 : 0.1,
+    );
+    const priority: Priority = pickWeighted(rng, ['high', 'normal', 'low'] as const, (p) =>
+      p === 'normal' ? 0.8 : 0.1,
+    );
+    requests.push({
+      requestId: `req-${seed}-${i}`,
+      model,
+      inputTokens: logUniformInt(rng, 32, 16_000),
+      maxOutputTokens: logUniformInt(rng, 16, 2_048),
+      priority,
+      sloClass,
+      // The inference service always passes the request's (usually empty) exclusion set.
+      excludeNodeIds: new Set<string>(),
+    });
+  }
+  return requests;
+}
