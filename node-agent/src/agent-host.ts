@@ -106,7 +106,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       log,
       backend: (listener) =>
         config.backend === 'null'
-          ? new NullBackend(spec.models, models, listener, spec.maxBatchSize)
+          ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize)
           : new SimulatedBackend(
           {
             hardware,

@@ -249,7 +249,18 @@ export class NodeAgent implements BackendListener {
       timings: roundTimings(completion.timings),
       ...(completion.text === undefined ? {} : { text: completion.text }),
     };
-    for (const replyTo of job.replyTo) this.publish(replyTo, result);
+    let body: Uint8Array;
+    try {
+      body = encode(result);
+    } catch (err) {
+      // Too large for one message (e.g. a long text): the client gets a typed error, never silence.
+      const message = `result of ${assignment.requestId} cannot be sent: ${err instanceof Error ? err.message : String(err)}`;
+      this.options.log.error({ nodeId: this.nodeId, requestId: assignment.requestId }, message);
+      for (const replyTo of job.replyTo) this.publish(replyTo, errorReply('INTERNAL', message, { requestId: assignment.requestId }));
+      this.reportResult(assignment, false, 'INTERNAL', completion.outputTokens, result.timings, completion.energyJoules);
+      return;
+    }
+    for (const replyTo of job.replyTo) this.publishBytes(replyTo, body);
     this.reportResult(assignment, true, undefined, completion.outputTokens, result.timings, completion.energyJoules);
   }
 
@@ -332,7 +343,15 @@ export class NodeAgent implements BackendListener {
 
   private publish(subject: string, body: object): void {
     try {
-      this.options.nc.publish(subject, encode(body));
+      this.publishBytes(subject, encode(body));
+    } catch (err) {
+      this.options.log.error({ nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
+    }
+  }
+
+  private publishBytes(subject: string, body: Uint8Array): void {
+    try {
+      this.options.nc.publish(subject, body);
     } catch (err) {
       this.options.log.error(
         { nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) },

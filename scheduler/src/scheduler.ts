@@ -116,6 +116,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
         const graceEnds = Date.now() + (config.shutdownGraceMs ?? 10_000);
         while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
         clearInterval(sweepTimer);
+        outbox.close();
         log.info({ openRequests: inference.openRequests }, 'scheduler stopped');
         await nc.drain().catch(() => nc.close());
       })();

@@ -101,8 +101,11 @@ export interface PickVerification {
   readonly tied: number;
   /** Mean nodes passing every filter, per request. */
   readonly meanSurvivors: number;
-  /** Share of decisions whose node is also the plain scan's lowest-TTFT node (informative only). */
-  readonly sameAsMinTtftShare: number;
+  /**
+   * Share of placed requests whose pick has the plain scan's lowest predicted TTFT (informative: the
+   * weighted score also counts decode time and batch headroom, so it may trade a little TTFT).
+   */
+  readonly minTtftShare: number;
   /** First few mismatches, described. */
   readonly examples: readonly string[];
 }
@@ -118,7 +121,7 @@ export function verifyPicks(
   let rejected = 0;
   let tied = 0;
   let survivors = 0;
-  let sameAsMinTtft = 0;
+  let minTtft = 0;
   let placed = 0;
   const examples: string[] = [];
   const note = (text: string): void => {
@@ -145,7 +148,7 @@ export function verifyPicks(
     }
     placed++;
     const plain = plainScanMinTtft(nodes, request);
-    if (plain !== undefined && plain.node === decision.node) sameAsMinTtft++;
+    if (plain !== undefined && decision.estimate.ttftMs <= plain.estimate.ttftMs * (1 + 1e-9)) minTtft++;
   }
   return {
     checked: requests.length,
@@ -153,7 +156,7 @@ export function verifyPicks(
     rejected,
     tied,
     meanSurvivors: requests.length > 0 ? survivors / requests.length : 0,
-    sameAsMinTtftShare: placed > 0 ? sameAsMinTtft / placed : 0,
+    minTtftShare: placed > 0 ? minTtft / placed : 0,
     examples,
   };
 }

@@ -212,7 +212,7 @@ function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => 
     zone: node.zone,
     state: draining ? 'draining' : 'ready',
     accelerator: { profile: profile.name, count: chips, hbmTotalBytes: node.hbmTotalBytes, hbmUsedBytes },
-    models: node.models,
+    models: [...node.models],
     queueDepth,
     inFlight,
     maxBatchSize: node.maxBatchSize,

@@ -67,10 +67,20 @@ describe('stateless inference over a real nats-server', () => {
       infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 }),
       new Promise((resolve) => setTimeout(resolve, 20)).then(() => infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 })),
     ]);
-    expect(first).toMatchObject({ ok: true, requestId: key });
+    expect(first).toMatchObject({ ok: true, requestId: `tests:${key}` });
     expect(second).toEqual(first);
     expect(scheduler.counters.get('placements.ok') - placementsBefore).toBe(1);
     expect(scheduler.counters.get('requests.duplicate')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('scopes idempotency keys by tenant: another tenant with the same key gets its own answer', async () => {
+    const key = `shared-${Date.now()}`;
+    const [mine, theirs] = await Promise.all([
+      infer(nats.client, { idempotencyKey: key, maxOutputTokens: 100 }, { tenant: 'tenant-a' }),
+      infer(nats.client, { idempotencyKey: key, maxOutputTokens: 7 }, { tenant: 'tenant-b' }),
+    ]);
+    expect(mine).toMatchObject({ ok: true, requestId: `tenant-a:${key}`, outputTokens: 100 });
+    expect(theirs).toMatchObject({ ok: true, requestId: `tenant-b:${key}`, outputTokens: 7 });
   });
 
   it('fails a request that cannot finish within its deadline with DEADLINE_EXCEEDED', async () => {

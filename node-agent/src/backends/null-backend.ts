@@ -1,4 +1,4 @@
-import type { ModelSpec } from '@switchyard/fleet-model';
+import { type ModelSpec, type NodeHardware, nodeHbmBytes } from '@switchyard/fleet-model';
 import type {
   BackendJob,
   BackendListener,
@@ -16,6 +16,7 @@ export class NullBackend implements ExecutionBackend {
   private readonly pending = new Map<string, NodeJS.Immediate>();
 
   constructor(
+    private readonly hardware: NodeHardware,
     private readonly loadedModels: readonly string[],
     private readonly models: (name: string) => ModelSpec | undefined,
     private readonly listener: BackendListener,
@@ -60,10 +61,10 @@ export class NullBackend implements ExecutionBackend {
       queueDepth: 0,
       inFlight: this.pending.size,
       maxBatchSize: this.maxBatchSize,
-      hbmTotalBytes: 0,
-      hbmUsedBytes: 0,
+      hbmTotalBytes: nodeHbmBytes(this.hardware),
+      hbmUsedBytes: this.loadedModels.reduce((sum, name) => sum + (this.models(name)?.weightBytes ?? 0), 0),
       powerDrawWatts: 0,
-      powerLimitWatts: 0,
+      powerLimitWatts: this.hardware.profile.peakWattsPerChip * this.hardware.chipCount,
       temperatureC: 0,
       models: this.loadedModels.map((name) => ({ name, state: 'loaded' as const })),
     };

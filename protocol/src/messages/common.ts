@@ -21,8 +21,21 @@ export const Name = z
 /** Request ids and idempotency keys. */
 export const RequestId = z
   .string()
+  .regex(/^[\x21-\x7e]{1,200}$/)
+  .describe('1-200 printable ASCII characters, no spaces.');
+
+/** Idempotency keys chosen by clients; the scheduler scopes them by tenant (`<tenant>:<key>`) to make request ids. */
+export const IdempotencyKey = z
+  .string()
   .regex(/^[\x21-\x7e]{1,128}$/)
   .describe('1-128 printable ASCII characters, no spaces.');
+
+/** A concrete subject to publish to (no wildcards, no whitespace), e.g. a client's reply inbox. */
+export const ReplySubject = z
+  .string()
+  .max(256)
+  .regex(/^[A-Za-z0-9_$:-]+(\.[A-Za-z0-9_$:-]+)*$/)
+  .describe('A NATS subject without wildcards or whitespace, at most 256 characters.');
 
 export const NonNegativeInt = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const EpochMs = z.int().min(0).max(8_640_000_000_000_000).describe('Milliseconds since the Unix epoch.');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationMs, ErrorCodeSchema, Name, NonNegativeInt, RequestId, SubjectToken, Version } from './common.js';
+import { DurationMs, ErrorCodeSchema, IdempotencyKey, Name, NonNegativeInt, ReplySubject, RequestId, SubjectToken, Version } from './common.js';
 
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -19,8 +19,8 @@ export const InferRequest = z.strictObject({
   deadlineAfterMs: DurationMs.optional().describe(
     'Fail with DEADLINE_EXCEEDED if not finished this long after the scheduler receives it.',
   ),
-  idempotencyKey: RequestId.optional().describe(
-    'Retries with the same key are answered once; also becomes the request id.',
+  idempotencyKey: IdempotencyKey.optional().describe(
+    "Retries with the same key while the first is running are answered from that one run; the request id becomes '<tenant>:<key>'.",
   ),
   prompt: z
     .string()
@@ -67,7 +67,7 @@ export const Assignment = z.strictObject({
   priority: z.enum(PRIORITIES),
   sloClass: z.enum(SLO_CLASSES),
   deadlineAfterMs: DurationMs.optional().describe('Remaining budget when the assignment was sent.'),
-  replyTo: z.string().min(1).max(256).describe('Subject the node publishes the InferResult (or ErrorReply) to.'),
+  replyTo: ReplySubject.describe('Subject the node publishes the InferResult (or ErrorReply) to.'),
   prompt: z.string().max(200_000).optional(),
 });
 export type Assignment = z.infer<typeof Assignment>;

@@ -4,6 +4,7 @@ import {
   type ErrorReply,
   errorReply,
   type Heartbeat,
+  MAX_MESSAGE_BYTES,
   type NodeCommand,
   type NodeCommandReply,
   type NodeView,
@@ -177,7 +178,7 @@ export class FleetService {
       .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
       .slice(0, request.nodeLimit)
       .map((node) => this.view(node, nowMs));
-    return {
+    const reply: StatusReply = {
       v: PROTOCOL_VERSION,
       ok: true,
       schedulerId: this.schedulerId,
@@ -187,6 +188,13 @@ export class FleetService {
       nodes,
       counters: this.counters.snapshot(),
     };
+    // One message must hold the reply: list fewer nodes (totalNodes still tells how many) rather than fail.
+    let bytes = Buffer.byteLength(JSON.stringify(reply));
+    while (bytes > MAX_MESSAGE_BYTES && reply.nodes.length > 0) {
+      reply.nodes = reply.nodes.slice(0, Math.floor((reply.nodes.length * MAX_MESSAGE_BYTES * 0.9) / bytes));
+      bytes = Buffer.byteLength(JSON.stringify(reply));
+    }
+    return reply;
   }
 
   private view(node: NodeRecord, nowMs = this.clock()): NodeView {

@@ -59,7 +59,11 @@ export class InferenceService {
 
   /** Handles a decoded InferRequest that arrived on the tenant's subject with reply subject `replyTo`. */
   submit(tenant: string, request: InferRequest, replyTo: string): void {
-    const requestId = request.idempotencyKey ?? `${this.schedulerId}-${(++requestCounter).toString(36)}`;
+    // Keys are scoped by tenant: the same key from two tenants names two requests, never one shared answer.
+    const requestId =
+      request.idempotencyKey === undefined
+        ? `${this.schedulerId}-${(++requestCounter).toString(36)}`
+        : `${tenant}:${request.idempotencyKey}`;
     const existing = this.ledger.get(requestId);
     if (existing !== undefined) {
       this.counters.increment('requests.duplicate');
@@ -84,6 +88,11 @@ export class InferenceService {
 
   /** A node reports work finished: release its capacity and close the request. */
   workResult(subjectNodeId: string, result: WorkResult): void {
+    if (result.nodeId !== subjectNodeId) {
+      this.counters.increment('dropped.identity-mismatch');
+      this.log.warn({ nodeId: subjectNodeId, bodyNodeId: result.nodeId }, 'work result dropped: body and subject disagree');
+      return;
+    }
     const reservation = this.fleet.reservation(result.requestId);
     if (reservation !== undefined && reservation.nodeId === subjectNodeId) this.fleet.release(result.requestId);
     const tracked = this.ledger.get(result.requestId);
