@@ -10,6 +10,7 @@ export {
   MIN_KV_HEADROOM_FRACTION,
   decodeSaturationBatch,
   decodeStepMs,
+  defaultMaxBatchSize,
   kvBytes,
   modelLoadMs,
   nodeHbmBytes,

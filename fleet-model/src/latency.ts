@@ -78,6 +78,14 @@ export function kvBytes(model: ModelSpec, tokens: number): number {
 }
 
 /** Total HBM of the node in bytes. */
+/**
+ * Continuous-batching limit of a node: the reference node's limit scaled by chip count (the
+ * engine runs one replica per group of chips), at least 1.
+ */
+export function defaultMaxBatchSize(hw: NodeHardware): number {
+  return Math.max(1, Math.round((hw.profile.maxBatchSize * hw.chipCount) / hw.profile.referenceChipsPerNode));
+}
+
 export function nodeHbmBytes(hw: NodeHardware): number {
   return hw.profile.hbmBytesPerChip * hw.chipCount;
 }

@@ -19,6 +19,11 @@ export class PrefillLane<J> {
     return this.running;
   }
 
+  /** Admitted jobs waiting for the lane (cancelled ones drop out lazily, so this may overcount briefly). */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** Queues an admitted job whose model is loaded. */
   enqueue(job: J): void {
     this.waiting.push(job);

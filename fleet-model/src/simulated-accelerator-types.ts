@@ -66,10 +66,15 @@ export type SimEvent =
 
 /** A snapshot of the node, shaped like what a real agent reads from nvidia-smi / neuron-monitor and vLLM. */
 export interface AcceleratorStatus {
-  /** Jobs waiting for admission. */
+  /** Jobs that have not started producing: waiting for admission, or admitted and waiting for the prefill lane. */
   queueDepth: number;
-  /** Jobs admitted (waiting for a load, waiting for or in prefill, decoding). */
+  /** Jobs prefilling or decoding (and admitted jobs waiting for a model load). */
   inFlight: number;
+  /**
+   * Milliseconds since start during which the accelerator computed (a prefill or a decode step ran):
+   * the quantity nvidia-smi's `utilization.gpu` samples. Utilisation over a window is Δbusy / Δt.
+   */
+  busyMs: number;
   maxBatchSize: number;
   hbmTotalBytes: number;
   /** Weights of resident (loaded or loading) models plus the KV reserved by admitted jobs. */
@@ -80,6 +85,7 @@ export interface AcceleratorStatus {
   /** Steady-state temperature at the current draw. */
   temperatureC: number;
   /** Batch slots in use, inFlight / maxBatchSize, in [0, 1]. */
-  utilization: number;
+  /** Share of batch slots in use (admitted jobs / maxBatchSize). */
+  batchOccupancy: number;
   models: { name: string; state: 'loaded' | 'loading' }[];
 }

@@ -112,7 +112,8 @@ describe('SimulatedAccelerator: batching and queueing', () => {
     const sim = makeSim({ maxBatchSize: 4 });
     const outcomes = Array.from({ length: 8 }, (_, i) => sim.submit(job(`j${i}`), 0));
     expect(outcomes.map((o) => (o.ok ? o.queueDepth : -1))).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
-    expect(sim.status(0)).toMatchObject({ inFlight: 4, queueDepth: 4, utilization: 1 });
+    // One prompt prefills; the other three admitted jobs wait for the lane and count as waiting, like the four queued.
+    expect(sim.status(0)).toMatchObject({ inFlight: 1, queueDepth: 7, batchOccupancy: 1 });
     const events = sim.advance(Number.POSITIVE_INFINITY);
     const ttft = firstTokens(events);
     const firstWave = [0, 1, 2, 3].map((i) => ttft.get(`j${i}`)!);
@@ -367,6 +368,6 @@ describe('SimulatedAccelerator: energy, time and determinism', () => {
     expect(busy.hbmUsedBytes).toBe(16e9 + 10 * kvBytes(small, 2000));
     expect(busy.powerDrawWatts).toBeGreaterThan(idle.powerDrawWatts);
     expect(busy.temperatureC).toBeGreaterThan(idle.temperatureC);
-    expect(busy.utilization).toBeCloseTo(10 / 2048, 12);
+    expect(busy.batchOccupancy).toBeCloseTo(10 / 2048, 12);
   });
 });

@@ -14,7 +14,7 @@
 import { DecodeBatch } from './decode-batch.js';
 import type { JobState } from './job-state.js';
 import { assertValidTokens, newJobState } from './job-state.js';
-import { decodeStepMs, kvBytes, modelLoadMs, nodeHbmBytes, prefillTokensPerMs, supportsModel } from './latency.js';
+import { decodeStepMs, defaultMaxBatchSize, kvBytes, modelLoadMs, nodeHbmBytes, prefillTokensPerMs, supportsModel } from './latency.js';
 import type { ResidentModel } from './model-residency.js';
 import { ModelResidency } from './model-residency.js';
 import { clampPowerLimit, drawnPowerWatts, nodePowerWatts, powerSpeedFactor, temperatureC } from './power.js';
@@ -55,6 +55,7 @@ export class SimulatedAccelerator {
   private inFlight = 0;
   private powerLimitWatts: number;
   private drawWatts = 0;
+  private busyMs = 0;
   private energyPerActiveJoules = 0;
   private outbox: SimEvent[] = [];
   private next: NextEvent;
@@ -66,7 +67,7 @@ export class SimulatedAccelerator {
     if (!(hardware.chipCount > 0)) throw new RangeError(`chipCount must be positive, got ${hardware.chipCount}`);
     this.hw = hardware;
     this.lookup = options.models;
-    this.maxBatchSize = options.maxBatchSize ?? hardware.profile.maxBatchSize;
+    this.maxBatchSize = options.maxBatchSize ?? defaultMaxBatchSize(hardware);
     this.maxQueueDepth = options.maxQueueDepth ?? 4 * this.maxBatchSize;
     this.jitter = options.jitter ?? DEFAULT_JITTER;
     if (!Number.isInteger(this.maxBatchSize) || this.maxBatchSize < 1) {
@@ -158,16 +159,20 @@ export class SimulatedAccelerator {
   /** The node's state at `nowMs` (advancing there first). */
   status(nowMs: number): AcceleratorStatus {
     this.advanceTo(nowMs);
+    // Reported like a serving engine's "waiting" and "running": a job admitted to the batch but still
+    // waiting for the prefill lane has produced nothing yet, so it counts as waiting.
+    const laneWaiting = Math.min(this.prefill.waitingCount, this.inFlight);
     return {
-      queueDepth: this.queue.size,
-      inFlight: this.inFlight,
+      queueDepth: this.queue.size + laneWaiting,
+      inFlight: this.inFlight - laneWaiting,
+      busyMs: this.busyMs,
       maxBatchSize: this.maxBatchSize,
       hbmTotalBytes: this.residency.totalBytes,
       hbmUsedBytes: this.residency.hbmUsedBytes,
       powerDrawWatts: this.drawWatts,
       powerLimitWatts: this.powerLimitWatts,
       temperatureC: temperatureC(this.hw, this.drawWatts),
-      utilization: this.inFlight / this.maxBatchSize,
+      batchOccupancy: this.inFlight / this.maxBatchSize,
       models: [...this.residency.list()].map((m) => ({ name: m.spec.name, state: m.state })),
     };
   }
@@ -253,7 +258,10 @@ export class SimulatedAccelerator {
     this.prefill.integrate(dtMs);
     const active = this.decode.size + (this.prefill.current === undefined ? 0 : 1);
     // Idle draw (nothing active) is the node's, not any job's: it is not attributed.
-    if (active > 0) this.energyPerActiveJoules += (this.drawWatts * dtMs) / 1000 / active;
+    if (active > 0) {
+      this.energyPerActiveJoules += (this.drawWatts * dtMs) / 1000 / active;
+      this.busyMs += dtMs;
+    }
     this.clockMs = atMs;
   }
 

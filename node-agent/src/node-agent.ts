@@ -67,6 +67,8 @@ export class NodeAgent implements BackendListener {
   private readonly subscriptions: Subscription[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private seq = 0;
+  /** busyMs and wall time at the previous status, for utilisation over the interval. */
+  private lastBusy = { busyMs: 0, atMs: Number.NaN };
   private state: Heartbeat['state'] = 'ready';
   private registering: Promise<void> | undefined;
   private stopped = false;
@@ -104,12 +106,16 @@ export class NodeAgent implements BackendListener {
   status(): Heartbeat {
     const { identity, incarnation } = this.options;
     const backend = this.backend.status();
+    const nowMs = this.clock();
+    const windowMs = nowMs - this.lastBusy.atMs;
+    const utilization = windowMs > 0 ? Math.min(1, Math.max(0, (backend.busyMs - this.lastBusy.busyMs) / windowMs)) : 0;
+    this.lastBusy = { busyMs: backend.busyMs, atMs: nowMs };
     return {
       v: PROTOCOL_VERSION,
       nodeId: identity.nodeId,
       incarnation,
       seq: this.seq,
-      sentAtMs: Math.floor(this.clock()),
+      sentAtMs: Math.floor(nowMs),
       cluster: identity.cluster,
       zone: identity.zone,
       state: this.state,
@@ -123,6 +129,7 @@ export class NodeAgent implements BackendListener {
       queueDepth: backend.queueDepth,
       inFlight: backend.inFlight,
       maxBatchSize: backend.maxBatchSize,
+      utilization,
       powerDrawWatts: backend.powerDrawWatts,
       powerLimitWatts: backend.powerLimitWatts,
       temperatureC: backend.temperatureC,

@@ -8,17 +8,23 @@ export interface NodeGroup {
   readonly zone: string;
   readonly profile: string;
   readonly nodes: number;
+  /** Accelerators per node. */
+  readonly chips: number;
   readonly models: readonly string[];
 }
 
-/** The demo fleet: three edge clusters of mixed Trainium2, H100 and L4 nodes, six agent processes. */
+/**
+ * The demo fleet: three edge clusters of mixed Trainium2, H100 and L4 nodes in six agent processes.
+ * Nodes are small slices (4× H100, 2× Trainium2, 1× L4) so that a laptop-sized load shows real
+ * utilisation; both hold Llama 3.3 70B in BF16 (140 GB) next to Llama 3.1 8B with room for KV cache.
+ */
 export const DEMO_FLEET: readonly NodeGroup[] = [
-  { cluster: 'edge-fra-1', zone: 'fra-a', profile: 'trn2', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-fra-1', zone: 'fra-b', profile: 'h100', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-iad-1', zone: 'iad-a', profile: 'h100', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-iad-1', zone: 'iad-b', profile: 'l4', nodes: 3, models: ['llama-3.1-8b'] },
-  { cluster: 'edge-sin-1', zone: 'sin-a', profile: 'trn2', nodes: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 3, models: ['llama-3.1-8b'] },
+  { cluster: 'edge-fra-1', zone: 'fra-a', profile: 'trn2', nodes: 3, chips: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-fra-1', zone: 'fra-b', profile: 'h100', nodes: 2, chips: 4, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-iad-1', zone: 'iad-a', profile: 'h100', nodes: 2, chips: 4, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-iad-1', zone: 'iad-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
+  { cluster: 'edge-sin-1', zone: 'sin-a', profile: 'trn2', nodes: 3, chips: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
 ];
 
 /** Node ids of a group, as the agent names them (`<prefix>-<i>`). */
@@ -115,6 +121,8 @@ export async function startAgentProcesses(
         group.zone,
         '--profile',
         group.profile,
+        '--chips',
+        String(group.chips),
         '--models',
         group.models.join(','),
         '--heartbeat-interval-ms',

@@ -75,7 +75,7 @@ export function renderSummary(summary: DemoSummary): string {
       ['cluster', 'nodes', 'served', 'util avg', 'util peak', 'power avg W', 'power peak W', 'limit W'],
       clusters.map((cluster) => {
         const series = summary.samples.flatMap((s) => s.clusters.filter((c) => c.cluster === cluster));
-        const util = series.map((c) => (c.batchSlots > 0 ? c.inFlight / c.batchSlots : 0));
+        const util = series.map((c) => c.utilization);
         const power = series.map((c) => c.powerDrawWatts);
         const avg = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
         return [
@@ -100,7 +100,7 @@ export function renderSummary(summary: DemoSummary): string {
   if (summary.kill !== undefined) {
     const { group, atMs, deadDetectedAfterMs } = summary.kill;
     lines.push(
-      `Failure: ${group.nodes}× ${group.profile} in ${group.cluster} SIGKILLed at ${(atMs / 1000).toFixed(1)} s; ` +
+      `Failure: agent of ${group.nodes} ${group.profile} nodes in ${group.cluster} SIGKILLed at ${(atMs / 1000).toFixed(1)} s; ` +
         (deadDetectedAfterMs === undefined
           ? 'not yet marked dead at the end'
           : `marked dead ${(deadDetectedAfterMs / 1000).toFixed(1)} s later`) +

@@ -90,7 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     for (const agent of agents) {
       const g = agent.group;
       if (g !== undefined)
-        say(`▸ agent pid ${agent.process.pid}: ${g.nodes}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
+        say(`▸ agent pid ${agent.process.pid}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
     }
     client = await connect({ servers: natsUrl, name: 'demo-client' });
     const totalNodes = fleet.reduce((sum, g) => sum + g.nodes, 0);
@@ -168,7 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       setTimeout(() => {
         killedAtMs = Date.now();
         killTarget.process.kill('SIGKILL');
-        const line = `✖ SIGKILL agent pid ${killTarget.process.pid} (${killTarget.group?.nodes ?? 0}× ${killTarget.group?.profile} in ${killTarget.group?.cluster}) with work in flight`;
+        const line = `✖ SIGKILL agent pid ${killTarget.process.pid} (${killTarget.group?.nodes ?? 0} ${killTarget.group?.profile} nodes in ${killTarget.group?.cluster}) with work in flight`;
         if (isTty) out.write(`\r\x1b[2K${line}\n`);
         else say(line);
       }, options.durationMs * options.killAt);

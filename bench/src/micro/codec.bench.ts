@@ -3,8 +3,16 @@
  * hottest messages, InferRequest (every client call) and Heartbeat (every node, every second).
  */
 import { createRng } from '@switchyard/fleet-model';
-import { Heartbeat, InferRequest, PROTOCOL_VERSION, decode, encode, type InferRequestInput } from '@switchyard/protocol';
-import { buildFleetFixture, buildRequestMix } from './fleet-fixture.js';
+import {
+  Heartbeat,
+  InferRequest,
+  PROTOCOL_VERSION,
+  decode,
+  encode,
+  type InferRequestInput,
+} from '@switchyard/protocol';
+import { buildFleetFixture } from './fleet-fixture.js';
+import { buildRequestMix } from './request-mix.js';
 import { selected, type MicroCase, type SuiteOptions, type SuitePlan } from './runner.js';
 
 export const CODEC_SUITE = 'codec';
@@ -15,7 +23,21 @@ const PROMPT_CHARS = 8 * 1024;
 
 /** A deterministic English-looking prompt of about `chars` characters. */
 function promptText(chars: number, rng: () => number): string {
-  const words = ['the', 'scheduler', 'places', 'each', 'request', 'on', 'a', 'node', 'with', 'room', 'and', 'low', 'latency'];
+  const words = [
+    'the',
+    'scheduler',
+    'places',
+    'each',
+    'request',
+    'on',
+    'a',
+    'node',
+    'with',
+    'room',
+    'and',
+    'low',
+    'latency',
+  ];
   const parts: string[] = [];
   let length = 0;
   while (length < chars) {
@@ -58,6 +80,10 @@ function cycleDecode(schema: typeof Heartbeat | typeof InferRequest, messages: r
   };
 }
 
+function meanBytes(messages: readonly object[]): number {
+  return Math.round(messages.reduce((sum, m) => sum + encode(m).byteLength, 0) / messages.length);
+}
+
 /** The codec suite. */
 export function planCodecSuite(options: SuiteOptions): SuitePlan {
   const cases: MicroCase[] = [];
@@ -71,8 +97,6 @@ export function planCodecSuite(options: SuiteOptions): SuitePlan {
   const fixture = buildFleetFixture({ nodes: POOL, seed: options.seed, viaCodec: false });
   const rng = createRng(options.seed + 40);
   const heartbeats = fixture.nodes.map((_, i) => fixture.heartbeat(i, 2, fixture.nowMs, rng));
-  const meanBytes = (messages: readonly object[]): number =>
-    Math.round(messages.reduce((sum, m) => sum + encode(m).byteLength, 0) / messages.length);
   checks['inferRequestBytes'] = meanBytes(requests);
   checks['inferRequestWithPromptBytes'] = meanBytes(withPrompt);
   checks['heartbeatBytes'] = meanBytes(heartbeats);

@@ -134,14 +134,18 @@ export function verifyPicks(
     survivors += brute.scores.size;
     if (brute.bestCount > 1) tied++;
     if (!decision.ok) {
-      if (brute.scores.size > 0) note(`${request.requestId}: framework rejected (${decision.code}) but ${brute.scores.size} nodes pass`);
+      if (brute.scores.size > 0)
+        note(`${request.requestId}: framework rejected (${decision.code}) but ${brute.scores.size} nodes pass`);
       else rejected++;
       continue;
     }
     const pickedScore = brute.scores.get(decision.node);
     if (pickedScore === undefined) {
       note(`${request.requestId}: framework picked ${decision.node.nodeId}, which brute force filters out`);
-    } else if (pickedScore < brute.bestScore - SCORE_EPSILON || Math.abs(decision.score - brute.bestScore) > SCORE_EPSILON) {
+    } else if (
+      pickedScore < brute.bestScore - SCORE_EPSILON ||
+      Math.abs(decision.score - brute.bestScore) > SCORE_EPSILON
+    ) {
       note(
         `${request.requestId}: framework picked ${decision.node.nodeId} (score ${decision.score}, recomputed ${pickedScore}); best is ${brute.bestScore}`,
       );

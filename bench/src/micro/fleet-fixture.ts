@@ -1,10 +1,9 @@
 /**
  * A simulated fleet for the microbenchmarks: N nodes registered in a real FleetView through real
  * Registration and Heartbeat messages (encoded and decoded by the protocol codec, so every node is
- * schema-valid), and a seeded mix of placement requests. Same seed, same fleet, same requests.
+ * schema-valid). Same seed, same fleet (the requests are in request-mix.ts).
  */
 import {
-  MODEL_CATALOG,
   createRng,
   getModel,
   getProfile,
@@ -12,17 +11,18 @@ import {
   type AcceleratorProfile,
   type ModelSpec,
 } from '@switchyard/fleet-model';
+import { Heartbeat, PROTOCOL_VERSION, Registration, decode, encode, type LoadedModel } from '@switchyard/protocol';
 import {
-  Heartbeat,
-  PROTOCOL_VERSION,
-  Registration,
-  decode,
-  encode,
-  type LoadedModel,
-  type Priority,
-  type SloClass,
-} from '@switchyard/protocol';
-import { DEFAULT_FAILURE_DETECTOR, FleetView, type PlacementRequest } from '@switchyard/scheduler';
+  DEFAULT_FAILURE_DETECTOR,
+  FleetView,
+  estimateOn,
+  requestKvBytes,
+  type PlacementRequest,
+} from '@switchyard/scheduler';
+import { logUniformInt, pick, pickWeighted } from './seeded-draws.js';
+
+/** The request generator lives beside the fleet: re-exported so one import gives both. */
+export { buildRequestMix } from './request-mix.js';
 
 /** Ten sites, two or three zones each. */
 export const FIXTURE_CLUSTERS: readonly { readonly cluster: string; readonly zones: readonly string[] }[] = [
@@ -67,7 +67,11 @@ const PROFILE_MIX: readonly ProfileMix[] = [
     profile: 'trn2',
     share: 0.2,
     chipCounts: [[16, 1]],
-    deployments: [['llama-3.1-8b', 'llama-3.3-70b'], ['llama-3.1-405b'], ['llama-3.3-70b', 'llama-3.1-8b', 'qwen2.5-7b']],
+    deployments: [
+      ['llama-3.1-8b', 'llama-3.3-70b'],
+      ['llama-3.1-405b'],
+      ['llama-3.3-70b', 'llama-3.1-8b', 'qwen2.5-7b'],
+    ],
   },
   {
     profile: 'l4',
@@ -116,6 +120,7 @@ export interface FleetFixtureStats {
   readonly draining: number;
   readonly suspect: number;
   readonly saturated: number;
+  readonly reservations: number;
 }
 
 /** A FleetView full of simulated nodes, and the means to make more heartbeats for them. */
@@ -141,29 +146,12 @@ export interface FleetFixtureOptions {
   readonly drainingShare?: number;
   /** Share of nodes that missed heartbeats long enough to be suspect (default 0.015). */
   readonly suspectShare?: number;
+  /** Share of nodes holding 1-8 open reservations (placed, not yet reported finished; default 0.3). */
+  readonly reservedShare?: number;
 }
 
 /** Epoch of the fixture's clock (a fixed instant, so runs replay exactly). */
 export const FIXTURE_EPOCH_MS = 1_750_000_000_000;
-
-function pickWeighted<T>(rng: () => number, items: readonly T[], weight: (item: T) => number): T {
-  let total = 0;
-  for (const item of items) total += weight(item);
-  let r = rng() * total;
-  for (const item of items) {
-    r -= weight(item);
-    if (r < 0) return item;
-  }
-  const last = items[items.length - 1];
-  if (last === undefined) throw new RangeError('pickWeighted over an empty list');
-  return last;
-}
-
-function pick<T>(rng: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(rng() * items.length)];
-  if (item === undefined) throw new RangeError('pick over an empty list');
-  return item;
-}
 
 function modelOf(name: string): ModelSpec {
   const model = getModel(name);
@@ -201,7 +189,8 @@ function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => 
   const utilisation = Math.min(1, inFlight / node.maxBatchSize);
   const { profile, chips } = node;
   const powerDrawWatts =
-    chips * (profile.idleWattsPerChip + (profile.peakWattsPerChip - profile.idleWattsPerChip) * (0.15 + 0.75 * utilisation));
+    chips *
+    (profile.idleWattsPerChip + (profile.peakWattsPerChip - profile.idleWattsPerChip) * (0.15 + 0.75 * utilisation));
   return {
     v: PROTOCOL_VERSION,
     nodeId: node.nodeId,
@@ -309,11 +298,13 @@ export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
     }
   }
 
+  const reservations = reserveSome(fleet, nodes, options.reservedShare ?? 0.3, nowMs, rng);
+
   return {
     fleet,
     nodes,
     nowMs,
-    stats: { nodes: nodes.length, byProfile, cordoned, draining: drainingIds.size, suspect, saturated },
+    stats: { nodes: nodes.length, byProfile, cordoned, draining: drainingIds.size, suspect, saturated, reservations },
     heartbeat(index, seq, sentAtMs, heartbeatRng) {
       const node = nodes[index];
       if (node === undefined) throw new RangeError(`no fixture node ${index}`);
@@ -322,42 +313,44 @@ export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
   };
 }
 
-/** Share of each catalogue model in the request mix: small models dominate, 405B is rare. */
-const MODEL_SHARES: Readonly<Record<string, number>> = {
-  'llama-3.1-8b': 0.4,
-  'llama-3.3-70b': 0.25,
-  'qwen2.5-7b': 0.13,
-  'mistral-7b': 0.12,
-  'llama-3.1-405b': 0.1,
-};
-
-/** Uniform on a log scale between `min` and `max`, rounded: prompt and output lengths span decades. */
-function logUniformInt(rng: () => number, min: number, max: number): number {
-  return Math.round(Math.exp(Math.log(min) + rng() * (Math.log(max) - Math.log(min))));
-}
-
-/** A seeded mix of `count` placement requests over the model catalogue, shaped like the service builds them. */
-export function buildRequestMix(count: number, seed = 2): PlacementRequest[] {
-  const rng = createRng(seed);
-  const requests: PlacementRequest[] = [];
-  for (let i = 0; i < count; i++) {
-    const model = pickWeighted(rng, MODEL_CATALOG, (m) => MODEL_SHARES[m.name] ?? 0.05);
-    const sloClass: SloClass = pickWeighted(rng, ['interactive', 'standard', 'batch'] as const, (s) =>
-      s === 'interactive' ? 0.7 : s === 'standard' ? 0.2 : 0.1,
-    );
-    const priority: Priority = pickWeighted(rng, ['high', 'normal', 'low'] as const, (p) =>
-      p === 'normal' ? 0.8 : 0.1,
-    );
-    requests.push({
-      requestId: `req-${seed}-${i}`,
-      model,
-      inputTokens: logUniformInt(rng, 32, 16_000),
-      maxOutputTokens: logUniformInt(rng, 16, 2_048),
-      priority,
-      sloClass,
-      // The inference service always passes the request's (usually empty) exclusion set.
-      excludeNodeIds: new Set<string>(),
-    });
+/**
+ * Assumes 1-8 reservations on a share of nodes, for a model each node has loaded, as the inference
+ * service would (KV bytes and predicted service time from the same estimate). Returns how many.
+ */
+function reserveSome(
+  fleet: FleetView,
+  nodes: readonly FixtureNode[],
+  share: number,
+  nowMs: number,
+  rng: () => number,
+): number {
+  let count = 0;
+  for (const node of nodes) {
+    const record = fleet.get(node.nodeId);
+    const loaded = node.models.find((m) => m.state === 'loaded');
+    if (record === undefined || loaded === undefined || rng() >= share) continue;
+    const reservationsHere = 1 + Math.floor(rng() * 8);
+    for (let j = 0; j < reservationsHere; j++) {
+      const request: PlacementRequest = {
+        requestId: `fixture-${node.nodeId}-${j}`,
+        model: modelOf(loaded.name),
+        inputTokens: logUniformInt(rng, 32, 8_000),
+        maxOutputTokens: logUniformInt(rng, 16, 1_024),
+        priority: 'normal',
+        sloClass: 'interactive',
+      };
+      const estimate = estimateOn(record, request);
+      fleet.assume({
+        requestId: request.requestId,
+        nodeId: node.nodeId,
+        model: loaded.name,
+        kvBytes: requestKvBytes(request),
+        predictedServiceMs: estimate.totalMs - estimate.queueWaitMs,
+        assumedAtMs: nowMs - Math.floor(rng() * 2_000),
+        confirmedAtMs: rng() < 0.9 ? nowMs - Math.floor(rng() * 1_000) : undefined,
+      });
+      count++;
+    }
   }
-  return requests;
+  return count;
 }

@@ -76,7 +76,8 @@ export class HeartbeatStream {
   /** Moves every message `rounds` sequence numbers on, so the whole stream can be replayed as newer heartbeats. */
   advance(): void {
     this.seqBase += this.rounds;
-    if (this.seqBase + this.rounds >= 10 * SEQ_START) throw new RangeError('heartbeat stream ran out of sequence numbers');
+    if (this.seqBase + this.rounds >= 10 * SEQ_START)
+      throw new RangeError('heartbeat stream ran out of sequence numbers');
     for (let k = 0; k < this.messages.length; k++) {
       writeDigits(this.messages[k]!, this.seqOffsets[k]!, this.seqBase + this.roundOf[k]!);
     }

@@ -31,7 +31,10 @@ const USAGE = `usage: node bench/dist/micro/main.js [options]
   --seed <n>              fleet and request seed (default 1)`;
 
 function defaultOutPath(startedAt: Date): string {
-  const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[:]/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   return fileURLToPath(new URL(`../../results/micro-${stamp}.json`, import.meta.url));
 }
 
@@ -55,13 +58,14 @@ function main(): number {
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new RangeError(`--seed must be an integer, got ${values.seed}`);
   // Read the baseline first: a bad path should fail before minutes of benchmarking.
-  const baseline = values.baseline === undefined ? undefined : parseReport(readFileSync(values.baseline, 'utf8'), values.baseline);
+  const baseline =
+    values.baseline === undefined ? undefined : parseReport(readFileSync(values.baseline, 'utf8'), values.baseline);
 
   const machine = machineInfo();
   const startedAt = new Date();
   console.log(
     `switchyard micro-benchmarks${values.quick ? ' (quick)' : ''}: ${machine.cpuModel} ×${machine.cpuCount}, ` +
-      `Node ${machine.nodeVersion}${values.filter === undefined ? '' : `, filter "${values.filter}"`}`,
+      `Node ${machine.nodeVersion}, load ${machine.loadAverage1m}${values.filter === undefined ? '' : `, filter "${values.filter}"`}`,
   );
   const run = runMicroSuites({
     quick: values.quick,
@@ -100,7 +104,9 @@ function main(): number {
   }
   if (baseline !== undefined) {
     const comparisons = compare(baseline, run.results);
-    console.log(`\ncompared with ${values.baseline} (${baseline.startedAt}):\n${formatComparison(baseline, comparisons, machine)}`);
+    console.log(
+      `\ncompared with ${values.baseline} (${baseline.startedAt}):\n${formatComparison(baseline, comparisons, machine)}`,
+    );
     if (values['fail-on-regression'] && comparisons.some((c) => c.regression)) return 1;
   }
   return 0;

@@ -2,7 +2,7 @@
  * The microbenchmark report: the machine it ran on, a table of results with DESIGN.md targets beside
  * them, the JSON file a later run compares against, and that comparison.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { formatTable } from '../report/table.js';
 import type { CaseResult, RunSettings } from './runner.js';
 
@@ -18,6 +18,8 @@ export interface MachineInfo {
   readonly platform: string;
   readonly arch: string;
   readonly totalMemoryBytes: number;
+  /** 1-minute load average when the run started: above ~0.5 per core, other work competed for the CPU. */
+  readonly loadAverage1m: number;
 }
 
 /** What `--out` / `bench/results/micro-<timestamp>.json` holds. */
@@ -44,6 +46,7 @@ export function machineInfo(): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     totalMemoryBytes: totalmem(),
+    loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
@@ -82,7 +85,12 @@ export function formatResults(results: readonly CaseResult[]): string {
 /** The non-timing checks, one line per suite. */
 export function formatChecks(checks: MicroReport['checks']): string {
   return Object.entries(checks)
-    .map(([suite, values]) => `${suite}: ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join('  ')}`)
+    .map(
+      ([suite, values]) =>
+        `${suite}: ${Object.entries(values)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('  ')}`,
+    )
     .join('\n');
 }
 

@@ -5,7 +5,15 @@
 import { planCodecSuite } from './codec.bench.js';
 import { planHeartbeatSuite } from './heartbeat.bench.js';
 import { planPlacementSuite } from './placement.bench.js';
-import { FULL_RUN, QUICK_RUN, runCases, type CaseResult, type RunSettings, type SuiteOptions, type SuitePlan } from './runner.js';
+import {
+  FULL_RUN,
+  QUICK_RUN,
+  runCases,
+  type CaseResult,
+  type RunSettings,
+  type SuiteOptions,
+  type SuitePlan,
+} from './runner.js';
 
 /** How to run the suites. */
 export interface MicroRunOptions {
@@ -42,8 +50,14 @@ export function runMicroSuites(options: MicroRunOptions): MicroRun {
     verifySamples: options.verifySamples ?? (options.quick ? 50 : 200),
   };
   const suites: [Planner, SuiteOptions][] = [
-    [planPlacementSuite, options.placementNodeCounts === undefined ? base : { ...base, nodeCounts: options.placementNodeCounts }],
-    [planHeartbeatSuite, options.heartbeatNodes === undefined ? base : { ...base, nodeCounts: [options.heartbeatNodes] }],
+    [
+      planPlacementSuite,
+      options.placementNodeCounts === undefined ? base : { ...base, nodeCounts: options.placementNodeCounts },
+    ],
+    [
+      planHeartbeatSuite,
+      options.heartbeatNodes === undefined ? base : { ...base, nodeCounts: [options.heartbeatNodes] },
+    ],
     [planCodecSuite, base],
   ];
   const results: CaseResult[] = [];
@@ -52,7 +66,9 @@ export function runMicroSuites(options: MicroRunOptions): MicroRun {
     const started = performance.now();
     const suite = plan(suiteOptions);
     if (suite.cases.length === 0) continue;
-    options.log?.(`${suite.suite}: prepared in ${Math.round(performance.now() - started)} ms; running ${suite.cases.length} case(s)`);
+    options.log?.(
+      `${suite.suite}: prepared in ${Math.round(performance.now() - started)} ms; running ${suite.cases.length} case(s)`,
+    );
     results.push(...runCases(suite.cases, settings));
     checks[suite.suite] = { ...suite.checks, ...suite.afterRun?.() };
   }

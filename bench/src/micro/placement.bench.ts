@@ -13,7 +13,8 @@ import {
   type PlacementRequest,
 } from '@switchyard/scheduler';
 import { plainScanMinTtft, verifyPicks } from './exhaustive-scan.js';
-import { buildFleetFixture, buildRequestMix, type FleetFixture } from './fleet-fixture.js';
+import { buildFleetFixture, type FleetFixture } from './fleet-fixture.js';
+import { buildRequestMix } from './request-mix.js';
 import { selected, shortCount, type MicroCase, type SuiteOptions, type SuitePlan, type Target } from './runner.js';
 
 export const PLACEMENT_SUITE = 'placement';
@@ -41,7 +42,11 @@ const ABLATIONS: readonly { readonly name: string; readonly config: PlacementCon
   {
     // model-supported stays: the framework estimates the picked node, which must be able to run the model.
     name: 'framework loop (schedulable + model-supported filters, batch-headroom scorer)',
-    config: { filters: ['schedulable', 'model-supported'], scorers: [{ name: 'batch-headroom', weight: 1 }], picker: 'max-score' },
+    config: {
+      filters: ['schedulable', 'model-supported'],
+      scorers: [{ name: 'batch-headroom', weight: 1 }],
+      picker: 'max-score',
+    },
   },
   {
     name: 'default filters, batch-headroom scorer (no estimate)',
@@ -124,20 +129,27 @@ export function planPlacementSuite(options: SuiteOptions): SuitePlan {
   let mismatches = 0;
 
   for (const nodes of counts) {
-    const specs = placementCaseSpecs(nodes, nodes === referenceCount).filter((spec) => selected(options, spec.suite, spec.name));
+    const specs = placementCaseSpecs(nodes, nodes === referenceCount).filter((spec) =>
+      selected(options, spec.suite, spec.name),
+    );
     if (specs.length === 0) continue; // --filter selected nothing at this size: do not build the fleet
     const started = performance.now();
     const fixture = buildFleetFixture({ nodes, seed: options.seed });
     options.log?.(
       `placement: built ${shortCount(nodes)}-node fleet in ${Math.round(performance.now() - started)} ms ` +
         `(${JSON.stringify(fixture.stats.byProfile)}, cordoned ${fixture.stats.cordoned}, suspect ${fixture.stats.suspect}, ` +
-        `draining ${fixture.stats.draining}, queued ${fixture.stats.saturated})`,
+        `draining ${fixture.stats.draining}, queued ${fixture.stats.saturated}, open reservations ${fixture.stats.reservations})`,
     );
     const sample = Math.max(20, Math.round(verifyBase * Math.min(1, 10_000 / nodes)));
-    const verification = verifyPicks(buildPlacement(DEFAULT_PLACEMENT_CONFIG), fixture.fleet.nodes, requests.slice(0, sample), {
-      nowMs: fixture.nowMs,
-      rng: createRng(options.seed),
-    });
+    const verification = verifyPicks(
+      buildPlacement(DEFAULT_PLACEMENT_CONFIG),
+      fixture.fleet.nodes,
+      requests.slice(0, sample),
+      {
+        nowMs: fixture.nowMs,
+        rng: createRng(options.seed),
+      },
+    );
     const key = shortCount(nodes);
     mismatches += verification.mismatches;
     checks[`mismatches@${key}`] = verification.mismatches;

@@ -94,7 +94,9 @@ export function runCases(cases: readonly MicroCase[], settings: RunSettings): Ca
     const result = task.result;
     if (c === undefined) throw new Error(`tinybench returned unknown task ${task.name}`);
     if (result.state !== 'completed') {
-      throw new Error(`benchmark ${task.name} ended ${result.state}${result.state === 'errored' ? `: ${result.error.message}` : ''}`);
+      throw new Error(
+        `benchmark ${task.name} ended ${result.state}${result.state === 'errored' ? `: ${result.error.message}` : ''}`,
+      );
     }
     // tinybench latencies are milliseconds per call; a call is opsPerCall operations.
     const perOpUs = 1000 / c.opsPerCall;
@@ -112,7 +114,9 @@ export function runCases(cases: readonly MicroCase[], settings: RunSettings): Ca
       samples: latency.samplesCount,
       opsPerCall: c.opsPerCall,
     };
-    return c.target === undefined ? figures : { ...figures, target: { ...c.target, met: meetsTarget(figures, c.target) } };
+    return c.target === undefined
+      ? figures
+      : { ...figures, target: { ...c.target, met: meetsTarget(figures, c.target) } };
   });
 }
 

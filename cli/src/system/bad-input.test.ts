@@ -22,6 +22,7 @@ function heartbeatOf(nodeId: string, overrides: Record<string, unknown> = {}): R
     queueDepth: 0,
     inFlight: 0,
     maxBatchSize: 256,
+    utilization: 0,
     powerDrawWatts: 500,
     powerLimitWatts: 5600,
     temperatureC: 40,

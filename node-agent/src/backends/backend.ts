@@ -24,6 +24,8 @@ export interface BackendStatus {
   readonly queueDepth: number;
   readonly inFlight: number;
   readonly maxBatchSize: number;
+  /** Cumulative milliseconds the accelerators computed; utilisation is its rate of change. */
+  readonly busyMs: number;
   readonly hbmTotalBytes: number;
   readonly hbmUsedBytes: number;
   readonly powerDrawWatts: number;

@@ -61,6 +61,7 @@ export class NullBackend implements ExecutionBackend {
       queueDepth: 0,
       inFlight: this.pending.size,
       maxBatchSize: this.maxBatchSize,
+      busyMs: 0,
       hbmTotalBytes: nodeHbmBytes(this.hardware),
       hbmUsedBytes: this.loadedModels.reduce((sum, name) => sum + (this.models(name)?.weightBytes ?? 0), 0),
       powerDrawWatts: 0,

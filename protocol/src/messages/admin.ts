@@ -16,6 +16,7 @@ export const NodeView = z.strictObject({
   queueDepth: NonNegativeInt,
   inFlight: NonNegativeInt,
   maxBatchSize: z.int().min(1),
+  utilization: z.number().min(0).max(1),
   assumed: NonNegativeInt.describe('Placements sent to the node that it has not reported finished.'),
   hbmTotalBytes: NonNegativeInt,
   hbmUsedBytes: NonNegativeInt,
@@ -37,9 +38,8 @@ export const ClusterView = z.strictObject({
   powerLimitWatts: ClusterWatts,
   inFlight: NonNegativeInt,
   queueDepth: NonNegativeInt,
-  batchSlots: NonNegativeInt.describe(
-    'Σ maxBatchSize of live nodes: in-flight / batchSlots is the cluster utilisation.',
-  ),
+  batchSlots: NonNegativeInt.describe('Σ maxBatchSize of live nodes: in-flight / batchSlots is the batch occupancy.'),
+  utilization: z.number().min(0).max(1).describe('Mean accelerator utilisation of live nodes (0 when none).'),
 });
 export type ClusterView = z.infer<typeof ClusterView>;
 

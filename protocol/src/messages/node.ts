@@ -34,6 +34,11 @@ export const NodeStatusFields = {
   queueDepth: NonNegativeInt.describe('Requests accepted but not yet running.'),
   inFlight: NonNegativeInt.describe('Requests running (prefill or decode).'),
   maxBatchSize: z.int().min(1).max(65_536),
+  utilization: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe('Share of the last heartbeat interval the accelerators were computing (what nvidia-smi reports as utilization.gpu).'),
   powerDrawWatts: Watts,
   powerLimitWatts: Watts,
   temperatureC: z.number().min(-50).max(200),

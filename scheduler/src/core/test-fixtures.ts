@@ -119,7 +119,11 @@ export function reservation(
  * Adds `count` reservations straight onto a record (no FleetView), for plugin tests that need
  * `load`, `reservedKvBytes` or `reservedServiceMs` to include our own placements.
  */
-export function addReservations(node: NodeRecord, count: number, each: { kvBytes?: number; predictedServiceMs?: number } = {}): void {
+export function addReservations(
+  node: NodeRecord,
+  count: number,
+  each: { kvBytes?: number; predictedServiceMs?: number } = {},
+): void {
   for (let i = 0; i < count; i++) {
     const r = reservation(`${node.nodeId}-r${node.reservations.size}`, node.nodeId, each);
     node.reservations.set(r.requestId, r);
@@ -131,7 +135,12 @@ export function addReservations(node: NodeRecord, count: number, each: { kvBytes
 /** A placement request for a catalogue model (default: 8B, 1000 prompt tokens, 200 output tokens). */
 export function placementRequest(
   modelName = 'llama-3.1-8b',
-  extra: { inputTokens?: number; maxOutputTokens?: number; excludeNodeIds?: ReadonlySet<string>; requestId?: string } = {},
+  extra: {
+    inputTokens?: number;
+    maxOutputTokens?: number;
+    excludeNodeIds?: ReadonlySet<string>;
+    requestId?: string;
+  } = {},
 ): PlacementRequest {
   const request: PlacementRequest = {
     requestId: extra.requestId ?? 'req-1',

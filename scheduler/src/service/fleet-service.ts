@@ -150,6 +150,7 @@ export class FleetService {
   status(request: StatusRequest): StatusReply {
     const nowMs = this.clock();
     const clusters = new Map<string, ClusterView>();
+    const liveNodes = new Map<string, number>();
     for (const node of this.fleet.nodes) {
       let cluster = clusters.get(node.cluster);
       if (cluster === undefined) {
@@ -162,6 +163,7 @@ export class FleetService {
           inFlight: 0,
           queueDepth: 0,
           batchSlots: 0,
+          utilization: 0,
         };
         clusters.set(node.cluster, cluster);
       }
@@ -173,7 +175,10 @@ export class FleetService {
       cluster.inFlight += node.inFlight;
       cluster.queueDepth += node.queueDepth;
       cluster.batchSlots += node.maxBatchSize;
+      cluster.utilization += node.utilization;
+      liveNodes.set(node.cluster, (liveNodes.get(node.cluster) ?? 0) + 1);
     }
+    for (const cluster of clusters.values()) cluster.utilization /= Math.max(1, liveNodes.get(cluster.cluster) ?? 0);
     const nodes = [...this.fleet.nodes]
       .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
       .slice(0, request.nodeLimit)
@@ -217,6 +222,7 @@ export class FleetService {
       queueDepth: node.queueDepth,
       inFlight: node.inFlight,
       maxBatchSize: node.maxBatchSize,
+      utilization: node.utilization,
       assumed: node.reservations.size,
       hbmTotalBytes: node.hbmTotalBytes,
       hbmUsedBytes: node.hbmUsedBytes,

@@ -71,12 +71,31 @@ function setup(options: { nodes?: NodeSpec[]; maxAttempts?: number } = {}) {
   const outbox = new RecordingOutbox();
   const counters = new Counters();
   const clock = (): number => nowMs;
-  const service = new InferenceService('sched-t', fleet, ledger, buildPlacement(), getModel, outbox, counters, silent, clock, createRng(1));
+  const service = new InferenceService(
+    'sched-t',
+    fleet,
+    ledger,
+    buildPlacement(),
+    getModel,
+    outbox,
+    counters,
+    silent,
+    clock,
+    createRng(1),
+  );
   return { service, fleet, ledger, outbox, counters, advance: (ms: number) => (nowMs += ms), now: clock };
 }
 
 function request(extra: Partial<InferRequest> = {}): InferRequest {
-  return { v: 1, model: 'llama-3.1-8b', inputTokens: 500, maxOutputTokens: 100, priority: 'normal', sloClass: 'interactive', ...extra };
+  return {
+    v: 1,
+    model: 'llama-3.1-8b',
+    inputTokens: 500,
+    maxOutputTokens: 100,
+    priority: 'normal',
+    sloClass: 'interactive',
+    ...extra,
+  };
 }
 
 function result(requestId: string, nodeId: string, extra: Partial<WorkResult> = {}): WorkResult {
@@ -93,11 +112,25 @@ describe('InferenceService: placing and answering', () => {
     expect(nodeId).toBe('a');
     expect(timeoutMs).toBe(2_000);
     expect(Assignment.parse(assignment)).toEqual({
-      v: 1, requestId: ACME_K1, attempt: 1, tenant: 'acme', model: 'llama-3.1-8b', inputTokens: 500, maxOutputTokens: 100,
-      priority: 'normal', sloClass: 'interactive', deadlineAfterMs: 30_000, replyTo: '_INBOX.c1', prompt: 'hi',
+      v: 1,
+      requestId: ACME_K1,
+      attempt: 1,
+      tenant: 'acme',
+      model: 'llama-3.1-8b',
+      inputTokens: 500,
+      maxOutputTokens: 100,
+      priority: 'normal',
+      sloClass: 'interactive',
+      deadlineAfterMs: 30_000,
+      replyTo: '_INBOX.c1',
+      prompt: 'hi',
     });
     const reservation = fleet.reservation(ACME_K1);
-    expect(reservation).toMatchObject({ nodeId: 'a', kvBytes: kvBytes(model('llama-3.1-8b'), 600), confirmedAtMs: undefined });
+    expect(reservation).toMatchObject({
+      nodeId: 'a',
+      kvBytes: kvBytes(model('llama-3.1-8b'), 600),
+      confirmedAtMs: undefined,
+    });
     expect(reservation!.predictedServiceMs).toBeGreaterThan(0);
     await settle();
     expect(fleet.reservation(ACME_K1)?.confirmedAtMs).toBe(now());
@@ -118,7 +151,13 @@ describe('InferenceService: placing and answering', () => {
   it.each<{ name: string; nodes?: NodeSpec[]; model: string; code: ErrorCode; retryAfterMs?: number }>([
     { name: 'a model not in the catalogue', model: 'gpt-9', code: 'UNKNOWN_MODEL' },
     { name: 'a model no node can run', nodes: [NODES[2]!], model: 'llama-3.1-405b', code: 'UNKNOWN_MODEL' },
-    { name: 'a fleet with no room', nodes: [{ ...NODES[0]!, state: 'draining' }], model: 'llama-3.1-8b', code: 'NO_CAPACITY', retryAfterMs: 1_000 },
+    {
+      name: 'a fleet with no room',
+      nodes: [{ ...NODES[0]!, state: 'draining' }],
+      model: 'llama-3.1-8b',
+      code: 'NO_CAPACITY',
+      retryAfterMs: 1_000,
+    },
     { name: 'an empty fleet', nodes: [], model: 'llama-3.1-8b', code: 'NO_CAPACITY', retryAfterMs: 1_000 },
   ])('answers $name at once with $code', ({ nodes, model: modelName, code, retryAfterMs }) => {
     const { service, fleet, outbox } = setup(nodes === undefined ? {} : { nodes });
@@ -178,7 +217,9 @@ describe('InferenceService: idempotency keys', () => {
     service.submit('acme', request({ idempotencyKey: 'k1' }), 'r2');
     service.submit('acme', request({ idempotencyKey: 'k1' }), 'r2');
     await settle();
-    expect(outbox.assigned.map((a) => [a.nodeId, a.assignment.requestId, a.assignment.attempt, a.assignment.replyTo])).toEqual([
+    expect(
+      outbox.assigned.map((a) => [a.nodeId, a.assignment.requestId, a.assignment.attempt, a.assignment.replyTo]),
+    ).toEqual([
       ['a', ACME_K1, 1, 'r1'],
       ['a', ACME_K1, 1, 'r2'],
     ]);
@@ -215,7 +256,9 @@ describe('InferenceService: idempotency keys', () => {
     const leaked = outbox.assigned.filter((a) => a.assignment.replyTo === 'r-globex' && a.assignment.tenant === 'acme');
     expect(leaked).toEqual([]);
     expect(new Set(outbox.assigned.map((a) => a.assignment.requestId)).size).toBe(2);
-    const answered = outbox.published.some((p) => p.subject === 'r-globex') || outbox.assigned.some((a) => a.assignment.replyTo === 'r-globex');
+    const answered =
+      outbox.published.some((p) => p.subject === 'r-globex') ||
+      outbox.assigned.some((a) => a.assignment.replyTo === 'r-globex');
     expect(answered).toBe(true);
   });
 });
@@ -244,9 +287,20 @@ describe('InferenceService: refusals, lost nodes and deadlines', () => {
   });
 
   it.each<{ name: string; nodes?: NodeSpec[]; replies: Scripted[]; code: ErrorCode; assigned: string[] }>([
-    { name: 'every node refuses', replies: [refuse('NODE_DRAINING')], code: 'NODE_DRAINING', assigned: ['a', 'b', 'c'] },
+    {
+      name: 'every node refuses',
+      replies: [refuse('NODE_DRAINING')],
+      code: 'NODE_DRAINING',
+      assigned: ['a', 'b', 'c'],
+    },
     { name: 'every node times out', replies: [timeout], code: 'NODE_LOST', assigned: ['a', 'b', 'c'] },
-    { name: 'fewer nodes than attempts', nodes: NODES.slice(0, 2), replies: [timeout], code: 'NO_CAPACITY', assigned: ['a', 'b'] },
+    {
+      name: 'fewer nodes than attempts',
+      nodes: NODES.slice(0, 2),
+      replies: [timeout],
+      code: 'NO_CAPACITY',
+      assigned: ['a', 'b'],
+    },
   ])('answers an error when $name', async ({ nodes, replies, code, assigned }) => {
     const { service, fleet, outbox } = setup(nodes === undefined ? {} : { nodes });
     for (const nodeId of ['a', 'b', 'c']) outbox.script.set(nodeId, [...replies]);
@@ -325,7 +379,10 @@ describe('InferenceService: refusals, lost nodes and deadlines', () => {
     service.submit('acme', request({ idempotencyKey: 'k1' }), 'r1');
     service.submit('acme', request({ idempotencyKey: 'k2' }), 'r2');
     service.failAll('INTERNAL', 'scheduler stopping');
-    expect([...outbox.errorsTo('r1'), ...outbox.errorsTo('r2')].map((e) => e.error.code)).toEqual(['INTERNAL', 'INTERNAL']);
+    expect([...outbox.errorsTo('r1'), ...outbox.errorsTo('r2')].map((e) => e.error.code)).toEqual([
+      'INTERNAL',
+      'INTERNAL',
+    ]);
     expect(fleet.openReservations).toBe(0);
     expect(service.openRequests).toBe(0);
   });

@@ -146,6 +146,7 @@ export class FleetView {
     node.reservations.set(reservation.requestId, reservation);
     node.reservedKvBytes += reservation.kvBytes;
     node.reservedServiceMs += reservation.predictedServiceMs;
+    node.assumedSinceHeartbeat++;
     this.reservationsById.set(reservation.requestId, reservation);
   }
 

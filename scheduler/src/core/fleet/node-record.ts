@@ -46,6 +46,7 @@ export class NodeRecord {
   maxBatchSize: number;
   hbmTotalBytes: number;
   hbmUsedBytes: number;
+  utilization: number;
   powerDrawWatts: number;
   powerLimitWatts: number;
   temperatureC: number;
@@ -55,6 +56,8 @@ export class NodeRecord {
   reservedKvBytes = 0;
   /** Σ predictedServiceMs of open reservations. */
   reservedServiceMs = 0;
+  /** Placements made since the last heartbeat: work the reported queue does not show yet. */
+  assumedSinceHeartbeat = 0;
 
   constructor(
     readonly nodeId: string,
@@ -76,6 +79,7 @@ export class NodeRecord {
     this.maxBatchSize = status.maxBatchSize;
     this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
     this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
+    this.utilization = status.utilization;
     this.powerDrawWatts = status.powerDrawWatts;
     this.powerLimitWatts = status.powerLimitWatts;
     this.temperatureC = status.temperatureC;
@@ -83,6 +87,7 @@ export class NodeRecord {
 
   /** Copies a heartbeat's dynamic fields. The caller has checked incarnation and sequence. */
   applyStatus(status: Heartbeat, nowMs: number): void {
+    this.assumedSinceHeartbeat = 0;
     this.lastSeq = status.seq;
     this.lastHeartbeatMs = nowMs;
     this.liveness = 'alive';
@@ -98,6 +103,7 @@ export class NodeRecord {
     this.maxBatchSize = status.maxBatchSize;
     this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
     this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
+    this.utilization = status.utilization;
     this.powerDrawWatts = status.powerDrawWatts;
     this.powerLimitWatts = status.powerLimitWatts;
     this.temperatureC = status.temperatureC;

@@ -8,10 +8,12 @@ export function requestKvBytes(request: PlacementRequest): number {
 }
 
 /**
- * Predicts the request's timings on `node` from the fleet model. Queue wait: with `load` requests
- * on a node of batch size B, the request waits for (load + 1 − B) slots to free; slots free at a
- * rate of B per mean service time of the work already there (our reservations' predictions, or the
- * request's own when we have none).
+ * Predicts the request's timings on `node` from the fleet model. Two waits add up:
+ * - slots: with `load` requests on a node of batch size B, the request waits for (load + 1 − B)
+ *   slots to free, and slots free at B per mean service time of the work already there (our
+ *   reservations' predictions, or the request's own when we have none);
+ * - prefill: prompts are processed one at a time, so every request waiting to start (the reported
+ *   queue plus what we placed since that report) prefills first; each is costed like this one.
  */
 export function estimateOn(node: NodeRecord, request: PlacementRequest): Estimate {
   const { hardware, maxBatchSize } = node;
@@ -27,6 +29,7 @@ export function estimateOn(node: NodeRecord, request: PlacementRequest): Estimat
     const meanServiceMs = reservations > 0 ? node.reservedServiceMs / reservations : service.totalMs;
     queueWaitMs = (waitingAhead * meanServiceMs) / maxBatchSize;
   }
+  queueWaitMs += (node.queueDepth + node.assumedSinceHeartbeat) * service.prefillMs;
   const ttftMs = loadMs + queueWaitMs + service.prefillMs;
   return {
     coldStart,

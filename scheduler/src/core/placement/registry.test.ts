@@ -1,11 +1,18 @@
 import { createRng } from '@switchyard/fleet-model';
 import { describe, expect, it } from 'vitest';
 import { nodeRecord, placementRequest } from '../test-fixtures.js';
-import { BUILTIN_PLUGINS, buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PlacementConfig, PlacementConfigError, type PluginRegistry } from './registry.js';
+import {
+  BUILTIN_PLUGINS,
+  buildPlacement,
+  DEFAULT_PLACEMENT_CONFIG,
+  type PlacementConfig,
+  PlacementConfigError,
+  type PluginRegistry,
+} from './registry.js';
 
 const config = (patch: Partial<PlacementConfig>): PlacementConfig => ({ ...DEFAULT_PLACEMENT_CONFIG, ...patch });
 /** For values the types forbid but hand-written JSON configuration can still contain. */
-const untyped = <T>(value: unknown): T => value as T;
+const untyped = (value: unknown): never => value as never;
 
 describe('buildPlacement rejects bad configuration', () => {
   const cases: { name: string; config: PlacementConfig; message: RegExp }[] = [
@@ -14,14 +21,26 @@ describe('buildPlacement rejects bad configuration', () => {
       config: config({ filters: ['schedulable', 'gpu-vibes'] }),
       message: /^unknown filter "gpu-vibes"; known: schedulable, model-supported, queue-room, memory-fit$/,
     },
-    { name: 'inherited property as filter name', config: config({ filters: ['toString'] }), message: /^unknown filter "toString"/ },
+    {
+      name: 'inherited property as filter name',
+      config: config({ filters: ['toString'] }),
+      message: /^unknown filter "toString"/,
+    },
     {
       name: 'unknown scorer',
       config: config({ scorers: [{ name: 'vibes', weight: 1 }] }),
       message: /^unknown scorer "vibes"; known: predicted-latency, batch-headroom$/,
     },
-    { name: 'unknown picker', config: config({ picker: 'random' }), message: /^unknown picker "random"; known: max-score$/ },
-    { name: 'unknown picker by ref', config: config({ picker: { name: 'first' } }), message: /^unknown picker "first"/ },
+    {
+      name: 'unknown picker',
+      config: config({ picker: 'random' }),
+      message: /^unknown picker "random"; known: max-score$/,
+    },
+    {
+      name: 'unknown picker by ref',
+      config: config({ picker: { name: 'first' } }),
+      message: /^unknown picker "first"/,
+    },
     {
       name: 'unknown parameter',
       config: config({ filters: [{ name: 'queue-room', params: { depth: 2 } }] }),
@@ -62,16 +81,49 @@ describe('buildPlacement rejects bad configuration', () => {
       config: config({ scorers: [{ name: 'predicted-latency', weight: 1, params: { halfScoreMs: 0 } }] }),
       message: /^scorer "predicted-latency": predicted-latency: halfScoreMs must be > 0, got 0$/,
     },
-    { name: 'zero weight', config: config({ scorers: [{ name: 'batch-headroom', weight: 0 }] }), message: /^scorer "batch-headroom" needs a positive finite weight, got 0$/ },
-    { name: 'negative weight', config: config({ scorers: [{ name: 'batch-headroom', weight: -1 }] }), message: /positive finite weight, got -1$/ },
-    { name: 'NaN weight', config: config({ scorers: [{ name: 'batch-headroom', weight: Number.NaN }] }), message: /positive finite weight, got NaN$/ },
-    { name: 'infinite weight', config: config({ scorers: [{ name: 'batch-headroom', weight: Number.POSITIVE_INFINITY }] }), message: /positive finite weight, got Infinity$/ },
-    { name: 'missing weight', config: config({ scorers: [untyped({ name: 'batch-headroom' })] }), message: /^scorer "batch-headroom" needs a positive finite weight, got undefined$/ },
-    { name: 'string weight', config: config({ scorers: [untyped({ name: 'batch-headroom', weight: '1' })] }), message: /positive finite weight, got 1$/ },
-    { name: 'duplicate filter', config: config({ filters: ['schedulable', 'memory-fit', { name: 'schedulable' }] }), message: /^filter "schedulable" is configured twice$/ },
+    {
+      name: 'zero weight',
+      config: config({ scorers: [{ name: 'batch-headroom', weight: 0 }] }),
+      message: /^scorer "batch-headroom" needs a positive finite weight, got 0$/,
+    },
+    {
+      name: 'negative weight',
+      config: config({ scorers: [{ name: 'batch-headroom', weight: -1 }] }),
+      message: /positive finite weight, got -1$/,
+    },
+    {
+      name: 'NaN weight',
+      config: config({ scorers: [{ name: 'batch-headroom', weight: Number.NaN }] }),
+      message: /positive finite weight, got NaN$/,
+    },
+    {
+      name: 'infinite weight',
+      config: config({ scorers: [{ name: 'batch-headroom', weight: Number.POSITIVE_INFINITY }] }),
+      message: /positive finite weight, got Infinity$/,
+    },
+    {
+      name: 'missing weight',
+      config: config({ scorers: [untyped({ name: 'batch-headroom' })] }),
+      message: /^scorer "batch-headroom" needs a positive finite weight, got undefined$/,
+    },
+    {
+      name: 'string weight',
+      config: config({ scorers: [untyped({ name: 'batch-headroom', weight: '1' })] }),
+      message: /positive finite weight, got 1$/,
+    },
+    {
+      name: 'duplicate filter',
+      config: config({ filters: ['schedulable', 'memory-fit', { name: 'schedulable' }] }),
+      message: /^filter "schedulable" is configured twice$/,
+    },
     {
       name: 'duplicate scorer',
-      config: config({ scorers: [{ name: 'batch-headroom', weight: 1 }, { name: 'batch-headroom', weight: 2 }] }),
+      config: config({
+        scorers: [
+          { name: 'batch-headroom', weight: 1 },
+          { name: 'batch-headroom', weight: 2 },
+        ],
+      }),
       message: /^scorer "batch-headroom" is configured twice$/,
     },
     { name: 'no scorers', config: config({ scorers: [] }), message: /^at least one scorer is required$/ },
@@ -93,7 +145,12 @@ describe('buildPlacement rejects bad configuration', () => {
 describe('buildPlacement builds valid configuration', () => {
   it('builds the default pipeline in configured order', () => {
     const framework = buildPlacement();
-    expect(framework.filters.map((f) => f.name)).toEqual(['schedulable', 'model-supported', 'queue-room', 'memory-fit']);
+    expect(framework.filters.map((f) => f.name)).toEqual([
+      'schedulable',
+      'model-supported',
+      'queue-room',
+      'memory-fit',
+    ]);
     expect(framework.scorers.map((s) => [s.scorer.name, s.weight])).toEqual([
       ['predicted-latency', 1],
       ['batch-headroom', 0.2],
@@ -109,20 +166,32 @@ describe('buildPlacement builds valid configuration', () => {
     });
     expect(framework.filters.map((f) => f.name)).toEqual(['queue-room', 'schedulable']);
     // queueFactor 0: a node whose batch is exactly full has no queue room.
-    const full = nodeRecord({ profile: 'l4', loaded: ['llama-3.1-8b'], inFlight: 256 });
+    const full = nodeRecord({ profile: 'l4', loaded: ['llama-3.1-8b'], maxBatchSize: 256, inFlight: 256 });
     const decision = framework.place(placementRequest(), { nodes: [full] }, { nowMs: 0, rng: createRng(1) });
     expect(decision).toMatchObject({ ok: false, code: 'NO_CAPACITY', rejectedBy: { 'queue-room': 1 } });
     // The default (queueFactor 4) admits it.
-    expect(buildPlacement().place(placementRequest(), { nodes: [full] }, { nowMs: 0, rng: createRng(1) }).ok).toBe(true);
+    expect(buildPlacement().place(placementRequest(), { nodes: [full] }, { nowMs: 0, rng: createRng(1) }).ok).toBe(
+      true,
+    );
   });
 
   it('builds plugins from a custom registry by name', () => {
     const registry: PluginRegistry = {
       ...BUILTIN_PLUGINS,
-      scorers: { ...BUILTIN_PLUGINS.scorers, constant: { params: ['value'], create: (p) => ({ name: 'constant', score: () => p['value'] ?? 0 }) } },
+      scorers: {
+        ...BUILTIN_PLUGINS.scorers,
+        constant: { params: ['value'], create: (p) => ({ name: 'constant', score: () => p['value'] ?? 0 }) },
+      },
     };
-    const framework = buildPlacement(config({ scorers: [{ name: 'constant', weight: 1, params: { value: 0.3 } }] }), registry);
-    const decision = framework.place(placementRequest(), { nodes: [nodeRecord({ profile: 'l4' })] }, { nowMs: 0, rng: createRng(1) });
+    const framework = buildPlacement(
+      config({ scorers: [{ name: 'constant', weight: 1, params: { value: 0.3 } }] }),
+      registry,
+    );
+    const decision = framework.place(
+      placementRequest(),
+      { nodes: [nodeRecord({ profile: 'l4' })] },
+      { nowMs: 0, rng: createRng(1) },
+    );
     expect(decision.ok && decision.score).toBeCloseTo(0.3, 12);
     // Custom names are unknown to the built-in registry.
     expect(() => buildPlacement(config({ scorers: [{ name: 'constant', weight: 1 }] }))).toThrow(PlacementConfigError);

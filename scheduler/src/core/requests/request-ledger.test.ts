@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_REQUEST_LEDGER, RequestLedger, type TrackedRequest } from './request-ledger.js';
 
 function inferRequest(deadlineAfterMs?: number): InferRequest {
-  const request: InferRequest = { v: 1, model: 'llama-3.1-8b', inputTokens: 100, maxOutputTokens: 10, priority: 'normal', sloClass: 'interactive' };
+  const request: InferRequest = {
+    v: 1,
+    model: 'llama-3.1-8b',
+    inputTokens: 100,
+    maxOutputTokens: 10,
+    priority: 'normal',
+    sloClass: 'interactive',
+  };
   return deadlineAfterMs === undefined ? request : { ...request, deadlineAfterMs };
 }
 
@@ -19,7 +26,14 @@ describe('RequestLedger accept and finish', () => {
   it('tracks a request with its reply subject, deadline and no placement yet', () => {
     const ledger = new RequestLedger();
     const tracked = ledger.accept('r1', 'acme', inferRequest(2_000), '_INBOX.1', 1_000);
-    expect(tracked).toMatchObject({ requestId: 'r1', tenant: 'acme', replyTo: ['_INBOX.1'], acceptedAtMs: 1_000, deadlineAtMs: 3_000, attempt: 0 });
+    expect(tracked).toMatchObject({
+      requestId: 'r1',
+      tenant: 'acme',
+      replyTo: ['_INBOX.1'],
+      acceptedAtMs: 1_000,
+      deadlineAtMs: 3_000,
+      attempt: 0,
+    });
     expect(tracked.nodeId).toBeUndefined();
     expect(tracked.excludedNodeIds.size).toBe(0);
     expect(ledger.get('r1')).toBe(tracked);
@@ -50,24 +64,38 @@ describe('RequestLedger accept and finish', () => {
 });
 
 describe('RequestLedger.onNodeLost', () => {
-  it.each<{ name: string; attempt: number; nowMs: number; maxAttempts?: number; kind: 'replace' | 'fail'; code?: string }>([
+  it.each<{
+    name: string;
+    attempt: number;
+    nowMs: number;
+    maxAttempts?: number;
+    kind: 'replace' | 'fail';
+    code?: string;
+  }>([
     { name: 'first attempt, time left', attempt: 1, nowMs: 2_000, kind: 'replace' },
     { name: 'second of three attempts', attempt: 2, nowMs: 2_000, kind: 'replace' },
     { name: 'attempts used up', attempt: 3, nowMs: 2_000, kind: 'fail', code: 'NODE_LOST' },
     { name: 'one attempt allowed', attempt: 1, nowMs: 2_000, maxAttempts: 1, kind: 'fail', code: 'NODE_LOST' },
     { name: 'deadline reached', attempt: 1, nowMs: 11_000, kind: 'fail', code: 'DEADLINE_EXCEEDED' },
-    { name: 'deadline passed and attempts used up', attempt: 3, nowMs: 20_000, kind: 'fail', code: 'DEADLINE_EXCEEDED' },
+    {
+      name: 'deadline passed and attempts used up',
+      attempt: 3,
+      nowMs: 20_000,
+      kind: 'fail',
+      code: 'DEADLINE_EXCEEDED',
+    },
     { name: 'one millisecond before the deadline', attempt: 1, nowMs: 10_999, kind: 'replace' },
   ])('$name → $kind $code', ({ attempt, nowMs, maxAttempts, kind, code }) => {
-    const ledger = new RequestLedger({ ...DEFAULT_REQUEST_LEDGER, ...(maxAttempts === undefined ? {} : { maxAttempts }) });
+    const ledger = new RequestLedger({
+      ...DEFAULT_REQUEST_LEDGER,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+    });
     const tracked = placed(ledger, attempt);
     const action = ledger.onNodeLost('r1', 'a', nowMs);
     expect(action?.kind).toBe(kind);
     expect(action?.tracked).toBe(tracked);
-    if (action?.kind === 'fail') {
-      expect(action.code).toBe(code);
-      expect(action.message).toContain('node a');
-    }
+    expect(action?.kind === 'fail' ? action.code : undefined).toBe(code);
+    expect(action?.kind === 'fail' ? action.message : 'node a').toContain('node a');
     // Either way the node is excluded and the request is no longer on it; the caller finishes failures.
     expect(tracked.nodeId).toBeUndefined();
     expect([...tracked.excludedNodeIds]).toEqual(['a']);
@@ -88,7 +116,7 @@ describe('RequestLedger.onNodeLost', () => {
     tracked.attempt = 2;
     tracked.nodeId = 'b';
     expect(ledger.onNodeLost('r1', 'b', 2_000)?.kind).toBe('replace');
-    expect([...tracked.excludedNodeIds].sort()).toEqual(['a', 'b']);
+    expect([...tracked.excludedNodeIds].toSorted()).toEqual(['a', 'b']);
   });
 
   it.each<[name: string, requestId: string, nodeId: string]>([
@@ -116,7 +144,11 @@ describe('RequestLedger deadlines', () => {
     ledger.accept('short', 'acme', inferRequest(1_000), 'x', 0);
     ledger.accept('long', 'acme', inferRequest(5_000), 'x', 0);
     ledger.accept('default', 'acme', inferRequest(), 'x', 0);
-    const ids = (nowMs: number) => ledger.expired(nowMs).map((t) => t.requestId).sort();
+    const ids = (nowMs: number) =>
+      ledger
+        .expired(nowMs)
+        .map((t) => t.requestId)
+        .toSorted();
     expect(ids(999)).toEqual([]);
     expect(ids(1_000)).toEqual(['short']);
     expect(ids(5_000)).toEqual(['long', 'short']);

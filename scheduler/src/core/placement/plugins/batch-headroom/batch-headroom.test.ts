@@ -14,12 +14,15 @@ describe('batch-headroom scorer', () => {
     // Raw value below 0 once a queue forms; the framework clamps it.
     { maxBatchSize: 64, queueDepth: 64, inFlight: 64, score: -1 },
     { maxBatchSize: 1, queueDepth: 0, inFlight: 0, score: 1 },
-  ])('batch $maxBatchSize, queue $queueDepth, in flight $inFlight, reserved $reservations → $score', ({ maxBatchSize, queueDepth, inFlight, reservations, score }) => {
-    const node = nodeRecord({ maxBatchSize, queueDepth, inFlight });
-    if (reservations !== undefined) addReservations(node, reservations);
-    const request = placementRequest();
-    expect(scorer.score(request, candidate(node, request))).toBeCloseTo(score, 12);
-  });
+  ])(
+    'batch $maxBatchSize, queue $queueDepth, in flight $inFlight, reserved $reservations → $score',
+    ({ maxBatchSize, queueDepth, inFlight, reservations, score }) => {
+      const node = nodeRecord({ maxBatchSize, queueDepth, inFlight });
+      if (reservations !== undefined) addReservations(node, reservations);
+      const request = placementRequest();
+      expect(scorer.score(request, candidate(node, request))).toBeCloseTo(score, 12);
+    },
+  );
 
   it('is named for configuration', () => {
     expect(scorer.name).toBe('batch-headroom');

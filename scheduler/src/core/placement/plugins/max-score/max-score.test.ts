@@ -7,7 +7,10 @@ import { maxScorePicker } from './max-score.js';
 const nodes = new Map<string, NodeRecord>(['a', 'b', 'c', 'd'].map((id) => [id, nodeRecord({ nodeId: id })]));
 
 /** Runs one decision: offers (id, score) pairs in order with a scripted RNG; returns the pick and RNG calls. */
-function run(offers: [string, number][], rngValues: number[] = []): { picked: string | undefined; score: number | undefined; rngCalls: number } {
+function run(
+  offers: [string, number][],
+  rngValues: number[] = [],
+): { picked: string | undefined; score: number | undefined; rngCalls: number } {
   let rngCalls = 0;
   const rng = (): number => rngValues[rngCalls++] ?? 0.999;
   const picker = maxScorePicker().begin({ nowMs: 0, rng });
@@ -17,26 +20,155 @@ function run(offers: [string, number][], rngValues: number[] = []): { picked: st
 }
 
 describe('max-score picker', () => {
-  it.each<{ name: string; offers: [string, number][]; rng?: number[]; picked: string | undefined; score?: number; rngCalls: number }>([
-    { name: 'nothing offered', offers: [], picked: undefined, rngCalls: 0 },
+  it.each<{
+    name: string;
+    offers: [string, number][];
+    rng?: number[];
+    picked: string | undefined;
+    score: number | undefined;
+    rngCalls: number;
+  }>([
+    { name: 'nothing offered', offers: [], picked: undefined, score: undefined, rngCalls: 0 },
     { name: 'one node', offers: [['a', 0.3]], picked: 'a', score: 0.3, rngCalls: 0 },
-    { name: 'the highest, first', offers: [['a', 0.9], ['b', 0.5], ['c', 0.1]], picked: 'a', score: 0.9, rngCalls: 0 },
-    { name: 'the highest, last', offers: [['a', 0.1], ['b', 0.5], ['c', 0.9]], picked: 'c', score: 0.9, rngCalls: 0 },
-    { name: 'negative scores', offers: [['a', -2], ['b', -1], ['c', -3]], picked: 'b', score: -1, rngCalls: 0 },
+    {
+      name: 'the highest, first',
+      offers: [
+        ['a', 0.9],
+        ['b', 0.5],
+        ['c', 0.1],
+      ],
+      picked: 'a',
+      score: 0.9,
+      rngCalls: 0,
+    },
+    {
+      name: 'the highest, last',
+      offers: [
+        ['a', 0.1],
+        ['b', 0.5],
+        ['c', 0.9],
+      ],
+      picked: 'c',
+      score: 0.9,
+      rngCalls: 0,
+    },
+    {
+      name: 'negative scores',
+      offers: [
+        ['a', -2],
+        ['b', -1],
+        ['c', -3],
+      ],
+      picked: 'b',
+      score: -1,
+      rngCalls: 0,
+    },
     { name: 'a single negative score', offers: [['a', -1e9]], picked: 'a', score: -1e9, rngCalls: 0 },
-    { name: 'zero beats negative', offers: [['a', -0.5], ['b', 0]], picked: 'b', score: 0, rngCalls: 0 },
-    { name: 'tie, RNG keeps the first (0.6 × 2 ≥ 1)', offers: [['a', 0.5], ['b', 0.5]], rng: [0.6], picked: 'a', score: 0.5, rngCalls: 1 },
-    { name: 'tie, RNG takes the second (0.4 × 2 < 1)', offers: [['a', 0.5], ['b', 0.5]], rng: [0.4], picked: 'b', score: 0.5, rngCalls: 1 },
-    { name: 'three-way tie, third kept only below 1/3', offers: [['a', 0.5], ['b', 0.5], ['c', 0.5]], rng: [0.9, 0.3], picked: 'c', rngCalls: 2 },
-    { name: 'three-way tie, third refused at 1/3', offers: [['a', 0.5], ['b', 0.5], ['c', 0.5]], rng: [0.9, 0.34], picked: 'a', rngCalls: 2 },
-    { name: 'negative tie', offers: [['a', -0.5], ['b', -0.5]], rng: [0.1], picked: 'b', score: -0.5, rngCalls: 1 },
-    { name: 'within 1e-9 is a tie', offers: [['a', 0.5], ['b', 0.5 + 5e-10]], rng: [0.1], picked: 'b', rngCalls: 1 },
-    { name: 'beyond 1e-9 is not', offers: [['a', 0.5], ['b', 0.5 + 2e-9]], picked: 'b', rngCalls: 0 },
-    { name: 'a higher score resets the ties', offers: [['a', 0.5], ['b', 0.5], ['c', 0.7], ['d', 0.7]], rng: [0.9, 0.6], picked: 'c', score: 0.7, rngCalls: 2 },
+    {
+      name: 'zero beats negative',
+      offers: [
+        ['a', -0.5],
+        ['b', 0],
+      ],
+      picked: 'b',
+      score: 0,
+      rngCalls: 0,
+    },
+    {
+      name: 'tie, RNG keeps the first (0.6 × 2 ≥ 1)',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5],
+      ],
+      rng: [0.6],
+      picked: 'a',
+      score: 0.5,
+      rngCalls: 1,
+    },
+    {
+      name: 'tie, RNG takes the second (0.4 × 2 < 1)',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5],
+      ],
+      rng: [0.4],
+      picked: 'b',
+      score: 0.5,
+      rngCalls: 1,
+    },
+    {
+      name: 'three-way tie, third kept only below 1/3',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5],
+        ['c', 0.5],
+      ],
+      rng: [0.9, 0.3],
+      picked: 'c',
+      score: 0.5,
+      rngCalls: 2,
+    },
+    {
+      name: 'three-way tie, third refused at 1/3',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5],
+        ['c', 0.5],
+      ],
+      rng: [0.9, 0.34],
+      picked: 'a',
+      score: 0.5,
+      rngCalls: 2,
+    },
+    {
+      name: 'negative tie',
+      offers: [
+        ['a', -0.5],
+        ['b', -0.5],
+      ],
+      rng: [0.1],
+      picked: 'b',
+      score: -0.5,
+      rngCalls: 1,
+    },
+    {
+      name: 'within 1e-9 is a tie',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5 + 5e-10],
+      ],
+      rng: [0.1],
+      picked: 'b',
+      score: 0.5,
+      rngCalls: 1,
+    },
+    {
+      name: 'beyond 1e-9 is not',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5 + 2e-9],
+      ],
+      picked: 'b',
+      score: 0.5 + 2e-9,
+      rngCalls: 0,
+    },
+    {
+      name: 'a higher score resets the ties',
+      offers: [
+        ['a', 0.5],
+        ['b', 0.5],
+        ['c', 0.7],
+        ['d', 0.7],
+      ],
+      rng: [0.9, 0.6],
+      picked: 'c',
+      score: 0.7,
+      rngCalls: 2,
+    },
   ])('$name', ({ offers, rng, picked, score, rngCalls }) => {
     const result = run(offers, rng);
     expect(result.picked).toBe(picked);
-    if (score !== undefined) expect(result.score).toBe(score);
+    expect(result.score).toBe(score);
     expect(result.rngCalls).toBe(rngCalls);
   });
 

@@ -22,7 +22,11 @@ describe('model-supported filter', () => {
     { profile: 'inf2', model: 'llama-3.1-405b', admits: false }, // no large figures
     { profile: 'inf2', model: 'llama-3.3-70b', admits: true },
   ])('$profile ×$chips chips, $model (loaded: $loaded) → $admits', ({ profile, chips, model, loaded, admits }) => {
-    const node = nodeRecord({ profile, ...(chips === undefined ? {} : { chips }), loaded: loaded === true ? [model] : [] });
+    const node = nodeRecord({
+      profile,
+      ...(chips === undefined ? {} : { chips }),
+      loaded: loaded === true ? [model] : [],
+    });
     const request = placementRequest(model);
     expect(filter.admits(request, candidate(node, request))).toBe(admits);
   });

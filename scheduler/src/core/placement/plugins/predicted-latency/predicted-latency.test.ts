@@ -7,13 +7,22 @@ const request = placementRequest('llama-3.1-8b');
 
 /** A candidate whose estimate is given, to check the formula alone. */
 function withEstimate(ttftMs: number, decodeMs: number): Candidate {
-  const estimate: Estimate = { coldStart: false, loadMs: 0, queueWaitMs: 0, prefillMs: ttftMs, ttftMs, decodeMs, totalMs: ttftMs + decodeMs };
+  const estimate: Estimate = {
+    coldStart: false,
+    loadMs: 0,
+    queueWaitMs: 0,
+    prefillMs: ttftMs,
+    ttftMs,
+    decodeMs,
+    totalMs: ttftMs + decodeMs,
+  };
   return { node: nodeRecord(), estimate: () => estimate };
 }
 
 function scoreOn(spec: NodeSpec, reservations?: { count: number; predictedServiceMs: number }): number {
   const node = nodeRecord(spec);
-  if (reservations !== undefined) addReservations(node, reservations.count, { predictedServiceMs: reservations.predictedServiceMs });
+  if (reservations !== undefined)
+    addReservations(node, reservations.count, { predictedServiceMs: reservations.predictedServiceMs });
   return predictedLatencyScorer().score(request, candidate(node, request));
 }
 
@@ -40,7 +49,13 @@ describe('predicted-latency scorer on real profiles', () => {
   it('falls strictly as load grows, through a full batch and into a queue', () => {
     const batch = 256;
     const scores = [0, 1, 8, 64, 255, 256, 300, 512, 1024].map((load) =>
-      scoreOn({ profile: 'l4', loaded: ['llama-3.1-8b'], maxBatchSize: batch, inFlight: Math.min(load, batch), queueDepth: Math.max(0, load - batch) }),
+      scoreOn({
+        profile: 'l4',
+        loaded: ['llama-3.1-8b'],
+        maxBatchSize: batch,
+        inFlight: Math.min(load, batch),
+        queueDepth: Math.max(0, load - batch),
+      }),
     );
     for (let i = 1; i < scores.length; i++) expect(scores[i]).toBeLessThan(scores[i - 1]!);
     for (const score of scores) {
@@ -58,11 +73,17 @@ describe('predicted-latency scorer on real profiles', () => {
 
   it('scores a cold start below a warm node of the same kind', () => {
     expect(scoreOn({ profile: 'h100' })).toBeLessThan(scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] }));
-    expect(scoreOn({ profile: 'h100', loading: ['llama-3.1-8b'] })).toBeLessThan(scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] }));
+    expect(scoreOn({ profile: 'h100', loading: ['llama-3.1-8b'] })).toBeLessThan(
+      scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] }),
+    );
   });
 
   it('prefers the faster accelerator when both are idle and warm', () => {
-    expect(scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] })).toBeGreaterThan(scoreOn({ profile: 'l4', loaded: ['llama-3.1-8b'] }));
-    expect(scoreOn({ profile: 'h200', loaded: ['llama-3.1-8b'] })).toBeGreaterThan(scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] }));
+    expect(scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] })).toBeGreaterThan(
+      scoreOn({ profile: 'l4', loaded: ['llama-3.1-8b'] }),
+    );
+    expect(scoreOn({ profile: 'h200', loaded: ['llama-3.1-8b'] })).toBeGreaterThan(
+      scoreOn({ profile: 'h100', loaded: ['llama-3.1-8b'] }),
+    );
   });
 });

@@ -16,13 +16,16 @@ describe('queue-room filter', () => {
     { queueFactor: 0, queueDepth: 0, inFlight: BATCH, admits: false },
     { queueFactor: 0.5, queueDepth: BATCH / 2 - 1, inFlight: BATCH, admits: true },
     { queueFactor: 0.5, queueDepth: BATCH / 2, inFlight: BATCH, admits: false },
-  ])('factor $queueFactor, queue $queueDepth, in flight $inFlight, reserved $reservations → $admits', ({ queueFactor, queueDepth, inFlight, reservations, admits }) => {
-    const filter = queueRoomFilter(queueFactor === undefined ? {} : { queueFactor });
-    const node = nodeRecord({ profile: 'trn1', maxBatchSize: BATCH, queueDepth, inFlight });
-    if (reservations !== undefined) addReservations(node, reservations);
-    const request = placementRequest();
-    expect(filter.admits(request, candidate(node, request))).toBe(admits);
-  });
+  ])(
+    'factor $queueFactor, queue $queueDepth, in flight $inFlight, reserved $reservations → $admits',
+    ({ queueFactor, queueDepth, inFlight, reservations, admits }) => {
+      const filter = queueRoomFilter(queueFactor === undefined ? {} : { queueFactor });
+      const node = nodeRecord({ profile: 'trn1', maxBatchSize: BATCH, queueDepth, inFlight });
+      if (reservations !== undefined) addReservations(node, reservations);
+      const request = placementRequest();
+      expect(filter.admits(request, candidate(node, request))).toBe(admits);
+    },
+  );
 
   it.each([-1, Number.NaN])('refuses queueFactor %d', (queueFactor) => {
     expect(() => queueRoomFilter({ queueFactor })).toThrow(RangeError);

@@ -6,7 +6,14 @@ import { schedulableFilter } from './schedulable.js';
 describe('schedulable filter', () => {
   const filter = schedulableFilter();
 
-  it.each<{ name: string; liveness?: Liveness; operator?: OperatorState; reported?: 'ready' | 'draining'; exclude?: string[]; admits: boolean }>([
+  it.each<{
+    name: string;
+    liveness?: Liveness;
+    operator?: OperatorState;
+    reported?: 'ready' | 'draining';
+    exclude?: string[];
+    admits: boolean;
+  }>([
     { name: 'alive, active, ready', admits: true },
     { name: 'suspect', liveness: 'suspect', admits: false },
     { name: 'dead', liveness: 'dead', admits: false },

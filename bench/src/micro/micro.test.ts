@@ -1,0 +1,120 @@
+import { Heartbeat, decode } from '@switchyard/protocol';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildFleetFixture } from './fleet-fixture.js';
+import { HeartbeatStream } from './heartbeat.bench.js';
+import { MICRO_REPORT_SCHEMA, compare, formatResults, machineInfo, type MicroReport } from './micro-report.js';
+import { runMicroSuites, type MicroRun } from './micro-suites.js';
+import { TINY_RUN, type CaseResult } from './runner.js';
+
+describe('micro-benchmark suites (smoke, 200 nodes)', () => {
+  let run: MicroRun;
+  beforeAll(() => {
+    run = runMicroSuites({
+      quick: true,
+      seed: 1,
+      settings: TINY_RUN,
+      placementNodeCounts: [200],
+      heartbeatNodes: 200,
+      verifySamples: 40,
+    });
+  });
+
+  it.each(['placement', 'placement-breakdown', 'heartbeat', 'codec'])(
+    '%s produces finite, positive figures',
+    (suite) => {
+      const results = run.results.filter((r) => r.suite === suite);
+      expect(results.length).toBeGreaterThan(0);
+      const bad = results.filter(
+        (r) =>
+          !(Number.isFinite(r.opsPerSec) && r.opsPerSec > 0) ||
+          !(Number.isFinite(r.p99Us) && r.p99Us >= r.p50Us && r.p50Us >= 0) ||
+          r.samples < TINY_RUN.iterations,
+      );
+      expect(bad).toEqual([]);
+    },
+  );
+
+  it('picks a best-scoring node in every verified request (framework vs brute force)', () => {
+    expect(run.checks['placement']?.['verified@200']).toBe(40);
+    expect(run.checks['placement']?.['mismatches']).toBe(0);
+  });
+
+  it('applies every timed heartbeat (none stale, none unknown)', () => {
+    expect(run.checks['heartbeat']).toMatchObject({ ingestNotApplied: 0, applyNotApplied: 0 });
+    expect(run.checks['heartbeat']?.['applied']).toBeGreaterThan(0);
+  });
+
+  it('prints DESIGN targets beside the 10k/50k cases only', () => {
+    const table = formatResults(run.results);
+    expect(table).toContain('p99 µs');
+    expect(run.results.find((r) => r.name.startsWith('place() default'))?.target).toBeUndefined();
+  });
+});
+
+function caseResult(name: string, opsPerSec: number, p99Us: number): CaseResult {
+  return {
+    suite: 's',
+    name,
+    opsPerSec,
+    meanUs: 1,
+    p50Us: 1,
+    p75Us: 1,
+    p99Us,
+    maxUs: p99Us,
+    rmePct: 1,
+    samples: 100,
+    opsPerCall: 1,
+  };
+}
+
+describe('micro-benchmark plumbing', () => {
+  it('runs only the cases --filter selects', () => {
+    const { results } = runMicroSuites({ quick: true, seed: 1, settings: TINY_RUN, filter: 'codec: decode Heartbeat' });
+    expect(results.map((r) => `${r.suite}: ${r.name}`)).toEqual(['codec: decode Heartbeat']);
+  });
+
+  it('moves heartbeat sequence numbers on in place, keeping the bytes valid', () => {
+    const stream = new HeartbeatStream(buildFleetFixture({ nodes: 20, seed: 3 }), 2, 4);
+    const seqs = (): number[] =>
+      stream.messages.map((bytes) => {
+        const decoded = decode(Heartbeat, bytes);
+        if (!decoded.ok) throw new Error(decoded.error.message);
+        return decoded.value.seq;
+      });
+    const before = seqs();
+    stream.advance();
+    expect(seqs()).toEqual(before.map((seq) => seq + 2));
+  });
+
+  it('builds the same fleet from the same seed', () => {
+    const a = buildFleetFixture({ nodes: 300, seed: 9 });
+    const b = buildFleetFixture({ nodes: 300, seed: 9 });
+    expect(a.stats).toEqual(b.stats);
+    expect(a.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes])).toEqual(
+      b.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes]),
+    );
+    expect(a.stats.cordoned + a.stats.suspect + a.stats.draining).toBeGreaterThan(0);
+  });
+
+  it('flags a drop in ops/s or a rise in p99 beyond 10 % as a regression', () => {
+    const base: MicroReport = {
+      schema: MICRO_REPORT_SCHEMA,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      durationMs: 1,
+      quick: false,
+      seed: 1,
+      machine: machineInfo(),
+      settings: TINY_RUN,
+      results: [caseResult('same', 1000, 10), caseResult('slower', 1000, 10), caseResult('tail', 1000, 10)],
+      checks: {},
+    };
+    const now = [
+      caseResult('same', 950, 10.5),
+      caseResult('slower', 850, 10),
+      caseResult('tail', 1000, 12),
+      caseResult('new', 1, 1),
+    ];
+    const byName = Object.fromEntries(compare(base, now).map((c) => [c.name, c.regression]));
+    expect(byName).toEqual({ 's: same': false, 's: slower': true, 's: tail': true });
+  });
+});
