@@ -62,7 +62,7 @@ export function parseCommandArgs(
   }
   const values: OptionValues = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const flag = (parsed.values as OptionValues)[name];
+    const flag = parsed.values[name];
     const fromEnv = spec.env === undefined ? undefined : process.env[spec.env];
     if (flag !== undefined) values[name] = flag;
     else if (fromEnv !== undefined && fromEnv !== '')

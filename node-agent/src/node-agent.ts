@@ -368,7 +368,12 @@ export class NodeAgent implements BackendListener {
   }
 }
 
+/** Rounds to the microsecond: sub-µs digits are noise on the wire. */
+function roundUs(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 function roundTimings(t: Timings): Timings {
-  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  const r = roundUs;
   return { queueMs: r(t.queueMs), loadMs: r(t.loadMs), ttftMs: r(t.ttftMs), totalMs: r(t.totalMs) };
 }

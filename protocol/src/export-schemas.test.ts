@@ -15,11 +15,13 @@ import { MESSAGE_SCHEMAS, jsonSchemaOf } from './json-schema.js';
 
 describe('export-schemas', () => {
   let dir: string;
+  let stderrWrite: ReturnType<typeof vi.fn<(chunk: unknown) => boolean>>;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-schemas-'));
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    stderrWrite = vi.fn<(chunk: unknown) => boolean>(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(stderrWrite);
   });
 
   afterEach(() => {
@@ -89,7 +91,7 @@ describe('export-schemas', () => {
 
   it('main: --check exits 1 when out of date, writing fixes it, --check then exits 0', () => {
     expect(main(['--check', '--dir', dir])).toBe(1);
-    expect(process.stderr.write).toHaveBeenCalledWith(expect.stringContaining('missing:   ErrorReply.json'));
+    expect(stderrWrite).toHaveBeenCalledWith(expect.stringContaining('missing:   ErrorReply.json'));
     expect(main(['--dir', dir])).toBe(0);
     expect(main(['--check', '--dir', dir])).toBe(0);
   });

@@ -49,7 +49,7 @@ export class ManagedProcess implements AsyncDisposable {
     this.lines.push(line);
     if (this.lines.length > 2000) this.lines.splice(0, this.lines.length - 2000);
     this.options.onLine?.(line, stream);
-    for (const waiter of [...this.waiters]) {
+    for (const waiter of this.waiters) {
       if (waiter.pattern.test(line)) {
         this.waiters.delete(waiter);
         waiter.resolve(line);

@@ -19,6 +19,7 @@ export interface DemoSummary {
   readonly kill?: { readonly group: NodeGroup; readonly atMs: number; readonly deadDetectedAfterMs?: number };
 }
 
+const avg = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)}` : '–');
 
 /** Requests that never got an answer from the system (a client-side timeout). Must be zero. */
@@ -43,7 +44,7 @@ export function renderSummary(summary: DemoSummary): string {
   lines.push(
     formatTable(
       ['outcome', 'requests', 'share'],
-      [...byCode.entries()].sort().map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`]),
+      [...byCode.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`]),
     ),
   );
   lines.push('');
@@ -77,7 +78,6 @@ export function renderSummary(summary: DemoSummary): string {
         const series = summary.samples.flatMap((s) => s.clusters.filter((c) => c.cluster === cluster));
         const util = series.map((c) => c.utilization);
         const power = series.map((c) => c.powerDrawWatts);
-        const avg = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
         return [
           cluster,
           series[series.length - 1]?.nodes ?? 0,

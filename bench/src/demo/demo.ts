@@ -131,7 +131,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const killTarget = options.killAt > 0 ? agents.find((a) => a.group?.profile === 'h100') : undefined;
     let killedAtMs: number | undefined;
     let deadDetectedAfterMs: number | undefined;
-    const isTty = out.isTTY === true;
+    const isTty: boolean = out.isTTY; // undefined (falsy) when piped
     let lastPrintMs = 0;
     const monitor = setInterval(() => {
       void (async () => {

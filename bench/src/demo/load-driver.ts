@@ -81,7 +81,7 @@ export class LoadDriver {
   /** Waits for every sent request to end (answer or client timeout). */
   async settle(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
   private interArrivalMs(): number {

@@ -119,15 +119,6 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
         if (i >= options.warmup) samples[mode].push(us);
       }
     }
-    const stats = (xs: number[]): { p50: number; p90: number; p99: number; mean: number } => {
-      const sorted = sortedCopy(xs);
-      return {
-        p50: percentile(sorted, 50),
-        p90: percentile(sorted, 90),
-        p99: percentile(sorted, 99),
-        mean: xs.reduce((a, b) => a + b, 0) / xs.length,
-      };
-    };
     const latencyUs = { direct: stats(samples.direct), 'bare-forward': stats(samples['bare-forward']), scheduler: stats(samples.scheduler) };
     const ratio = (mode: Exclude<HopMode, 'direct'>): { p50: number; p99: number } => ({
       p50: latencyUs[mode].p50 / latencyUs.direct.p50,
@@ -146,14 +137,26 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
   }
 }
 
+/** Percentiles and mean of latency samples. */
+function stats(xs: readonly number[]): { p50: number; p90: number; p99: number; mean: number } {
+  const sorted = sortedCopy(xs);
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+  };
+}
+
+const ratioText = (x: number): string => `${x.toFixed(2)}×`;
+const microseconds = (x: number): string => x.toFixed(0);
+
 /** Renders a result as a table plus the verdict against the 1.5× target. */
 export function renderHopRatio(result: HopRatioResult): string {
-  const r = (x: number): string => `${x.toFixed(2)}×`;
-  const us = (x: number): string => x.toFixed(0);
   const rows = HOP_MODES.map((mode) => {
     const l = result.latencyUs[mode];
     const ratio = mode === 'direct' ? { p50: 1, p99: 1 } : result.ratio[mode];
-    return [mode, us(l.p50), us(l.p90), us(l.p99), r(ratio.p50), r(ratio.p99)];
+    return [mode, microseconds(l.p50), microseconds(l.p90), microseconds(l.p99), ratioText(ratio.p50), ratioText(ratio.p99)];
   });
   const s = result.ratio.scheduler;
   const pass = s.p50 <= 1.5 && s.p99 <= 1.5;

@@ -52,8 +52,8 @@ describe('stateless inference over a real nats-server', () => {
     try {
       const refused = await infer(nats.client, { model: 'llama-3.3-70b' });
       expect(refused).toMatchObject({ ok: false, error: { code: 'NO_CAPACITY', retryable: true } });
-      expect(refused.ok === false && refused.error.retryAfterMs).toBeGreaterThan(0);
-      expect(refused.ok === false && refused.error.message).toMatch(/schedulable/);
+      expect(!refused.ok && refused.error.retryAfterMs).toBeGreaterThan(0);
+      expect(!refused.ok && refused.error.message).toMatch(/schedulable/);
     } finally {
       await command('uncordon');
     }

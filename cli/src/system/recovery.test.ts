@@ -38,7 +38,7 @@ describe('recovery without losing the fleet view', () => {
     agents = await startTestAgents(nats.server.url, [h100('n-0')]);
     await waitFor(() => scheduler?.fleet.size === 1, 'registration');
     await nats.server.restart();
-    await waitFor(() => nats.client.isClosed() === false && scheduler?.fleet.get('n-0')?.liveness === 'alive', 'reconnect', 10_000);
+    await waitFor(() => !nats.client.isClosed() && scheduler?.fleet.get('n-0')?.liveness === 'alive', 'reconnect', 10_000);
     let answer;
     for (let attempt = 0; attempt < 50; attempt++) {
       answer = await infer(nats.client, {}, { timeoutMs: 2000 }).catch(() => undefined);

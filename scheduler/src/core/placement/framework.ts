@@ -64,7 +64,7 @@ export class PlacementFramework {
     const { filters, scorers, slot } = this;
     const explain = context.explain === true;
     const explanation: CandidateExplanation[] | undefined = explain ? [] : undefined;
-    const rejections = new Array<number>(filters.length).fill(0);
+    const rejections = new Uint32Array(filters.length);
     const run = this.picker.begin(context);
     const nodes = snapshot.nodes;
     let survivors = 0;
@@ -117,7 +117,7 @@ export class PlacementFramework {
     request: PlacementRequest,
     candidates: number,
     survivors: number,
-    rejections: number[],
+    rejections: Uint32Array,
     explanation: CandidateExplanation[] | undefined,
   ): PlacementDecision {
     const rejectedBy: Record<string, number> = {};
