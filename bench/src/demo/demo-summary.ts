@@ -38,7 +38,7 @@ export function renderSummary(summary: DemoSummary): string {
     `Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered`,
   );
   lines.push(
-    `Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s`,
+    `Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s (load, then settling)`,
   );
   lines.push('');
   lines.push(

@@ -2,7 +2,10 @@
 export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [headers.map(String), ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number'));
+  // Numbers, and strings that render numbers (`12.5%`, `1.50×`, `–`), align right.
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number' || /^(-?[\d.,]+(%|×)?|–)$/.test(String(row[i]))),
+  );
   const render = (row: readonly string[]): string =>
     row
       .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
