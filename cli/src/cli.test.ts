@@ -10,7 +10,9 @@ const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 async function switchyard(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, SWITCHYARD_NATS_URL: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, SWITCHYARD_NATS_URL: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -67,15 +69,19 @@ describe('the switchyard binary', () => {
   it('lists its commands', async () => {
     const { code, stdout } = await switchyard('--help');
     expect(code).toBe(0);
-    for (const name of ['demo', 'scheduler', 'agent', 'submit', 'status', 'node']) expect(stdout).toContain(`  ${name}`);
+    for (const name of ['demo', 'scheduler', 'agent', 'submit', 'status', 'node'])
+      expect(stdout).toContain(`  ${name}`);
   });
 
-  it.each(['demo', 'scheduler', 'agent', 'submit', 'status', 'node'])('%s --help exits 0 and shows options', async (name) => {
-    const { code, stdout } = await switchyard(name, '--help');
-    expect(code).toBe(0);
-    expect(stdout).toContain(`Usage: switchyard ${name}`);
-    expect(stdout).toContain('--log-level');
-  });
+  it.each(['demo', 'scheduler', 'agent', 'submit', 'status', 'node'])(
+    '%s --help exits 0 and shows options',
+    async (name) => {
+      const { code, stdout } = await switchyard(name, '--help');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Usage: switchyard ${name}`);
+      expect(stdout).toContain('--log-level');
+    },
+  );
 
   it.each([
     [['launch'], /unknown command "launch"/],

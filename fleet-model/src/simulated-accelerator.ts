@@ -14,7 +14,15 @@
 import { DecodeBatch } from './decode-batch.js';
 import type { JobState } from './job-state.js';
 import { assertValidTokens, newJobState } from './job-state.js';
-import { decodeStepMs, defaultMaxBatchSize, kvBytes, modelLoadMs, nodeHbmBytes, prefillTokensPerMs, supportsModel } from './latency.js';
+import {
+  decodeStepMs,
+  defaultMaxBatchSize,
+  kvBytes,
+  modelLoadMs,
+  nodeHbmBytes,
+  prefillTokensPerMs,
+  supportsModel,
+} from './latency.js';
 import type { ResidentModel } from './model-residency.js';
 import { ModelResidency } from './model-residency.js';
 import { clampPowerLimit, drawnPowerWatts, nodePowerWatts, powerSpeedFactor, temperatureC } from './power.js';

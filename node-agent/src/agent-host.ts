@@ -108,15 +108,15 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
         config.backend === 'null'
           ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize)
           : new SimulatedBackend(
-          {
-            hardware,
-            models,
-            preloadedModels: spec.models,
-            seed: spec.seed,
-            ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
-          },
-          listener,
-        ),
+              {
+                hardware,
+                models,
+                preloadedModels: spec.models,
+                seed: spec.seed,
+                ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+              },
+              listener,
+            ),
     });
   });
   // Spread heartbeats of co-hosted nodes over the interval instead of bursting them together.

@@ -263,8 +263,16 @@ export class NodeAgent implements BackendListener {
       // Too large for one message (e.g. a long text): the client gets a typed error, never silence.
       const message = `result of ${assignment.requestId} cannot be sent: ${err instanceof Error ? err.message : String(err)}`;
       this.options.log.error({ nodeId: this.nodeId, requestId: assignment.requestId }, message);
-      for (const replyTo of job.replyTo) this.publish(replyTo, errorReply('INTERNAL', message, { requestId: assignment.requestId }));
-      this.reportResult(assignment, false, 'INTERNAL', completion.outputTokens, result.timings, completion.energyJoules);
+      for (const replyTo of job.replyTo)
+        this.publish(replyTo, errorReply('INTERNAL', message, { requestId: assignment.requestId }));
+      this.reportResult(
+        assignment,
+        false,
+        'INTERNAL',
+        completion.outputTokens,
+        result.timings,
+        completion.energyJoules,
+      );
       return;
     }
     for (const replyTo of job.replyTo) this.publishBytes(replyTo, body);
@@ -352,7 +360,10 @@ export class NodeAgent implements BackendListener {
     try {
       this.publishBytes(subject, encode(body));
     } catch (err) {
-      this.options.log.error({ nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
+      this.options.log.error(
+        { nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) },
+        'publish failed',
+      );
     }
   }
 

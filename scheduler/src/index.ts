@@ -3,6 +3,7 @@ export * from './core/fleet/fleet-view.js';
 export * from './core/fleet/node-record.js';
 export * from './core/placement/types.js';
 export * from './core/placement/framework.js';
+export * from './core/placement/placement-index.js';
 export * from './core/placement/estimate.js';
 export * from './core/placement/registry.js';
 export * from './core/requests/request-ledger.js';

@@ -10,6 +10,7 @@ import {
   validateFailureDetectorConfig,
 } from './core/fleet/failure-detector.js';
 import { FleetView } from './core/fleet/fleet-view.js';
+import { PlacementIndex } from './core/placement/placement-index.js';
 import { buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PlacementConfig } from './core/placement/registry.js';
 import { DEFAULT_REQUEST_LEDGER, RequestLedger, type RequestLedgerConfig } from './core/requests/request-ledger.js';
 import { FleetService } from './service/fleet-service.js';
@@ -66,7 +67,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const clock = Date.now;
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
   const counters = new Counters();
-  const fleet = new FleetView(getProfile, detector);
+  const fleet = new FleetView(getProfile, detector, new PlacementIndex());
   const ledger = new RequestLedger(config.ledger ?? DEFAULT_REQUEST_LEDGER);
 
   const nc: NatsConnection = await connect({

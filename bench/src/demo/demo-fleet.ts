@@ -19,11 +19,39 @@ export interface NodeGroup {
  * utilisation; both hold Llama 3.3 70B in BF16 (140 GB) next to Llama 3.1 8B with room for KV cache.
  */
 export const DEMO_FLEET: readonly NodeGroup[] = [
-  { cluster: 'edge-fra-1', zone: 'fra-a', profile: 'trn2', nodes: 3, chips: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-fra-1', zone: 'fra-b', profile: 'h100', nodes: 2, chips: 4, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-  { cluster: 'edge-iad-1', zone: 'iad-a', profile: 'h100', nodes: 2, chips: 4, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  {
+    cluster: 'edge-fra-1',
+    zone: 'fra-a',
+    profile: 'trn2',
+    nodes: 3,
+    chips: 2,
+    models: ['llama-3.1-8b', 'llama-3.3-70b'],
+  },
+  {
+    cluster: 'edge-fra-1',
+    zone: 'fra-b',
+    profile: 'h100',
+    nodes: 2,
+    chips: 4,
+    models: ['llama-3.1-8b', 'llama-3.3-70b'],
+  },
+  {
+    cluster: 'edge-iad-1',
+    zone: 'iad-a',
+    profile: 'h100',
+    nodes: 2,
+    chips: 4,
+    models: ['llama-3.1-8b', 'llama-3.3-70b'],
+  },
   { cluster: 'edge-iad-1', zone: 'iad-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
-  { cluster: 'edge-sin-1', zone: 'sin-a', profile: 'trn2', nodes: 3, chips: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  {
+    cluster: 'edge-sin-1',
+    zone: 'sin-a',
+    profile: 'trn2',
+    nodes: 3,
+    chips: 2,
+    models: ['llama-3.1-8b', 'llama-3.3-70b'],
+  },
   { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
 ];
 

@@ -44,7 +44,9 @@ export function renderSummary(summary: DemoSummary): string {
   lines.push(
     formatTable(
       ['outcome', 'requests', 'share'],
-      [...byCode.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`]),
+      [...byCode.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([code, n]) => [code, n, `${((100 * n) / outcomes.length).toFixed(1)}%`]),
     ),
   );
   lines.push('');

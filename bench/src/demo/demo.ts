@@ -90,7 +90,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     for (const agent of agents) {
       const g = agent.group;
       if (g !== undefined)
-        say(`▸ agent pid ${agent.process.pid}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`);
+        say(
+          `▸ agent pid ${agent.process.pid}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`,
+        );
     }
     client = await connect({ servers: natsUrl, name: 'demo-client' });
     const totalNodes = fleet.reduce((sum, g) => sum + g.nodes, 0);

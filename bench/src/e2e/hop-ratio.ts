@@ -43,7 +43,8 @@ class Prober {
       callback: (err, msg) => {
         if (err !== null) return;
         const decoded = decode(InferReply, msg.data);
-        if (!decoded.ok || !decoded.value.ok) throw new Error(`bad answer on ${msg.subject}: ${new TextDecoder().decode(msg.data)}`);
+        if (!decoded.ok || !decoded.value.ok)
+          throw new Error(`bad answer on ${msg.subject}: ${new TextDecoder().decode(msg.data)}`);
         this.waiters.get(msg.subject)?.();
         this.waiters.delete(msg.subject);
       },
@@ -61,7 +62,9 @@ class Prober {
     });
     const started = performance.now();
     if (mode === 'scheduler') {
-      this.nc.publish(subjects.infer('bench'), encode({ v: 1, model: MODEL, inputTokens: 16, maxOutputTokens: 4 }), { reply: replyTo });
+      this.nc.publish(subjects.infer('bench'), encode({ v: 1, model: MODEL, inputTokens: 16, maxOutputTokens: 4 }), {
+        reply: replyTo,
+      });
     } else {
       const assignment: Assignment = {
         v: 1,
@@ -91,7 +94,12 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
   const nats = await NatsServerProcess.start({ jetstream: false });
   const processes: ManagedProcess[] = [];
   const spawn = (args: string[], ready: RegExp): ManagedProcess => {
-    const child = new ManagedProcess({ command: process.execPath, args, readyPattern: ready, env: { ...process.env, SWITCHYARD_NATS_URL: nats.url } });
+    const child = new ManagedProcess({
+      command: process.execPath,
+      args,
+      readyPattern: ready,
+      env: { ...process.env, SWITCHYARD_NATS_URL: nats.url },
+    });
     processes.push(child);
     return child;
   };
@@ -99,7 +107,10 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
   try {
     await Promise.all([
       spawn([options.cliEntry, 'scheduler', '--log-level', 'info'], /scheduler ready/).ready(),
-      spawn([options.cliEntry, 'agent', '--backend', 'null', '--node-id', NODE, '--models', MODEL, '--log-level', 'info'], /agent host ready/).ready(),
+      spawn(
+        [options.cliEntry, 'agent', '--backend', 'null', '--node-id', NODE, '--models', MODEL, '--log-level', 'info'],
+        /agent host ready/,
+      ).ready(),
       spawn([options.forwarderEntry, nats.url], /forwarder ready/).ready(),
     ]);
     nc = await connect({ servers: nats.url, name: 'hop-ratio' });
@@ -119,7 +130,11 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
         if (i >= options.warmup) samples[mode].push(us);
       }
     }
-    const latencyUs = { direct: stats(samples.direct), 'bare-forward': stats(samples['bare-forward']), scheduler: stats(samples.scheduler) };
+    const latencyUs = {
+      direct: stats(samples.direct),
+      'bare-forward': stats(samples['bare-forward']),
+      scheduler: stats(samples.scheduler),
+    };
     const ratio = (mode: Exclude<HopMode, 'direct'>): { p50: number; p99: number } => ({
       p50: latencyUs[mode].p50 / latencyUs.direct.p50,
       p99: latencyUs[mode].p99 / latencyUs.direct.p99,
@@ -156,7 +171,14 @@ export function renderHopRatio(result: HopRatioResult): string {
   const rows = HOP_MODES.map((mode) => {
     const l = result.latencyUs[mode];
     const ratio = mode === 'direct' ? { p50: 1, p99: 1 } : result.ratio[mode];
-    return [mode, microseconds(l.p50), microseconds(l.p90), microseconds(l.p99), ratioText(ratio.p50), ratioText(ratio.p99)];
+    return [
+      mode,
+      microseconds(l.p50),
+      microseconds(l.p90),
+      microseconds(l.p99),
+      ratioText(ratio.p50),
+      ratioText(ratio.p99),
+    ];
   });
   const s = result.ratio.scheduler;
   const pass = s.p50 <= 1.5 && s.p99 <= 1.5;
@@ -172,7 +194,12 @@ async function main(): Promise<void> {
   const cliEntry = join(here, '..', '..', '..', 'cli', 'dist', 'main.js');
   if (!existsSync(cliEntry)) throw new Error(`${cliEntry} not found: run npm run build`);
   const requests = Number(process.argv.find((a) => a.startsWith('--requests='))?.split('=')[1] ?? 2000);
-  const result = await runHopRatio({ requests, warmup: Math.min(300, requests), cliEntry, forwarderEntry: join(here, 'forwarder.js') });
+  const result = await runHopRatio({
+    requests,
+    warmup: Math.min(300, requests),
+    cliEntry,
+    forwarderEntry: join(here, 'forwarder.js'),
+  });
   console.log(renderHopRatio(result));
   const outDir = join(here, '..', '..', 'results');
   await mkdir(outDir, { recursive: true });

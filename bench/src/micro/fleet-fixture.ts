@@ -15,6 +15,7 @@ import { Heartbeat, PROTOCOL_VERSION, Registration, decode, encode, type LoadedM
 import {
   DEFAULT_FAILURE_DETECTOR,
   FleetView,
+  PlacementIndex,
   estimateOn,
   requestKvBytes,
   type PlacementRequest,
@@ -205,6 +206,7 @@ function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => 
     queueDepth,
     inFlight,
     maxBatchSize: node.maxBatchSize,
+    utilization: Math.round(utilisation * 1000) / 1000,
     powerDrawWatts: Math.round(powerDrawWatts),
     powerLimitWatts: chips * profile.peakWattsPerChip,
     temperatureC: Math.round(35 + 45 * utilisation),
@@ -253,7 +255,8 @@ export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
   const cordonedShare = options.cordonedShare ?? 0.015;
   const drainingShare = options.drainingShare ?? 0.005;
   const suspectShare = options.suspectShare ?? 0.015;
-  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR);
+  // The scheduler's own wiring: the fleet keeps a placement index current.
+  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, new PlacementIndex());
   const nodes: FixtureNode[] = [];
   const drainingIds = new Set<string>();
   const byProfile: Record<string, number> = {};

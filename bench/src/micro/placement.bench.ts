@@ -76,6 +76,15 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
         return () => framework.place(next(), fixture.fleet, context);
       },
     },
+    {
+      suite: PLACEMENT_SUITE,
+      name: `scan() default pipeline, every node (explain/diagnostics path) ${at}`,
+      make(fixture, requests, context) {
+        const framework = buildPlacement(DEFAULT_PLACEMENT_CONFIG);
+        const next = cycling(requests);
+        return () => framework.scan(next(), fixture.fleet, context);
+      },
+    },
   ];
   if (!withReferences) return specs;
   specs.push({

@@ -4,7 +4,9 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   // Numbers, and strings that render numbers (`12.5%`, `1.50×`, `–`), align right.
   const numeric = headers.map(
-    (_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number' || /^(-?[\d.,]+(%|×)?|–)$/.test(String(row[i]))),
+    (_, i) =>
+      rows.length > 0 &&
+      rows.every((row) => typeof row[i] === 'number' || /^(-?[\d.,]+(%|×)?|–)$/.test(String(row[i]))),
   );
   const render = (row: readonly string[]): string =>
     row

@@ -62,7 +62,12 @@ export const agentCommand: Command = {
       description: 'heartbeat interval',
     },
     seed: { type: 'string', env: 'SWITCHYARD_SEED', default: '1', description: 'seed of the simulated accelerators' },
-    backend: { type: 'string', env: 'SWITCHYARD_BACKEND', default: 'simulated', description: 'simulated (fleet-model accelerator) or null (answers at once; for overhead benchmarks)' },
+    backend: {
+      type: 'string',
+      env: 'SWITCHYARD_BACKEND',
+      default: 'simulated',
+      description: 'simulated (fleet-model accelerator) or null (answers at once; for overhead benchmarks)',
+    },
     'drain-grace-ms': {
       type: 'string',
       env: 'SWITCHYARD_DRAIN_GRACE_MS',
@@ -93,7 +98,8 @@ export const agentCommand: Command = {
       ...(maxBatch === undefined ? {} : { maxBatchSize: maxBatch }),
     }));
     const backend = stringOption(values, 'backend');
-    if (backend !== 'simulated' && backend !== 'null') throw new UsageError(`--backend must be simulated or null, got ${backend}`);
+    if (backend !== 'simulated' && backend !== 'null')
+      throw new UsageError(`--backend must be simulated or null, got ${backend}`);
     const host = await startAgentHost({
       backend,
       natsUrl: stringOption(values, 'nats-url'),

@@ -2,7 +2,16 @@ import type { AgentHostHandle } from '@switchyard/node-agent';
 import { decode, encode, MAX_MESSAGE_BYTES, NodeNotice, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { h100, infer, type NatsFixture, rawRequest, startNats, startTestAgents, startTestScheduler, waitFor } from './harness.js';
+import {
+  h100,
+  infer,
+  type NatsFixture,
+  rawRequest,
+  startNats,
+  startTestAgents,
+  startTestScheduler,
+  waitFor,
+} from './harness.js';
 
 const inferSubject = subjects.infer('tests');
 const validInfer = { v: 1, model: 'llama-3.1-8b', inputTokens: 10, maxOutputTokens: 4 };
@@ -58,8 +67,18 @@ describe('hostile and malformed input gets a typed error and never stops either 
     ['a wrong type', JSON.stringify({ ...validInfer, inputTokens: 'many' }), 'INVALID_REQUEST', /inputTokens/],
     ['a negative count', JSON.stringify({ ...validInfer, maxOutputTokens: -5 }), 'INVALID_REQUEST', /maxOutputTokens/],
     ['an unknown field', JSON.stringify({ ...validInfer, temperature: 0.7 }), 'INVALID_REQUEST', /temperature/],
-    ['a __proto__ key', `{"v":1,"model":"llama-3.1-8b","inputTokens":1,"maxOutputTokens":1,"__proto__":{"polluted":true}}`, 'INVALID_REQUEST', /__proto__/],
-    ['an oversize body', JSON.stringify({ ...validInfer, prompt: 'x'.repeat(MAX_MESSAGE_BYTES) }), 'PAYLOAD_TOO_LARGE', /limit/],
+    [
+      'a __proto__ key',
+      `{"v":1,"model":"llama-3.1-8b","inputTokens":1,"maxOutputTokens":1,"__proto__":{"polluted":true}}`,
+      'INVALID_REQUEST',
+      /__proto__/,
+    ],
+    [
+      'an oversize body',
+      JSON.stringify({ ...validInfer, prompt: 'x'.repeat(MAX_MESSAGE_BYTES) }),
+      'PAYLOAD_TOO_LARGE',
+      /limit/,
+    ],
   ] as const)('inference request with %s → %s', async (_name, body, code, message) => {
     const reply = await rawRequest(nats.client, inferSubject, body);
     expect(reply).toMatchObject({ v: 1, ok: false, error: { code, retryable: false } });
@@ -68,12 +87,20 @@ describe('hostile and malformed input gets a typed error and never stops either 
   });
 
   it('refuses registrations whose body contradicts the subject, or with an unknown profile', async () => {
-    const mismatch = await rawRequest(nats.client, subjects.register('node-a'), JSON.stringify({ ...heartbeatOf('node-b'), agentVersion: 't', heartbeatIntervalMs: 100 }));
+    const mismatch = await rawRequest(
+      nats.client,
+      subjects.register('node-a'),
+      JSON.stringify({ ...heartbeatOf('node-b'), agentVersion: 't', heartbeatIntervalMs: 100 }),
+    );
     expect(mismatch).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     const unknownProfile = await rawRequest(
       nats.client,
       subjects.register('node-c'),
-      JSON.stringify({ ...heartbeatOf('node-c', { accelerator: { profile: 'tpu-v9', count: 1, hbmTotalBytes: 1, hbmUsedBytes: 0 } }), agentVersion: 't', heartbeatIntervalMs: 100 }),
+      JSON.stringify({
+        ...heartbeatOf('node-c', { accelerator: { profile: 'tpu-v9', count: 1, hbmTotalBytes: 1, hbmUsedBytes: 0 } }),
+        agentVersion: 't',
+        heartbeatIntervalMs: 100,
+      }),
     );
     expect(unknownProfile).toMatchObject({ ok: false, error: { code: 'UNKNOWN_PROFILE' } });
     expect(scheduler.fleet.get('node-a')).toBeUndefined();
@@ -114,11 +141,15 @@ describe('hostile and malformed input gets a typed error and never stops either 
   });
 
   it('answers bad admin commands with a typed error', async () => {
-    expect(await rawRequest(nats.client, 'sy.v1.admin.node.explode', JSON.stringify({ v: 1, nodeId: 'solid-0' }))).toMatchObject({
+    expect(
+      await rawRequest(nats.client, 'sy.v1.admin.node.explode', JSON.stringify({ v: 1, nodeId: 'solid-0' })),
+    ).toMatchObject({
       ok: false,
       error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/explode/) },
     });
-    expect(await rawRequest(nats.client, subjects.adminNode('drain'), JSON.stringify({ v: 1, nodeId: 'nobody' }))).toMatchObject({
+    expect(
+      await rawRequest(nats.client, subjects.adminNode('drain'), JSON.stringify({ v: 1, nodeId: 'nobody' })),
+    ).toMatchObject({
       ok: false,
       error: { code: 'UNKNOWN_NODE' },
     });
@@ -127,7 +158,11 @@ describe('hostile and malformed input gets a typed error and never stops either 
   it('has the agent reject malformed assignments with a typed error', async () => {
     const reply = await rawRequest(nats.client, subjects.assign('solid-0'), JSON.stringify({ v: 1, requestId: 'r1' }));
     expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
-    const oversize = await rawRequest(nats.client, subjects.assign('solid-0'), new Uint8Array(MAX_MESSAGE_BYTES + 10).fill(0x61));
+    const oversize = await rawRequest(
+      nats.client,
+      subjects.assign('solid-0'),
+      new Uint8Array(MAX_MESSAGE_BYTES + 10).fill(0x61),
+    );
     expect(oversize).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
   });
 

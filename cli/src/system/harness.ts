@@ -15,7 +15,10 @@ export function testLogs(): NodeJS.WritableStream {
 export const FAST_DETECTOR = { suspectAfterMs: 400, deadAfterMs: 800, forgetAfterMs: 60_000 } as const;
 export const FAST_HEARTBEAT_MS = 100;
 
-export function startTestScheduler(natsUrl: string, overrides: Partial<SchedulerConfig> = {}): Promise<SchedulerHandle> {
+export function startTestScheduler(
+  natsUrl: string,
+  overrides: Partial<SchedulerConfig> = {},
+): Promise<SchedulerHandle> {
   return startScheduler({
     natsUrl,
     failureDetector: FAST_DETECTOR,
@@ -57,14 +60,21 @@ export async function infer(
   options: { tenant?: string; timeoutMs?: number } = {},
 ): Promise<InferReply> {
   const body: InferRequestInput = { v: 1, model: 'llama-3.1-8b', inputTokens: 256, maxOutputTokens: 16, ...request };
-  const reply = await nc.request(subjects.infer(options.tenant ?? 'tests'), encode(body), { timeout: options.timeoutMs ?? 10_000 });
+  const reply = await nc.request(subjects.infer(options.tenant ?? 'tests'), encode(body), {
+    timeout: options.timeoutMs ?? 10_000,
+  });
   const decoded = decode(InferReply, reply.data);
   if (!decoded.ok) throw new Error(`invalid reply: ${decoded.error.message}`);
   return decoded.value;
 }
 
 /** Sends raw bytes as a request and returns the raw reply text (for hostile-input tests). */
-export async function rawRequest(nc: NatsConnection, subject: string, data: Uint8Array | string, timeoutMs = 5000): Promise<unknown> {
+export async function rawRequest(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array | string,
+  timeoutMs = 5000,
+): Promise<unknown> {
   const reply = await nc.request(subject, data, { timeout: timeoutMs });
   return JSON.parse(new TextDecoder().decode(reply.data));
 }

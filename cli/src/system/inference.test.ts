@@ -3,7 +3,16 @@ import type { AgentHostHandle } from '@switchyard/node-agent';
 import { decode, encode, InferReply, type InferResult, StatusResponse, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { h100, infer, l4, type NatsFixture, startNats, startTestAgents, startTestScheduler, waitFor } from './harness.js';
+import {
+  h100,
+  infer,
+  l4,
+  type NatsFixture,
+  startNats,
+  startTestAgents,
+  startTestScheduler,
+  waitFor,
+} from './harness.js';
 
 describe('stateless inference over a real nats-server', () => {
   let nats: NatsFixture;
@@ -14,7 +23,10 @@ describe('stateless inference over a real nats-server', () => {
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
     agents = await startTestAgents(nats.server.url, [h100('big-0'), l4('small-0')]);
-    await waitFor(() => scheduler.fleet.size === 2 && agents.agents.every((a) => a.registered), 'two nodes to register');
+    await waitFor(
+      () => scheduler.fleet.size === 2 && agents.agents.every((a) => a.registered),
+      'two nodes to register',
+    );
   });
 
   afterAll(async () => {
@@ -31,7 +43,10 @@ describe('stateless inference over a real nats-server', () => {
     expect(result).toMatchObject({ model: 'llama-3.1-8b', inputTokens: 512, outputTokens: 32, cluster: 'test-1' });
     expect(result.timings.ttftMs).toBeGreaterThan(0);
     expect(result.timings.totalMs).toBeGreaterThanOrEqual(result.timings.ttftMs);
-    await waitFor(() => scheduler.openRequests() === 0 && scheduler.fleet.openReservations === 0, 'capacity to be released');
+    await waitFor(
+      () => scheduler.openRequests() === 0 && scheduler.fleet.openReservations === 0,
+      'capacity to be released',
+    );
   });
 
   it('sends a model only some nodes can run to one of those', async () => {
@@ -57,7 +72,10 @@ describe('stateless inference over a real nats-server', () => {
     } finally {
       await command('uncordon');
     }
-    expect(await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 4 })).toMatchObject({ ok: true, nodeId: 'big-0' });
+    expect(await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 4 })).toMatchObject({
+      ok: true,
+      nodeId: 'big-0',
+    });
   });
 
   it('answers a client retry with the same idempotency key from the same run of the work', async () => {
@@ -65,7 +83,9 @@ describe('stateless inference over a real nats-server', () => {
     const key = `retry-${Date.now()}`;
     const [first, second] = await Promise.all([
       infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 }),
-      new Promise((resolve) => setTimeout(resolve, 20)).then(() => infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 })),
+      new Promise((resolve) => setTimeout(resolve, 20)).then(() =>
+        infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 }),
+      ),
     ]);
     expect(first).toMatchObject({ ok: true, requestId: `tests:${key}` });
     expect(second).toEqual(first);
@@ -114,9 +134,13 @@ describe('stateless inference over a real nats-server', () => {
     })();
     const n = 200;
     for (let i = 0; i < n; i++) {
-      nats.client.publish(subjects.infer('tests'), encode({ v: 1, model: 'llama-3.1-8b', inputTokens: 100 + i, maxOutputTokens: 8 }), {
-        reply: `${inbox}.${i}`,
-      });
+      nats.client.publish(
+        subjects.infer('tests'),
+        encode({ v: 1, model: 'llama-3.1-8b', inputTokens: 100 + i, maxOutputTokens: 8 }),
+        {
+          reply: `${inbox}.${i}`,
+        },
+      );
     }
     await waitFor(() => answers.size === n, `${n} answers`, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -4,7 +4,15 @@ import type { InferReply } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_DETECTOR, FAST_HEARTBEAT_MS, infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import {
+  FAST_DETECTOR,
+  FAST_HEARTBEAT_MS,
+  infer,
+  type NatsFixture,
+  startNats,
+  startTestScheduler,
+  waitFor,
+} from './harness.js';
 
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -12,10 +20,26 @@ function startAgentProcess(natsUrl: string, prefix: string, seed: number): Manag
   return new ManagedProcess({
     command: process.execPath,
     args: [
-      CLI, 'agent',
-      '--node-id', prefix, '--nodes', '2', '--cluster', 'kill-1', '--zone', `kill-1-${prefix}`,
-      '--profile', 'h100', '--models', 'llama-3.1-8b',
-      '--heartbeat-interval-ms', String(FAST_HEARTBEAT_MS), '--seed', String(seed), '--log-level', 'warn',
+      CLI,
+      'agent',
+      '--node-id',
+      prefix,
+      '--nodes',
+      '2',
+      '--cluster',
+      'kill-1',
+      '--zone',
+      `kill-1-${prefix}`,
+      '--profile',
+      'h100',
+      '--models',
+      'llama-3.1-8b',
+      '--heartbeat-interval-ms',
+      String(FAST_HEARTBEAT_MS),
+      '--seed',
+      String(seed),
+      '--log-level',
+      'warn',
     ],
     env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
   });
@@ -62,8 +86,10 @@ describe('an agent process killed with SIGKILL mid-load', () => {
         const node = scheduler.fleet.get(nodeId);
         if (node === undefined) continue;
         if (sinceKill < 0 && node.reservations.size > 0) victimHadWork = true;
-        if (sinceKill > FAST_DETECTOR.suspectAfterMs + 150 && node.schedulable) violations.push(`${nodeId} schedulable ${sinceKill} ms after kill`);
-        if (node.liveness === 'dead' && node.reservations.size > 0) violations.push(`${nodeId} dead but holds reservations`);
+        if (sinceKill > FAST_DETECTOR.suspectAfterMs + 150 && node.schedulable)
+          violations.push(`${nodeId} schedulable ${sinceKill} ms after kill`);
+        if (node.liveness === 'dead' && node.reservations.size > 0)
+          violations.push(`${nodeId} dead but holds reservations`);
       }
     }, 10);
 
@@ -92,7 +118,11 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     expect(victimHadWork).toBe(true);
     expect(await victim.exited).toBe('SIGKILL');
     // Detection: dead within deadAfterMs (+ sweep period and scheduling slack) of the kill.
-    await waitFor(() => victimNodes.every((id) => scheduler.fleet.get(id)?.liveness === 'dead'), 'victim nodes dead', 2000);
+    await waitFor(
+      () => victimNodes.every((id) => scheduler.fleet.get(id)?.liveness === 'dead'),
+      'victim nodes dead',
+      2000,
+    );
     expect(violations).toEqual([]);
     // Nothing accepted is lost: every request has an answer, success or a typed error, none timed out.
     expect(outcomes).toHaveLength(pending.length);
@@ -101,9 +131,13 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     expect(failures.every((code) => ['NODE_LOST', 'NO_CAPACITY', 'DEADLINE_EXCEEDED'].includes(code))).toBe(true);
     // Work that was running on the victim was re-placed and answered by the survivor.
     expect(scheduler.counters.get('requests.replaced')).toBeGreaterThan(0);
-    const answeredAfterKill = outcomes.filter((o) => o.answer !== 'timeout' && o.answer.ok && o.sentAtMs > killedAtMs + FAST_DETECTOR.deadAfterMs);
+    const answeredAfterKill = outcomes.filter(
+      (o) => o.answer !== 'timeout' && o.answer.ok && o.sentAtMs > killedAtMs + FAST_DETECTOR.deadAfterMs,
+    );
     expect(answeredAfterKill.length).toBeGreaterThan(0);
-    expect(answeredAfterKill.every((o) => o.answer !== 'timeout' && o.answer.ok && o.answer.nodeId.startsWith('survivor'))).toBe(true);
+    expect(
+      answeredAfterKill.every((o) => o.answer !== 'timeout' && o.answer.ok && o.answer.nodeId.startsWith('survivor')),
+    ).toBe(true);
     await waitFor(() => scheduler.openRequests() === 0, 'every request to be closed in the ledger', 5000);
   });
 });

@@ -38,7 +38,11 @@ describe('recovery without losing the fleet view', () => {
     agents = await startTestAgents(nats.server.url, [h100('n-0')]);
     await waitFor(() => scheduler?.fleet.size === 1, 'registration');
     await nats.server.restart();
-    await waitFor(() => !nats.client.isClosed() && scheduler?.fleet.get('n-0')?.liveness === 'alive', 'reconnect', 10_000);
+    await waitFor(
+      () => !nats.client.isClosed() && scheduler?.fleet.get('n-0')?.liveness === 'alive',
+      'reconnect',
+      10_000,
+    );
     let answer;
     for (let attempt = 0; attempt < 50; attempt++) {
       answer = await infer(nats.client, {}, { timeoutMs: 2000 }).catch(() => undefined);
@@ -56,8 +60,13 @@ describe('recovery without losing the fleet view', () => {
       await waitFor(() => scheduler?.fleet.size === 2, 'registration');
       await nats.client.request(subjects.adminNode('cordon'), encode({ v: 1, nodeId: 'staying-0' }), { timeout: 2000 });
       const slow = infer(nats.client, { maxOutputTokens: 300 }, { timeoutMs: 15_000 });
-      await waitFor(() => (scheduler?.fleet.get('leaving-0')?.reservations.size ?? 0) === 1, 'work on the leaving node');
-      await nats.client.request(subjects.adminNode('uncordon'), encode({ v: 1, nodeId: 'staying-0' }), { timeout: 2000 });
+      await waitFor(
+        () => (scheduler?.fleet.get('leaving-0')?.reservations.size ?? 0) === 1,
+        'work on the leaving node',
+      );
+      await nats.client.request(subjects.adminNode('uncordon'), encode({ v: 1, nodeId: 'staying-0' }), {
+        timeout: 2000,
+      });
       await agents.stop(100); // far less than the work needs: it is abandoned and the goodbye hands it back
       agents = undefined;
       expect(await slow).toMatchObject({ ok: true, nodeId: 'staying-0' });

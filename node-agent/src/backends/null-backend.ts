@@ -1,11 +1,5 @@
 import { type ModelSpec, type NodeHardware, nodeHbmBytes } from '@switchyard/fleet-model';
-import type {
-  BackendJob,
-  BackendListener,
-  BackendStatus,
-  BackendSubmitOutcome,
-  ExecutionBackend,
-} from './backend.js';
+import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, ExecutionBackend } from './backend.js';
 
 /**
  * Completes every job at once (on the next macrotask) with zero timings. It exists to measure
@@ -31,7 +25,8 @@ export class NullBackend implements ExecutionBackend {
     if (this.models(job.model) === undefined || !this.loadedModels.includes(job.model)) {
       return { ok: false, code: 'UNKNOWN_MODEL', message: `model ${job.model} is not loaded on this node` };
     }
-    if (this.pending.size >= this.maxBatchSize) return { ok: false, code: 'NO_CAPACITY', message: 'null backend is full' };
+    if (this.pending.size >= this.maxBatchSize)
+      return { ok: false, code: 'NO_CAPACITY', message: 'null backend is full' };
     this.pending.set(
       job.id,
       setImmediate(() => {

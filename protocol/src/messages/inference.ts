@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { DurationMs, ErrorCodeSchema, IdempotencyKey, Name, NonNegativeInt, ReplySubject, RequestId, SubjectToken, Version } from './common.js';
+import {
+  DurationMs,
+  ErrorCodeSchema,
+  IdempotencyKey,
+  Name,
+  NonNegativeInt,
+  ReplySubject,
+  RequestId,
+  SubjectToken,
+  Version,
+} from './common.js';
 
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];

@@ -38,7 +38,9 @@ export const NodeStatusFields = {
     .number()
     .min(0)
     .max(1)
-    .describe('Share of the last heartbeat interval the accelerators were computing (what nvidia-smi reports as utilization.gpu).'),
+    .describe(
+      'Share of the last heartbeat interval the accelerators were computing (what nvidia-smi reports as utilization.gpu).',
+    ),
   powerDrawWatts: Watts,
   powerLimitWatts: Watts,
   temperatureC: z.number().min(-50).max(200),

@@ -27,6 +27,8 @@ export interface NodeSpec {
   readonly queueDepth?: number;
   readonly inFlight?: number;
   readonly maxBatchSize?: number;
+  /** Share of the last interval the accelerators computed, 0..1 (default 0). */
+  readonly utilization?: number;
   /** Default: the weights of every loaded or loading model. */
   readonly hbmUsedBytes?: number;
   /** Default: chips × the profile's HBM per chip. */
@@ -81,6 +83,7 @@ export function heartbeat(spec: NodeSpec = {}): Heartbeat {
     queueDepth: spec.queueDepth ?? 0,
     inFlight: spec.inFlight ?? 0,
     maxBatchSize: spec.maxBatchSize ?? known?.maxBatchSize ?? 64,
+    utilization: spec.utilization ?? 0,
     powerDrawWatts: spec.powerDrawWatts ?? 1000,
     powerLimitWatts: spec.powerLimitWatts ?? 5000,
     temperatureC: spec.temperatureC ?? 40,

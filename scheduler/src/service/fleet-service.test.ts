@@ -120,12 +120,21 @@ describe('FleetService.heartbeat', () => {
     join({ nodeId: 'a', incarnation: 'one' });
     service.heartbeat('a', heartbeat({ nodeId: 'a', incarnation: 'two', seq: 1 }));
     expect(outbox.published).toHaveLength(1);
-    // Registering resets the throttle: the next stray heartbeat is answered at once.
-    join({ nodeId: 'a', incarnation: 'one' });
     advance(DETECTOR.deadAfterMs);
     service.sweep();
     service.heartbeat('a', heartbeat({ nodeId: 'a', incarnation: 'one', seq: 2 }));
     expect(outbox.published.map((p) => p.subject)).toEqual([subjects.notice('a'), subjects.notice('a')]);
+  });
+
+  it('resets the notice throttle when the node registers', () => {
+    const { service, join, outbox, advance } = setup();
+    join({ nodeId: 'a', incarnation: 'one' });
+    service.heartbeat('a', heartbeat({ nodeId: 'a', incarnation: 'two', seq: 1 }));
+    advance(10);
+    join({ nodeId: 'a', incarnation: 'one' });
+    // Within the second, but the node registered since: a stray heartbeat is answered at once.
+    service.heartbeat('a', heartbeat({ nodeId: 'a', incarnation: 'two', seq: 1 }));
+    expect(outbox.published).toHaveLength(2);
   });
 
   it('drops and counts a heartbeat whose body names another node', () => {
@@ -180,6 +189,7 @@ function statusFleet() {
     powerLimitWatts: 999,
     inFlight: 50,
     queueDepth: 50,
+    utilization: 1,
   });
   advance(4_000);
   join({
@@ -191,6 +201,7 @@ function statusFleet() {
     powerLimitWatts: 5000,
     inFlight: 3,
     queueDepth: 1,
+    utilization: 0.5,
   });
   join({
     nodeId: 'b',
@@ -201,6 +212,7 @@ function statusFleet() {
     powerLimitWatts: 288,
     inFlight: 2,
     queueDepth: 0,
+    utilization: 0.25,
   });
   join({
     nodeId: 'd',
@@ -211,6 +223,7 @@ function statusFleet() {
     powerLimitWatts: 8000,
     inFlight: 0,
     queueDepth: 4,
+    utilization: 0.75,
   });
   service.command('cordon', { v: 1, nodeId: 'd' });
   advance(1_000);
@@ -219,7 +232,7 @@ function statusFleet() {
 }
 
 describe('FleetService.status', () => {
-  it('aggregates clusters, leaving dead nodes out of power and load', () => {
+  it('aggregates clusters, leaving dead nodes out of power, load and utilisation', () => {
     const { service } = statusFleet();
     const reply = StatusReply.parse(service.status({ v: 1, nodeLimit: 200 }));
     expect(reply.totalNodes).toBe(4);
@@ -234,6 +247,7 @@ describe('FleetService.status', () => {
         inFlight: 5,
         queueDepth: 1,
         batchSlots: 2048 + 256,
+        utilization: 0.375, // mean of the live nodes a and b
       },
       {
         cluster: 'west',
@@ -244,13 +258,14 @@ describe('FleetService.status', () => {
         inFlight: 0,
         queueDepth: 4,
         batchSlots: 256,
+        utilization: 0.75,
       },
     ]);
-    expect(reply.nodes.map((n) => [n.nodeId, n.state, n.lastHeartbeatAgeMs])).toEqual([
-      ['a', 'ready', 1_000],
-      ['b', 'ready', 1_000],
-      ['c', 'dead', 5_000],
-      ['d', 'cordoned', 1_000],
+    expect(reply.nodes.map((n) => [n.nodeId, n.state, n.lastHeartbeatAgeMs, n.utilization])).toEqual([
+      ['a', 'ready', 1_000, 0.5],
+      ['b', 'ready', 1_000, 0.25],
+      ['c', 'dead', 5_000, 1],
+      ['d', 'cordoned', 1_000, 0.75],
     ]);
     expect(reply.counters).toMatchObject({ 'registrations.accepted': 4, 'nodes.died': 1 });
   });

@@ -90,7 +90,10 @@ export class InferenceService {
   workResult(subjectNodeId: string, result: WorkResult): void {
     if (result.nodeId !== subjectNodeId) {
       this.counters.increment('dropped.identity-mismatch');
-      this.log.warn({ nodeId: subjectNodeId, bodyNodeId: result.nodeId }, 'work result dropped: body and subject disagree');
+      this.log.warn(
+        { nodeId: subjectNodeId, bodyNodeId: result.nodeId },
+        'work result dropped: body and subject disagree',
+      );
       return;
     }
     const reservation = this.fleet.reservation(result.requestId);
@@ -183,9 +186,9 @@ export class InferenceService {
     });
     tracked.nodeId = node.nodeId;
     const [primaryReplyTo, ...extraReplyTos] = tracked.replyTo;
-    void this.sendAssignment(tracked, node.nodeId, primaryReplyTo ?? '');
+    void this.sendAssignment(tracked, node.nodeId, primaryReplyTo ?? '', false);
     // Retries that joined before placement: the node merges them into the same job.
-    for (const replyTo of extraReplyTos) void this.sendAssignment(tracked, node.nodeId, replyTo);
+    for (const replyTo of extraReplyTos) void this.sendAssignment(tracked, node.nodeId, replyTo, true);
   }
 
   private assignmentFor(tracked: TrackedRequest, replyTo: string): Assignment {
@@ -207,7 +210,11 @@ export class InferenceService {
     return assignment;
   }
 
-  private async sendAssignment(tracked: TrackedRequest, nodeId: string, replyTo: string): Promise<void> {
+  /**
+   * Sends one assignment and acts on the answer. A `join` only adds a reply subject to work the node
+   * already holds: its failure must not release or move that work (the primary assignment decides).
+   */
+  private async sendAssignment(tracked: TrackedRequest, nodeId: string, replyTo: string, join: boolean): Promise<void> {
     const attempt = tracked.attempt;
     const reply = await this.outbox.assign(nodeId, this.assignmentFor(tracked, replyTo), this.config.assignTimeoutMs);
     // The request may have moved on while we waited (finished, lost, re-placed): only act on the current attempt.
@@ -215,6 +222,14 @@ export class InferenceService {
       return;
     if (reply.ok) {
       this.fleet.confirm(tracked.requestId, this.clock());
+      return;
+    }
+    if (join) {
+      this.counters.increment('assignments.join-failed');
+      this.log.warn(
+        { requestId: tracked.requestId, nodeId },
+        'a retry could not join the running work; it will get no answer of its own',
+      );
       return;
     }
     this.fleet.release(tracked.requestId);
@@ -240,7 +255,7 @@ export class InferenceService {
   private joinDuplicate(tracked: TrackedRequest, replyTo: string): void {
     if (tracked.replyTo.includes(replyTo)) return;
     tracked.replyTo.push(replyTo);
-    if (tracked.nodeId !== undefined) void this.sendAssignment(tracked, tracked.nodeId, replyTo);
+    if (tracked.nodeId !== undefined) void this.sendAssignment(tracked, tracked.nodeId, replyTo, true);
   }
 
   private fail(tracked: TrackedRequest, code: ErrorCode, message: string, retryAfterMs?: number): void {

@@ -68,7 +68,8 @@ export class NatsOutbox implements SchedulerOutbox {
   close(): void {
     clearInterval(this.sweeper);
     this.subscription.unsubscribe();
-    for (const ack of this.pending.values()) ack.resolve({ ok: false, transport: 'disconnected', message: 'scheduler stopping' });
+    for (const ack of this.pending.values())
+      ack.resolve({ ok: false, transport: 'disconnected', message: 'scheduler stopping' });
     this.pending.clear();
   }
 
@@ -82,7 +83,9 @@ export class NatsOutbox implements SchedulerOutbox {
       ack.resolve({
         ok: false,
         transport: noResponders ? 'no-responders' : 'disconnected',
-        message: noResponders ? `node ${ack.nodeId} is not listening` : `${msg.headers.code} ${msg.headers.description}`,
+        message: noResponders
+          ? `node ${ack.nodeId} is not listening`
+          : `${msg.headers.code} ${msg.headers.description}`,
       });
       return;
     }
@@ -103,7 +106,11 @@ export class NatsOutbox implements SchedulerOutbox {
         continue;
       }
       this.pending.delete(token);
-      ack.resolve({ ok: false, transport: 'timeout', message: `node ${ack.nodeId} did not answer within ${ack.timeoutMs} ms` });
+      ack.resolve({
+        ok: false,
+        transport: 'timeout',
+        message: `node ${ack.nodeId} did not answer within ${ack.timeoutMs} ms`,
+      });
     }
   }
 }

@@ -178,6 +178,23 @@ describe('FleetView.sweep', () => {
     expect(result.died.map((d) => d.node.nodeId)).toEqual(['a']);
   });
 
+  it.each<{ name: string; detector: FailureDetectorConfig; sweepAtMs: number }>([
+    {
+      name: 'forget equal to dead (a valid config)',
+      detector: { ...DETECTOR, forgetAfterMs: DETECTOR.deadAfterMs },
+      sweepAtMs: 5_000,
+    },
+    { name: 'no sweep between death and forgetting (a long pause)', detector: DETECTOR, sweepAtMs: 60_000 },
+  ])('hands back the work of a node forgotten before it was declared dead: $name', ({ detector, sweepAtMs }) => {
+    const fleet = new FleetView(getProfile, detector);
+    fleet.register(registration({ nodeId: 'a' }), 0);
+    fleet.assume(reservation('r1', 'a'));
+    const result = fleet.sweep(sweepAtMs);
+    expect(result.forgotten).toEqual(['a']);
+    // Otherwise r1 vanishes: nobody re-places or fails it until its deadline.
+    expect(result.died.flatMap((d) => d.lost.map((r) => r.requestId))).toEqual(['r1']);
+  });
+
   it('forgets many nodes in one sweep and keeps the dense array consistent', () => {
     const fleet = newFleet();
     const ids = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
@@ -257,6 +274,20 @@ describe('FleetView reservations (assume, confirm, release)', () => {
       expect(fleet.get('a')!.load).toBe(load);
     },
   );
+
+  it('counts placements since the last heartbeat, which the next heartbeat absorbs', () => {
+    const fleet = fleetWithNode(0, 0);
+    const node = fleet.get('a')!;
+    fleet.assume(reservation('r1', 'a'));
+    fleet.assume(reservation('r2', 'a'));
+    fleet.release('r1');
+    expect(node.assumedSinceHeartbeat).toBe(2);
+    expect(fleet.applyHeartbeat(heartbeat({ nodeId: 'a', seq: 1, queueDepth: 2 }), 10)).toBe('applied');
+    expect(node.assumedSinceHeartbeat).toBe(0);
+    fleet.applyHeartbeat(heartbeat({ nodeId: 'a', seq: 1 }), 20);
+    fleet.assume(reservation('r3', 'a'));
+    expect(node.assumedSinceHeartbeat).toBe(1);
+  });
 
   it('throws on an unknown node or a request that already holds a reservation, changing nothing', () => {
     const fleet = fleetWithNode(0, 0);

@@ -1,6 +1,7 @@
 import type { AcceleratorProfile } from '@switchyard/fleet-model';
 import type { Heartbeat, Registration } from '@switchyard/protocol';
 import { type FailureDetectorConfig, livenessAt } from './failure-detector.js';
+import type { PlacementIndex } from '../placement/placement-index.js';
 import { NodeRecord, type OperatorState, type Reservation } from './node-record.js';
 
 /** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
@@ -31,6 +32,8 @@ export class FleetView {
   constructor(
     private readonly profiles: (name: string) => AcceleratorProfile | undefined,
     private readonly detector: FailureDetectorConfig,
+    /** Kept current on every change placement may care about; placement searches it. */
+    readonly index?: PlacementIndex,
   ) {}
 
   /** All known nodes (including suspect and dead ones not yet forgotten). Do not mutate. */
@@ -62,8 +65,10 @@ export class FleetView {
     }
     const existing = this.byId.get(registration.nodeId);
     if (existing !== undefined && existing.incarnation === registration.incarnation) {
-      // The same process registering again (e.g. it missed our ack): keep its reservations.
-      existing.applyStatus(registration, nowMs);
+      // The same process registering again (e.g. it missed our ack): keep its reservations, and
+      // its newer status unless this registration is an older, delayed one.
+      if (registration.seq > existing.lastSeq) existing.applyStatus(registration, nowMs);
+      this.index?.changed(existing);
       return { ok: true, node: existing, lost: [] };
     }
     const lost = existing === undefined ? [] : this.remove(existing);
@@ -72,6 +77,7 @@ export class FleetView {
     node.index = this.dense.length;
     this.dense.push(node);
     this.byId.set(node.nodeId, node);
+    this.index?.changed(node);
     return { ok: true, node, lost };
   }
 
@@ -83,6 +89,7 @@ export class FleetView {
     }
     if (heartbeat.seq <= node.lastSeq) return 'stale';
     node.applyStatus(heartbeat, nowMs);
+    this.index?.changed(node);
     return 'applied';
   }
 
@@ -101,7 +108,12 @@ export class FleetView {
       if (node === undefined) continue;
       const silentMs = nowMs - node.lastHeartbeatMs;
       if (silentMs >= this.detector.forgetAfterMs) {
-        this.remove(node);
+        // Normally long dead by now; but a long pause between sweeps (suspend, clock jump) or
+        // forgetAfterMs = deadAfterMs can skip 'dead': its work must still be handed back.
+        const wasDead = node.liveness === 'dead';
+        node.liveness = 'dead';
+        const lost = this.remove(node);
+        if (!wasDead) result.died.push({ node, lost });
         result.forgotten.push(node.nodeId);
         continue;
       }
@@ -110,9 +122,11 @@ export class FleetView {
       if (liveness === 'dead') {
         node.liveness = 'dead';
         result.died.push({ node, lost: this.dropReservations(node) });
+        this.index?.changed(node);
       } else if (liveness === 'suspect' && node.liveness === 'alive') {
         node.liveness = 'suspect';
         result.suspected.push(node);
+        this.index?.changed(node);
       }
     }
     return result;
@@ -126,13 +140,17 @@ export class FleetView {
     const node = this.byId.get(nodeId);
     if (node === undefined || node.liveness !== 'alive') return false;
     node.liveness = 'suspect';
+    this.index?.changed(node);
     return true;
   }
 
   /** Sets what an operator asked of a node. Returns false for an unknown node. */
   setOperatorState(nodeId: string, state: OperatorState): NodeRecord | undefined {
     const node = this.byId.get(nodeId);
-    if (node !== undefined) node.operatorState = state;
+    if (node !== undefined) {
+      node.operatorState = state;
+      this.index?.changed(node);
+    }
     return node;
   }
 
@@ -148,6 +166,7 @@ export class FleetView {
     node.reservedServiceMs += reservation.predictedServiceMs;
     node.assumedSinceHeartbeat++;
     this.reservationsById.set(reservation.requestId, reservation);
+    this.index?.changed(node);
   }
 
   /** Confirm: the agent acknowledged the assignment. Returns the reservation, or undefined if already released. */
@@ -166,6 +185,7 @@ export class FleetView {
     if (node !== undefined && node.reservations.delete(requestId)) {
       node.reservedKvBytes -= reservation.kvBytes;
       node.reservedServiceMs -= reservation.predictedServiceMs;
+      this.index?.changed(node);
     }
     return reservation;
   }
@@ -183,6 +203,7 @@ export class FleetView {
     }
     node.index = -1;
     this.byId.delete(node.nodeId);
+    this.index?.removed(node);
     return lost;
   }
 

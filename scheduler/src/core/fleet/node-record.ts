@@ -20,6 +20,11 @@ export interface Reservation {
   confirmedAtMs: number | undefined;
 }
 
+/** A bucket of a placement index holding this node (owned by the index; see PlacementIndex). */
+export interface IndexBucket {
+  readonly nodes: NodeRecord[];
+}
+
 /**
  * The scheduler's record of one node: the last reported status plus what only the scheduler knows
  * (reservations, liveness, operator state). A class with fixed fields so that the placement loop
@@ -58,6 +63,14 @@ export class NodeRecord {
   reservedServiceMs = 0;
   /** Placements made since the last heartbeat: work the reported queue does not show yet. */
   assumedSinceHeartbeat = 0;
+  /**
+   * Nodes with equal family keys have the same hardware, batch size and loaded models, so every
+   * scorer that looks only at those and at load sees them as interchangeable (PlacementIndex).
+   */
+  familyKey = '';
+  /** Where the placement index keeps this node, for O(1) moves; undefined when not indexed. */
+  indexBucket: IndexBucket | undefined = undefined;
+  indexSlot = -1;
 
   constructor(
     readonly nodeId: string,
@@ -83,6 +96,7 @@ export class NodeRecord {
     this.powerDrawWatts = status.powerDrawWatts;
     this.powerLimitWatts = status.powerLimitWatts;
     this.temperatureC = status.temperatureC;
+    this.familyKey = familyKeyOf(this);
   }
 
   /** Copies a heartbeat's dynamic fields. The caller has checked incarnation and sequence. */
@@ -94,13 +108,17 @@ export class NodeRecord {
     this.reportedState = status.state;
     this.cluster = status.cluster;
     this.zone = status.zone;
+    const batchChanged = this.maxBatchSize !== status.maxBatchSize;
+    this.maxBatchSize = status.maxBatchSize;
     if (!sameModels(this.models, status.models)) {
       this.models = status.models;
       this.loadedModels = loadedSet(status.models);
+      this.familyKey = familyKeyOf(this);
+    } else if (batchChanged) {
+      this.familyKey = familyKeyOf(this);
     }
     this.queueDepth = status.queueDepth;
     this.inFlight = status.inFlight;
-    this.maxBatchSize = status.maxBatchSize;
     this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
     this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
     this.utilization = status.utilization;
@@ -118,6 +136,11 @@ export class NodeRecord {
     return this.liveness === 'alive' && this.operatorState === 'active' && this.reportedState === 'ready';
   }
 
+  /** Prompts waiting ahead on the node's serial prefill lane: reported waiting plus our placements since. */
+  get prefillBacklog(): number {
+    return this.queueDepth + this.assumedSinceHeartbeat;
+  }
+
   /**
    * Work on the node as the scheduler best knows it: the larger of what the agent last reported
    * and what we have placed and not yet seen finish (the report lags our own placements).
@@ -126,6 +149,11 @@ export class NodeRecord {
     const reported = this.queueDepth + this.inFlight;
     return reported > this.reservations.size ? reported : this.reservations.size;
   }
+}
+
+function familyKeyOf(node: NodeRecord): string {
+  const models = [...node.loadedModels].sort().join(',');
+  return `${node.hardware.profile.name}/${node.hardware.chipCount}/${node.maxBatchSize}/${models}`;
 }
 
 function loadedSet(models: readonly LoadedModel[]): ReadonlySet<string> {

@@ -29,7 +29,7 @@ export function estimateOn(node: NodeRecord, request: PlacementRequest): Estimat
     const meanServiceMs = reservations > 0 ? node.reservedServiceMs / reservations : service.totalMs;
     queueWaitMs = (waitingAhead * meanServiceMs) / maxBatchSize;
   }
-  queueWaitMs += (node.queueDepth + node.assumedSinceHeartbeat) * service.prefillMs;
+  queueWaitMs += node.prefillBacklog * service.prefillMs;
   const ttftMs = loadMs + queueWaitMs + service.prefillMs;
   return {
     coldStart,

@@ -9,17 +9,20 @@ import {
   createRng,
   kvBytes,
   MODEL_CATALOG,
+  type ModelSpec,
   supportsModel,
 } from '@switchyard/fleet-model';
 import { describe, expect, it } from 'vitest';
 import type { Liveness, NodeRecord, OperatorState } from '../fleet/node-record.js';
-import { addReservations, nodeRecord } from '../test-fixtures.js';
+import * as fixtures from '../test-fixtures.js';
 import { estimateOn } from './estimate.js';
 import { buildPlacement } from './registry.js';
 import type { PlacementRequest } from './types.js';
 
 const placement = buildPlacement();
 const PROFILES = Object.values(ACCELERATOR_PROFILES);
+const L4 = fixtures.profile('l4');
+const LARGE = fixtures.model('llama-3.1-405b');
 const LIVENESS: Liveness[] = ['alive', 'alive', 'alive', 'alive', 'suspect', 'dead'];
 const OPERATOR: OperatorState[] = ['active', 'active', 'active', 'active', 'cordoned', 'draining'];
 
@@ -37,7 +40,7 @@ function randomNode(rng: () => number, i: number, only: AcceleratorProfile | und
   );
   const loaded = runnable.filter(() => rng() < 0.4).map((m) => m.name);
   const batch = profile.maxBatchSize;
-  const node = nodeRecord({
+  const node = fixtures.nodeRecord({
     nodeId: `n${i}`,
     profile: profile.name,
     chips,
@@ -53,19 +56,23 @@ function randomNode(rng: () => number, i: number, only: AcceleratorProfile | und
     node.liveness = pick(rng, LIVENESS);
     node.operatorState = pick(rng, OPERATOR);
   }
-  if (rng() < 0.3)
-    addReservations(node, Math.floor(rng() * batch * 2), {
-      kvBytes: Math.floor(rng() * 1e9),
-      predictedServiceMs: 50 + rng() * 5000,
-    });
+  if (rng() < 0.3) {
+    const count = Math.floor(rng() * batch * 2);
+    fixtures.addReservations(node, count, { kvBytes: Math.floor(rng() * 1e9), predictedServiceMs: 50 + rng() * 5000 });
+    node.assumedSinceHeartbeat = Math.floor(rng() * count);
+  }
   return node;
 }
 
-function randomRequest(rng: () => number, nodes: readonly NodeRecord[]): PlacementRequest {
+function randomRequest(
+  rng: () => number,
+  nodes: readonly NodeRecord[],
+  forcedModel: ModelSpec | undefined,
+): PlacementRequest {
   const exclude = new Set(nodes.filter(() => rng() < 0.1).map((n) => n.nodeId));
   return {
     requestId: 'req',
-    model: pick(rng, MODEL_CATALOG),
+    model: forcedModel ?? pick(rng, MODEL_CATALOG),
     inputTokens: 1 + Math.floor(rng() ** 3 * 200_000),
     maxOutputTokens: 1 + Math.floor(rng() * 4_000),
     priority: 'normal',
@@ -94,7 +101,7 @@ function firstRejection(node: NodeRecord, request: PlacementRequest): string | u
 /** Weighted, normalised score of the default scorers (predicted-latency ×1, batch-headroom ×0.2). */
 function expectedScore(node: NodeRecord, request: PlacementRequest): number {
   const estimate = estimateOn(node, request);
-  const latency = 1 / (1 + (estimate.ttftMs + estimate.decodeMs / 100) / 1000);
+  const latency = 1 / (1 + estimate.totalMs / 2000);
   const load = Math.max(node.queueDepth + node.inFlight, node.reservations.size);
   const headroom = Math.min(1, Math.max(0, 1 - load / node.maxBatchSize));
   return (latency * 1 + headroom * 0.2) / 1.2;
@@ -106,11 +113,13 @@ describe('PlacementFramework equivalence with brute force', () => {
     let placed = 0;
     let unknownModel = 0;
     for (let trial = 0; trial < 400; trial++) {
-      // A third of the fleets are of one profile and some all healthy, so that some cannot run the model at all.
-      const only = rng() < 0.33 ? pick(rng, PROFILES) : undefined;
-      const healthy = rng() < 0.3;
+      // A third of the fleets are of one profile and some all healthy; every tenth is healthy L4s
+      // asked for 405B, so that the UNKNOWN_MODEL path is always exercised.
+      const unrunnable = trial % 10 === 0;
+      const only = unrunnable ? L4 : rng() < 0.33 ? pick(rng, PROFILES) : undefined;
+      const healthy = unrunnable || rng() < 0.3;
       const nodes = Array.from({ length: Math.floor(rng() * 25) }, (_, i) => randomNode(rng, i, only, healthy));
-      const request = randomRequest(rng, nodes);
+      const request = randomRequest(rng, nodes, unrunnable ? LARGE : undefined);
       const decision = placement.place(request, { nodes }, { nowMs: 0, rng: createRng(trial), explain: true });
 
       const verdicts = nodes.map((node) => ({ node, rejectedBy: firstRejection(node, request) }));

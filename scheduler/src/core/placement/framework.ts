@@ -1,5 +1,6 @@
 import type { NodeRecord } from '../fleet/node-record.js';
 import { estimateOn } from './estimate.js';
+import { type IndexedPipeline, searchIndex } from './indexed-search.js';
 import type {
   Candidate,
   CandidateExplanation,
@@ -50,6 +51,8 @@ function clamp01(value: number): number {
 export class PlacementFramework {
   private readonly weightSum: number;
   private readonly slot = new CandidateSlot();
+  /** Set when every plugin declares what it depends on, so the placement index can be searched. */
+  private readonly indexed: IndexedPipeline | undefined;
 
   constructor(
     readonly filters: readonly Filter[],
@@ -57,10 +60,63 @@ export class PlacementFramework {
     readonly picker: Picker,
   ) {
     this.weightSum = scorers.reduce((sum, s) => sum + s.weight, 0);
+    const indexable =
+      picker.name === 'max-score' &&
+      filters.every((f) => f.scope !== undefined) &&
+      scorers.every((s) => s.scorer.indexable === true);
+    this.indexed = indexable
+      ? {
+          familyFilters: filters.filter((f) => f.scope === 'family'),
+          loadFilters: filters.filter((f) => f.scope === 'load'),
+          nodeFilters: filters.filter((f) => f.scope === 'node'),
+          score: (request, candidate) => this.weightedScore(request, candidate),
+          focus: (node, request) => {
+            this.slot.reset(node, request);
+            return this.slot;
+          },
+        }
+      : undefined;
   }
 
-  /** Decides where `request` goes. Pure over (request, snapshot, context): reads, never writes. */
+  /** Whether decisions over a snapshot with an index use it (all plugins declare their dependencies). */
+  get usesIndex(): boolean {
+    return this.indexed !== undefined;
+  }
+
+  /**
+   * Decides where `request` goes. Pure over (request, snapshot, context): reads, never writes.
+   * With an index and indexable plugins, searches the index (the same best score as a full scan);
+   * otherwise, in explain mode, or when the index finds nothing (for exact diagnostics), scans.
+   */
   place(request: PlacementRequest, snapshot: PlacementSnapshot, context: PlacementContext): PlacementDecision {
+    if (this.indexed !== undefined && snapshot.index !== undefined && context.explain !== true) {
+      const found = searchIndex(this.indexed, request, snapshot.index, context);
+      if (found !== undefined) {
+        this.slot.reset(found.node, request);
+        return {
+          ok: true,
+          node: found.node,
+          score: found.score,
+          estimate: this.slot.estimate(),
+          candidates: snapshot.nodes.length,
+        };
+      }
+    }
+    return this.scan(request, snapshot, context);
+  }
+
+  /** Weighted, clamped, normalised score of one candidate. */
+  private weightedScore(request: PlacementRequest, candidate: Candidate): number {
+    let total = 0;
+    for (let s = 0; s < this.scorers.length; s++) {
+      const { scorer, weight } = this.scorers[s]!;
+      total += clamp01(scorer.score(request, candidate)) * weight;
+    }
+    return this.weightSum > 0 ? total / this.weightSum : 0;
+  }
+
+  /** Evaluates every node: the reference semantics, used for explain mode and rejections. */
+  scan(request: PlacementRequest, snapshot: PlacementSnapshot, context: PlacementContext): PlacementDecision {
     const { filters, scorers, slot } = this;
     const explain = context.explain === true;
     const explanation: CandidateExplanation[] | undefined = explain ? [] : undefined;

@@ -1,6 +1,7 @@
 import type { ModelSpec } from '@switchyard/fleet-model';
 import type { Priority, SloClass } from '@switchyard/protocol';
 import type { NodeRecord } from '../fleet/node-record.js';
+import type { PlacementIndex } from './placement-index.js';
 
 /** What placement needs to know about one unit of work. */
 export interface PlacementRequest {
@@ -22,9 +23,11 @@ export interface PlacementContext {
   readonly explain?: boolean;
 }
 
-/** The read-only fleet a decision is made over. FleetView satisfies it. */
+/** The read-only fleet a decision is made over. */
 export interface PlacementSnapshot {
   readonly nodes: readonly NodeRecord[];
+  /** The same nodes grouped for fast exact search, when the fleet maintains one. */
+  readonly index?: PlacementIndex | undefined;
 }
 
 /** Predicted timings of the request on one node, from the fleet model. */
@@ -48,12 +51,21 @@ export interface Candidate {
 export type RejectionCode = 'NO_CAPACITY' | 'UNKNOWN_MODEL';
 
 /**
+ * What a filter's verdict depends on besides the request, so the placement index can evaluate it
+ * once for many nodes: `family` — only the node's hardware, batch size and loaded models;
+ * `load` — those plus its load and prefill backlog; `node` — anything (evaluated per node).
+ */
+export type FilterScope = 'family' | 'load' | 'node';
+
+/**
  * Removes nodes that cannot take the request. Called once per node per decision, in configured
  * order, cheapest first. Must be pure and fast (no allocation on the pass path).
  */
 export interface Filter {
   readonly name: string;
   readonly rejectionCode: RejectionCode;
+  /** Declares what the verdict depends on; without it the framework always scans every node. */
+  readonly scope?: FilterScope;
   /** True if the node may take the request. */
   admits(request: PlacementRequest, candidate: Candidate): boolean;
 }
@@ -64,6 +76,12 @@ export interface Filter {
  */
 export interface Scorer {
   readonly name: string;
+  /**
+   * Promise, for the placement index: while a node has a free batch slot, the score depends only
+   * on its hardware, batch size, loaded models, load and prefill backlog, and never rises when
+   * load or backlog grows. Without it the framework always scans every node.
+   */
+  readonly indexable?: boolean;
   score(request: PlacementRequest, candidate: Candidate): number;
 }
 

@@ -4,6 +4,7 @@ import type { Candidate, PlacementRequest, Scorer } from '../../types.js';
 export function batchHeadroomScorer(): Scorer {
   return {
     name: 'batch-headroom',
+    indexable: true,
     score(_request: PlacementRequest, { node }: Candidate): number {
       return 1 - node.load / node.maxBatchSize;
     },

@@ -9,6 +9,7 @@ export function memoryFitFilter(): Filter {
   return {
     name: 'memory-fit',
     rejectionCode: 'NO_CAPACITY',
+    scope: 'node',
     admits(request: PlacementRequest, { node }: Candidate): boolean {
       const needBytes =
         requestKvBytes(request) + (node.loadedModels.has(request.model.name) ? 0 : request.model.weightBytes);

@@ -10,6 +10,7 @@ export function modelSupportedFilter(): Filter {
   return {
     name: 'model-supported',
     rejectionCode: 'UNKNOWN_MODEL',
+    scope: 'family',
     admits(request: PlacementRequest, { node }: Candidate): boolean {
       return supportsModel(node.hardware, request.model);
     },

@@ -26,15 +26,15 @@ function scoreOn(spec: NodeSpec, reservations?: { count: number; predictedServic
   return predictedLatencyScorer().score(request, candidate(node, request));
 }
 
-describe('predicted-latency scorer: formula 1 / (1 + (ttft + decode/100) / halfScoreMs)', () => {
+describe('predicted-latency scorer: formula 1 / (1 + total / halfScoreMs)', () => {
   it.each<{ halfScoreMs?: number; ttftMs: number; decodeMs: number; score: number }>([
     { ttftMs: 0, decodeMs: 0, score: 1 },
-    { ttftMs: 1000, decodeMs: 0, score: 0.5 },
-    { ttftMs: 0, decodeMs: 100_000, score: 0.5 },
-    { ttftMs: 3000, decodeMs: 0, score: 0.25 },
-    { ttftMs: 500, decodeMs: 50_000, score: 0.5 },
-    { halfScoreMs: 2000, ttftMs: 2000, decodeMs: 0, score: 0.5 },
-    { halfScoreMs: 100, ttftMs: 900, decodeMs: 0, score: 0.1 },
+    { ttftMs: 2000, decodeMs: 0, score: 0.5 }, // default halfScoreMs 2000
+    { ttftMs: 0, decodeMs: 2000, score: 0.5 }, // decode counts in full
+    { ttftMs: 500, decodeMs: 1500, score: 0.5 },
+    { ttftMs: 1000, decodeMs: 5000, score: 0.25 },
+    { halfScoreMs: 1000, ttftMs: 1000, decodeMs: 0, score: 0.5 },
+    { halfScoreMs: 100, ttftMs: 400, decodeMs: 500, score: 0.1 },
   ])('halfScore $halfScoreMs, ttft $ttftMs, decode $decodeMs → $score', ({ halfScoreMs, ttftMs, decodeMs, score }) => {
     const scorer = predictedLatencyScorer(halfScoreMs === undefined ? {} : { halfScoreMs });
     expect(scorer.score(request, withEstimate(ttftMs, decodeMs))).toBeCloseTo(score, 12);
@@ -69,6 +69,18 @@ describe('predicted-latency scorer on real profiles', () => {
     const shortWork = scoreOn(spec, { count: 12, predictedServiceMs: 100 });
     const longWork = scoreOn(spec, { count: 12, predictedServiceMs: 10_000 });
     expect(longWork).toBeLessThan(shortWork);
+  });
+
+  it('counts the prefill queue: reported queue and placements since the last heartbeat', () => {
+    const spec: NodeSpec = { profile: 'l4', loaded: ['llama-3.1-8b'], maxBatchSize: 256, inFlight: 4 };
+    const quiet = scoreOn(spec);
+    const queued = scoreOn({ ...spec, queueDepth: 4, inFlight: 0 });
+    const node = nodeRecord(spec);
+    addReservations(node, 4);
+    node.assumedSinceHeartbeat = 4;
+    const placedSince = predictedLatencyScorer().score(request, candidate(node, request));
+    expect(queued).toBeLessThan(quiet);
+    expect(placedSince).toBeLessThan(quiet);
   });
 
   it('scores a cold start below a warm node of the same kind', () => {

@@ -16,6 +16,7 @@ export function predictedLatencyScorer(params: PredictedLatencyParams = {}): Sco
   if (!(halfScoreMs > 0)) throw new RangeError(`predicted-latency: halfScoreMs must be > 0, got ${halfScoreMs}`);
   return {
     name: 'predicted-latency',
+    indexable: true,
     score(_request: PlacementRequest, candidate: Candidate): number {
       return 1 / (1 + candidate.estimate().totalMs / halfScoreMs);
     },

@@ -13,6 +13,7 @@ export function queueRoomFilter(params: QueueRoomParams = {}): Filter {
   return {
     name: 'queue-room',
     rejectionCode: 'NO_CAPACITY',
+    scope: 'load',
     admits(_request: PlacementRequest, { node }: Candidate): boolean {
       return node.load < node.maxBatchSize * (1 + queueFactor);
     },

@@ -5,6 +5,7 @@ export function schedulableFilter(): Filter {
   return {
     name: 'schedulable',
     rejectionCode: 'NO_CAPACITY',
+    scope: 'node',
     admits(request: PlacementRequest, { node }: Candidate): boolean {
       if (!node.schedulable) return false;
       return request.excludeNodeIds === undefined || !request.excludeNodeIds.has(node.nodeId);

@@ -1,0 +1,184 @@
+import { createRng, getModel, MODEL_CATALOG, type ModelSpec } from '@switchyard/fleet-model';
+import { getProfile } from '@switchyard/fleet-model';
+import type { Heartbeat, Registration } from '@switchyard/protocol';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FAILURE_DETECTOR } from '../fleet/failure-detector.js';
+import { FleetView } from '../fleet/fleet-view.js';
+import { PlacementIndex } from './placement-index.js';
+import { buildPlacement } from './registry.js';
+import type { PlacementRequest } from './types.js';
+
+const PROFILES = [
+  { profile: 'h100', chips: 4, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { profile: 'h100', chips: 8, models: ['llama-3.1-8b'] },
+  { profile: 'trn2', chips: 2, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
+  { profile: 'l4', chips: 1, models: ['llama-3.1-8b'] },
+  { profile: 'a100', chips: 8, models: ['llama-3.3-70b'] },
+] as const;
+
+/** A random fleet built from real registrations and heartbeats, with random load and reservations. */
+function randomFleet(seed: number, nodes: number): { fleet: FleetView; plain: FleetView } {
+  const rng = createRng(seed);
+  const index = new PlacementIndex();
+  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, index);
+  const plain = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR);
+  for (let i = 0; i < nodes; i++) {
+    const kind = PROFILES[Math.floor(rng() * PROFILES.length)]!;
+    const profile = getProfile(kind.profile)!;
+    const hbmTotal = profile.hbmBytesPerChip * kind.chips;
+    const weights = kind.models.reduce((sum, m) => sum + (getModel(m)?.weightBytes ?? 0), 0);
+    const maxBatch = [8, 16, 64][Math.floor(rng() * 3)]!;
+    // Few distinct states, as in a real fleet, so that ties and shared buckets occur.
+    const inFlight = Math.floor(rng() * rng() * (maxBatch + 4));
+    const status: Heartbeat = {
+      v: 1,
+      nodeId: `n${i}`,
+      incarnation: 'inc-1',
+      seq: 1,
+      sentAtMs: 0,
+      cluster: `c${i % 3}`,
+      zone: 'z',
+      state: rng() < 0.05 ? 'draining' : 'ready',
+      accelerator: {
+        profile: kind.profile,
+        count: kind.chips,
+        hbmTotalBytes: hbmTotal,
+        hbmUsedBytes: Math.min(hbmTotal, weights + Math.floor(rng() * 0.1 * hbmTotal)),
+      },
+      models: kind.models.map((name) => ({ name, state: 'loaded' as const })),
+      queueDepth: rng() < 0.7 ? 0 : Math.floor(rng() * 5),
+      inFlight,
+      maxBatchSize: maxBatch,
+      utilization: 0.5,
+      powerDrawWatts: 100,
+      powerLimitWatts: 1000,
+      temperatureC: 40,
+    };
+    const registration: Registration = { ...status, agentVersion: 't', heartbeatIntervalMs: 1000 };
+    const reservations = rng() < 0.3 ? Math.floor(rng() * 3) : 0;
+    const cordoned = rng() < 0.05;
+    for (const view of [fleet, plain]) {
+      view.register(registration, 0);
+      for (let r = 0; r < reservations; r++) {
+        view.assume({
+          requestId: `r-${i}-${r}`,
+          nodeId: `n${i}`,
+          model: 'llama-3.1-8b',
+          kvBytes: 1e8,
+          predictedServiceMs: 500,
+          assumedAtMs: 0,
+          confirmedAtMs: undefined,
+        });
+      }
+      if (cordoned) view.setOperatorState(`n${i}`, 'cordoned');
+    }
+  }
+  return { fleet, plain };
+}
+
+function randomRequest(rng: () => number, i: number): PlacementRequest {
+  const models: ModelSpec[] = MODEL_CATALOG.filter((m) => m.name === 'llama-3.1-8b' || m.name === 'llama-3.3-70b');
+  return {
+    requestId: `q${i}`,
+    model: models[Math.floor(rng() * models.length)]!,
+    inputTokens: 1 + Math.floor(rng() * 8000),
+    maxOutputTokens: 1 + Math.floor(rng() * 2000),
+    priority: 'normal',
+    sloClass: 'interactive',
+  };
+}
+
+describe('PlacementIndex', () => {
+  const placement = buildPlacement();
+
+  it('is used by the default pipeline', () => {
+    expect(placement.usesIndex).toBe(true);
+  });
+
+  it.each([1, 2, 3, 4, 5])('finds the same best score as a full scan on random fleet %i', (seed) => {
+    const { fleet, plain } = randomFleet(seed, 400);
+    const rng = createRng(seed * 31);
+    for (let i = 0; i < 60; i++) {
+      const request = randomRequest(rng, i);
+      const fast = placement.place(request, fleet, { nowMs: 0, rng: createRng(i) });
+      const full = placement.place(request, plain, { nowMs: 0, rng: createRng(i), explain: true });
+      expect(fast.ok).toBe(full.ok);
+      if (!fast.ok || !full.ok) continue;
+      const best = Math.max(...(full.explanation ?? []).map((e) => e.total ?? Number.NEGATIVE_INFINITY));
+      expect(fast.score).toBeCloseTo(best, 9);
+      const pickedInFull = full.explanation?.find((e) => e.nodeId === fast.node.nodeId);
+      expect(pickedInFull?.total).toBeCloseTo(best, 9);
+      // Keep both views in step, so that later requests see the load this one adds.
+      const reservation = {
+        requestId: request.requestId,
+        nodeId: fast.node.nodeId,
+        model: request.model.name,
+        kvBytes: 1e8,
+        predictedServiceMs: 400,
+        assumedAtMs: 0,
+        confirmedAtMs: undefined,
+      };
+      fleet.assume(reservation);
+      plain.assume({ ...reservation });
+    }
+  });
+
+  it('tracks nodes through load changes, cordons, death and removal', () => {
+    const { fleet } = randomFleet(9, 50);
+    const index = fleet.index!;
+    const schedulable = (): number => fleet.nodes.filter((n) => n.schedulable).length;
+    expect(index.size).toBe(schedulable());
+    const node = fleet.nodes.find((n) => n.schedulable)!;
+    fleet.setOperatorState(node.nodeId, 'cordoned');
+    expect(node.indexBucket).toBeUndefined();
+    fleet.setOperatorState(node.nodeId, 'active');
+    expect(node.indexBucket?.nodes).toContain(node);
+    fleet.markSuspect(node.nodeId);
+    expect(index.size).toBe(schedulable());
+    fleet.sweep(DEFAULT_FAILURE_DETECTOR.forgetAfterMs + 1);
+    expect(fleet.size).toBe(0);
+    expect(index.size).toBe(0);
+    expect(index.families.size).toBe(0);
+  });
+
+  it('spreads ties uniformly over equal idle nodes', () => {
+    const { fleet } = randomFleet(11, 1);
+    const counts = new Map<string, number>();
+    const idle = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, new PlacementIndex());
+    for (const n of ['a', 'b', 'c', 'd']) {
+      const template = fleet.nodes[0]!;
+      idle.register(
+        {
+          v: 1,
+          nodeId: n,
+          incarnation: 'i',
+          seq: 1,
+          sentAtMs: 0,
+          cluster: 'c',
+          zone: 'z',
+          state: 'ready',
+          accelerator: { profile: 'h100', count: 8, hbmTotalBytes: 640e9, hbmUsedBytes: 16e9 },
+          models: [{ name: 'llama-3.1-8b', state: 'loaded' }],
+          queueDepth: 0,
+          inFlight: 0,
+          maxBatchSize: template.maxBatchSize,
+          utilization: 0,
+          powerDrawWatts: 1,
+          powerLimitWatts: 1,
+          temperatureC: 1,
+          agentVersion: 't',
+          heartbeatIntervalMs: 1000,
+        },
+        0,
+      );
+    }
+    const rng = createRng(5);
+    const request = randomRequest(createRng(1), 0);
+    for (let i = 0; i < 4000; i++) {
+      const decision = placement.place({ ...request, model: getModel('llama-3.1-8b')! }, idle, { nowMs: 0, rng });
+      if (decision.ok) counts.set(decision.node.nodeId, (counts.get(decision.node.nodeId) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+    for (const count of counts.values()) expect(count).toBeGreaterThan(850);
+  });
+});
