@@ -32,6 +32,8 @@ export interface DemoOptions {
   /** Azure trace CSV to sample token sizes from; a built-in distribution if absent. */
   readonly tracePath?: string;
   readonly fleet?: readonly NodeGroup[];
+  /** Output tokens per request are capped at this (default 1024). */
+  readonly maxOutputTokens?: number;
   readonly out?: NodeJS.WriteStream;
 }
 
@@ -118,7 +120,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         ],
         sizes: sizes.filter((s) => s.outputTokens > 0),
         maxInputTokens: 8192,
-        maxOutputTokens: 1024,
+        maxOutputTokens: options.maxOutputTokens ?? 1024,
       },
       options.ratePerS,
       options.seed,
@@ -178,6 +180,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await driver.run(options.durationMs);
     await driver.settle();
     clearInterval(monitor);
+    // A short run can end before the detector has ruled: wait for it (bounded), so the summary tells.
+    if (killedAtMs !== undefined && killTarget?.group !== undefined) {
+      const ids = new Set(groupNodeIds(killTarget.group));
+      const waitUntil = Date.now() + TIMINGS.deadAfterMs + 3000;
+      while (deadDetectedAfterMs === undefined && Date.now() < waitUntil) {
+        const now = await fetchStatus(client);
+        if (now?.nodes.filter((n) => ids.has(n.nodeId)).every((n) => n.state === 'dead') === true) {
+          deadDetectedAfterMs = Date.now() - killedAtMs;
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
     if (isTty) out.write('\n');
     const finalStatus = await fetchStatus(client);
     const summary: DemoSummary = {

@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+describe('switchyard demo (the main job)', () => {
+  it('runs the fleet, survives the agent it kills, answers every request and prints the summary', async () => {
+    const logDir = await mkdtemp(join(tmpdir(), 'switchyard-demo-'));
+    try {
+      const { stdout } = await run(
+        process.execPath,
+        [
+          CLI,
+          'demo',
+          '--duration-s',
+          '4',
+          '--rate',
+          '20',
+          '--max-output-tokens',
+          '48',
+          '--kill-at',
+          '0.4',
+          '--log-dir',
+          logDir,
+        ],
+        { timeout: 90_000, env: { ...process.env, SWITCHYARD_NATS_URL: '' } },
+      );
+      expect(stdout).toMatch(/18\/18 nodes registered/);
+      expect(stdout).toMatch(/✖ SIGKILL agent pid \d+/);
+      expect(stdout).toMatch(/Requests: \d+ sent, \d+ ok, \d+ errors, 0 unanswered/);
+      expect(stdout).toMatch(/edge-fra-1 .*\nedge-iad-1 .*\nedge-sin-1 /);
+      expect(stdout).toMatch(/Failure: agent of 2 h100 nodes in edge-fra-1 SIGKILLed .* marked dead/);
+      const [runDir] = await readdir(logDir);
+      expect(await readdir(join(logDir, runDir ?? ''))).toEqual(
+        expect.arrayContaining(['scheduler.log', 'agent-edge-fra-1-h100.log']),
+      );
+    } finally {
+      await rm(logDir, { recursive: true, force: true });
+    }
+  });
+});
