@@ -1,17 +1,7 @@
-import type { AgentHostHandle } from '@switchyard/node-agent';
 import { decode, encode, MAX_MESSAGE_BYTES, NodeNotice, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  h100,
-  infer,
-  type NatsFixture,
-  rawRequest,
-  startNats,
-  startTestAgents,
-  startTestScheduler,
-  waitFor,
-} from './harness.js';
+import { h100, infer, type NatsFixture, rawRequest, type Stack, startStack, waitFor } from './harness.js';
 
 const inferSubject = subjects.infer('tests');
 const validInfer = { v: 1, model: 'llama-3.1-8b', inputTokens: 10, maxOutputTokens: 4 };
@@ -40,21 +30,17 @@ function heartbeatOf(nodeId: string, overrides: Record<string, unknown> = {}): R
 }
 
 describe('hostile and malformed input gets a typed error and never stops either process', () => {
+  let stack: Stack;
   let nats: NatsFixture;
   let scheduler: SchedulerHandle;
-  let agents: AgentHostHandle;
 
   beforeAll(async () => {
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    agents = await startTestAgents(nats.server.url, [h100('solid-0')]);
-    await waitFor(() => scheduler.fleet.size === 1 && agents.agents.every((a) => a.registered), 'the node to register');
+    stack = await startStack([h100('solid-0')]);
+    ({ nats, scheduler } = stack);
   });
 
   afterAll(async () => {
-    await agents?.stop(1000);
-    await scheduler?.stop();
-    await nats?.close();
+    await stack?.close();
   });
 
   it.each([

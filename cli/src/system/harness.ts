@@ -98,3 +98,31 @@ export async function startNats(): Promise<NatsFixture> {
     },
   };
 }
+
+/** A real nats-server, an in-process scheduler and agents hosting `nodes`, all registered. */
+export interface Stack {
+  readonly nats: NatsFixture;
+  readonly scheduler: SchedulerHandle;
+  readonly agents: AgentHostHandle;
+  close(): Promise<void>;
+}
+
+export async function startStack(nodes: readonly SimulatedNodeSpec[]): Promise<Stack> {
+  const nats = await startNats();
+  const scheduler = await startTestScheduler(nats.server.url);
+  const agents = await startTestAgents(nats.server.url, nodes);
+  await waitFor(
+    () => scheduler.fleet.size === nodes.length && agents.agents.every((a) => a.registered),
+    `${nodes.length} nodes to register`,
+  );
+  return {
+    nats,
+    scheduler,
+    agents,
+    async close() {
+      await agents.stop(1000);
+      await scheduler.stop();
+      await nats.close();
+    },
+  };
+}

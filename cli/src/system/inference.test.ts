@@ -1,38 +1,21 @@
 import { createInbox } from '@nats-io/transport-node';
-import type { AgentHostHandle } from '@switchyard/node-agent';
 import { decode, encode, InferReply, type InferResult, StatusResponse, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  h100,
-  infer,
-  l4,
-  type NatsFixture,
-  startNats,
-  startTestAgents,
-  startTestScheduler,
-  waitFor,
-} from './harness.js';
+import { h100, infer, l4, type NatsFixture, type Stack, startStack, waitFor } from './harness.js';
 
 describe('stateless inference over a real nats-server', () => {
+  let stack: Stack;
   let nats: NatsFixture;
   let scheduler: SchedulerHandle;
-  let agents: AgentHostHandle;
 
   beforeAll(async () => {
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    agents = await startTestAgents(nats.server.url, [h100('big-0'), l4('small-0')]);
-    await waitFor(
-      () => scheduler.fleet.size === 2 && agents.agents.every((a) => a.registered),
-      'two nodes to register',
-    );
+    stack = await startStack([h100('big-0'), l4('small-0')]);
+    ({ nats, scheduler } = stack);
   });
 
   afterAll(async () => {
-    await agents?.stop(1000);
-    await scheduler?.stop();
-    await nats?.close();
+    await stack?.close();
   });
 
   it('places a request on a node that answers the client directly with its timings', async () => {

@@ -34,27 +34,27 @@ export class NodeRecord {
   /** Position in FleetView's dense array; maintained by FleetView for O(1) removal. */
   index = -1;
   incarnation: string;
-  lastSeq: number;
-  lastHeartbeatMs: number;
+  lastSeq = 0;
+  lastHeartbeatMs = 0;
   liveness: Liveness = 'alive';
   operatorState: OperatorState = 'active';
   /** Agent's own state: `draining` when it is shutting down. */
-  reportedState: Heartbeat['state'];
-  cluster: string;
-  zone: string;
+  reportedState: Heartbeat['state'] = 'ready';
+  cluster = '';
+  zone = '';
   readonly hardware: NodeHardware;
-  models: readonly LoadedModel[];
+  models: readonly LoadedModel[] = [];
   /** Names of models with state `loaded`, for O(1) lookups in filters. */
-  loadedModels: ReadonlySet<string>;
-  queueDepth: number;
-  inFlight: number;
-  maxBatchSize: number;
-  hbmTotalBytes: number;
-  hbmUsedBytes: number;
-  utilization: number;
-  powerDrawWatts: number;
-  powerLimitWatts: number;
-  temperatureC: number;
+  loadedModels: ReadonlySet<string> = new Set();
+  queueDepth = 0;
+  inFlight = 0;
+  maxBatchSize = 0;
+  hbmTotalBytes = 0;
+  hbmUsedBytes = 0;
+  utilization = 0;
+  powerDrawWatts = 0;
+  powerLimitWatts = 0;
+  temperatureC = 0;
   /** Open reservations by request id. */
   readonly reservations = new Map<string, Reservation>();
   /** Σ kvBytes of open reservations not yet visible in a heartbeat's hbmUsedBytes. */
@@ -80,23 +80,7 @@ export class NodeRecord {
   ) {
     this.hardware = { profile, chipCount: status.accelerator.count };
     this.incarnation = status.incarnation;
-    this.lastSeq = status.seq;
-    this.lastHeartbeatMs = nowMs;
-    this.reportedState = status.state;
-    this.cluster = status.cluster;
-    this.zone = status.zone;
-    this.models = status.models;
-    this.loadedModels = loadedSet(status.models);
-    this.queueDepth = status.queueDepth;
-    this.inFlight = status.inFlight;
-    this.maxBatchSize = status.maxBatchSize;
-    this.hbmTotalBytes = status.accelerator.hbmTotalBytes;
-    this.hbmUsedBytes = status.accelerator.hbmUsedBytes;
-    this.utilization = status.utilization;
-    this.powerDrawWatts = status.powerDrawWatts;
-    this.powerLimitWatts = status.powerLimitWatts;
-    this.temperatureC = status.temperatureC;
-    this.familyKey = familyKeyOf(this);
+    this.applyStatus(status, nowMs);
   }
 
   /** Copies a heartbeat's dynamic fields. The caller has checked incarnation and sequence. */
@@ -114,7 +98,7 @@ export class NodeRecord {
       this.models = status.models;
       this.loadedModels = loadedSet(status.models);
       this.familyKey = familyKeyOf(this);
-    } else if (batchChanged) {
+    } else if (batchChanged || this.familyKey === '') {
       this.familyKey = familyKeyOf(this);
     }
     this.queueDepth = status.queueDepth;
