@@ -189,7 +189,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         if (now?.nodes.filter((n) => ids.has(n.nodeId)).every((n) => n.state === 'dead') === true) {
           deadDetectedAfterMs = Date.now() - killedAtMs;
         } else {
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await new Promise((wake) => setTimeout(wake, 100));
         }
       }
     }
