@@ -59,9 +59,10 @@ function familyBound(family: NodeFamily, pipeline: IndexedPipeline, request: Pla
  * Exact best-score search over the placement index. Within a family, nodes in one bucket score
  * alike (scorers are `indexable`), and a bucket with no less load and no less backlog than a
  * feasible one cannot score higher, so only the Pareto front of (load, backlog) is scored,
- * walking load levels upward from the least loaded; nodes with a full batch are scored one by one. Returns the best node (ties broken uniformly, weighting
- * buckets by size) or undefined when no indexed node fits, in which case the caller runs the full
- * scan for its diagnostics.
+ * walking load levels upward from the least loaded; nodes with a full batch are scored one by one.
+ * Families are visited best bound first, so most are dismissed by one comparison. Returns the best
+ * node (ties broken uniformly, weighting buckets by size) or undefined when no indexed node fits,
+ * in which case the caller runs the full scan for its diagnostics.
  */
 export function searchIndex(
   pipeline: IndexedPipeline,
