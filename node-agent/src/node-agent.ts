@@ -17,6 +17,7 @@ import {
   type WorkResult,
 } from '@switchyard/protocol';
 import type { BackendCompletion, BackendListener, ExecutionBackend } from './backends/backend.js';
+import { DeferredSends } from './deferred-sends.js';
 
 /** Who a node is, as it reports itself. */
 export interface NodeIdentity {
@@ -56,14 +57,6 @@ interface ActiveJob {
 const zeroTimings: Timings = { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: 0 };
 
 /**
- * Acknowledgements and work results go to the scheduler this long after the fact, batched. Neither
- * is on a client's path (the client's answer goes out at once), and holding them back for a
- * millisecond keeps them from competing with that answer for the CPU and the socket; under load it
- * also turns many small writes into one. The scheduler's ack timeout is seconds.
- */
-const CONTROL_COALESCE_MS = 1;
-
-/**
  * The wire side of one node: registers, heartbeats, takes assignments, answers clients directly
  * and tells the scheduler when work leaves. Jobs are keyed by request id, so a re-sent assignment
  * (a client retrying with its idempotency key) joins the running job instead of running twice.
@@ -79,8 +72,7 @@ export class NodeAgent implements BackendListener {
   private lastBusy = { busyMs: 0, atMs: Number.NaN };
   private state: Heartbeat['state'] = 'ready';
   private registering: Promise<void> | undefined;
-  private readonly controlQueue: (() => void)[] = [];
-  private controlTimer: NodeJS.Timeout | undefined;
+  private readonly toScheduler = new DeferredSends();
   private stopped = false;
   /** Whether the scheduler has acknowledged our registration (cleared when it asks us to register again). */
   registered = false;
@@ -322,20 +314,7 @@ export class NodeAgent implements BackendListener {
       energyJoules: Math.max(0, energyJoules),
       ...(code === undefined ? {} : { code }),
     };
-    this.deferControl(() => this.publish(subjects.result(this.nodeId), result));
-  }
-
-  /** Queues a message to the scheduler for the next coalesced flush. */
-  private deferControl(send: () => void): void {
-    this.controlQueue.push(send);
-    this.controlTimer ??= setTimeout(() => this.flushControl(), CONTROL_COALESCE_MS);
-  }
-
-  private flushControl(): void {
-    if (this.controlTimer !== undefined) clearTimeout(this.controlTimer);
-    this.controlTimer = undefined;
-    const queued = this.controlQueue.splice(0);
-    for (const send of queued) send();
+    this.toScheduler.defer(() => this.publish(subjects.result(this.nodeId), result));
   }
 
   /**
@@ -354,7 +333,7 @@ export class NodeAgent implements BackendListener {
     for (const job of this.jobs.values()) if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
     this.backend.close();
     // Results first: the goodbye makes the scheduler re-place whatever it still thinks is here.
-    this.flushControl();
+    this.toScheduler.flush();
     this.publish(subjects.deregister(this.nodeId), {
       v: PROTOCOL_VERSION,
       nodeId: this.nodeId,
@@ -367,7 +346,7 @@ export class NodeAgent implements BackendListener {
 
   private ack(msg: Msg, requestId: string): void {
     const body = { v: PROTOCOL_VERSION, ok: true, requestId, queueDepth: this.backend.status().queueDepth };
-    this.deferControl(() => this.respond(msg, body));
+    this.toScheduler.defer(() => this.respond(msg, body));
   }
 
   private respond(msg: Msg, body: object): void {
