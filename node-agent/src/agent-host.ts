@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
 import { isSubjectToken } from '@switchyard/protocol';
@@ -6,6 +7,8 @@ import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
+import { OwnershipReader } from './sessions/ownership-reader.js';
+import { SessionLog } from './sessions/session-log.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -35,6 +38,8 @@ export interface AgentHostConfig {
   readonly logDestination?: NodeJS.WritableStream;
   readonly models?: (name: string) => ModelSpec | undefined;
   readonly backend?: BackendKind;
+  /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
+  readonly sessionIdleOffloadMs?: number;
 }
 
 /** Bad agent configuration, found before anything connects. */
@@ -86,6 +91,17 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     reconnectTimeWait: 250,
   });
   const incarnation = `inc-${randomBytes(6).toString('hex')}`;
+  // Sessions need JetStream (their turn log); a server without it still serves stateless work.
+  let sessionLog: SessionLog | undefined;
+  const ownership = new OwnershipReader(nc);
+  try {
+    sessionLog = new SessionLog(jetstream(nc), await jetstreamManager(nc));
+  } catch (err) {
+    log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'JetStream unavailable: this agent takes no sessions',
+    );
+  }
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 1000;
   const agents = config.nodes.map((spec) => {
     const profile = getProfile(spec.profile);
@@ -104,6 +120,8 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       incarnation,
       agentVersion: AGENT_VERSION,
       log,
+      ...(sessionLog === undefined ? {} : { sessionLog, sessionOwner: (id: string) => ownership.currentOwner(id) }),
+      ...(config.sessionIdleOffloadMs === undefined ? {} : { sessionIdleOffloadMs: config.sessionIdleOffloadMs }),
       backend: (listener) =>
         config.backend === 'null'
           ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize)

@@ -13,11 +13,14 @@ import {
   type Registration,
   RegistrationReply,
   subjects,
+  SwitchyardError,
   type Timings,
   type WorkResult,
 } from '@switchyard/protocol';
-import type { BackendCompletion, BackendListener, ExecutionBackend } from './backends/backend.js';
+import type { BackendCompletion, BackendJob, BackendListener, ExecutionBackend } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
+import { SessionHost } from './sessions/session-host.js';
+import type { SessionLog } from './sessions/session-log.js';
 
 /** Who a node is, as it reports itself. */
 export interface NodeIdentity {
@@ -46,6 +49,12 @@ export interface NodeAgentOptions {
   readonly agentVersion: string;
   readonly log: AgentLogger;
   readonly clock?: () => number;
+  /** The durable session log; without it the node takes no sessions. */
+  readonly sessionLog?: SessionLog;
+  /** Who the ownership record names as a session's owner (required with sessionLog). */
+  readonly sessionOwner?: (sessionId: string) => Promise<string | null | undefined>;
+  /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
+  readonly sessionIdleOffloadMs?: number;
 }
 
 interface ActiveJob {
@@ -73,6 +82,9 @@ export class NodeAgent implements BackendListener {
   private state: Heartbeat['state'] = 'ready';
   private registering: Promise<void> | undefined;
   private readonly toScheduler = new DeferredSends();
+  /** Jobs run for this node's own purposes (session turns), by job id. */
+  private readonly localJobs = new Map<string, (completion: BackendCompletion) => void>();
+  private sessions: SessionHost | undefined;
   private stopped = false;
   /** Whether the scheduler has acknowledged our registration (cleared when it asks us to register again). */
   registered = false;
@@ -100,6 +112,27 @@ export class NodeAgent implements BackendListener {
         callback: (err, msg) => void (err === null && this.onNotice(msg)),
       }),
     );
+    if (this.options.sessionLog !== undefined && this.options.sessionOwner !== undefined) {
+      const host = new SessionHost({
+        currentOwner: this.options.sessionOwner,
+        nodeId: identity.nodeId,
+        nc,
+        log: this.options.sessionLog,
+        run: (job) => this.runLocal(job),
+        logger: this.options.log,
+        clock: this.clock,
+        idleOffloadMs: this.options.sessionIdleOffloadMs ?? 5 * 60_000,
+      });
+      this.sessions = host;
+      this.subscriptions.push(
+        nc.subscribe(subjects.nodeSession(identity.nodeId, 'adopt'), {
+          callback: (err, msg) => void (err === null && host.adopt(msg)),
+        }),
+        nc.subscribe(subjects.nodeSession(identity.nodeId, 'release'), {
+          callback: (err, msg) => void (err === null && host.release(msg)),
+        }),
+      );
+    }
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs);
     void this.register();
   }
@@ -240,7 +273,33 @@ export class NodeAgent implements BackendListener {
     // Streaming of tokens to clients arrives with real model servers; the simulated path answers once.
   }
 
+  /** Sessions this node serves. */
+  get sessionCount(): number {
+    return this.sessions?.size ?? 0;
+  }
+
+  /** Runs a job of the node's own (a session turn) on the backend; resolves when it completes. */
+  runLocal(job: BackendJob): Promise<BackendCompletion> {
+    if (this.state === 'draining' || this.stopped) {
+      return Promise.reject(new SwitchyardError('NODE_DRAINING', `node ${this.nodeId} is draining`));
+    }
+    return new Promise((resolve, reject) => {
+      const outcome = this.backend.submit(job);
+      if (!outcome.ok) {
+        reject(new SwitchyardError(outcome.code, outcome.message));
+        return;
+      }
+      this.localJobs.set(job.id, resolve);
+    });
+  }
+
   completed(completion: BackendCompletion): void {
+    const local = this.localJobs.get(completion.jobId);
+    if (local !== undefined) {
+      this.localJobs.delete(completion.jobId);
+      local(completion);
+      return;
+    }
     const job = this.jobs.get(completion.jobId);
     if (job === undefined) return;
     this.jobs.delete(completion.jobId);
@@ -331,6 +390,7 @@ export class NodeAgent implements BackendListener {
     this.stopped = true;
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     for (const job of this.jobs.values()) if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    this.sessions?.close();
     this.backend.close();
     // Results first: the goodbye makes the scheduler re-place whatever it still thinks is here.
     this.toScheduler.flush();

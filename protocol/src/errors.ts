@@ -27,6 +27,16 @@ export const ERROR_CODES = [
   'OVERLOADED',
   /** An unexpected failure inside a Switchyard process. */
   'INTERNAL',
+  /** The session does not exist (never opened, or closed and forgotten). */
+  'SESSION_NOT_FOUND',
+  /** The session was closed; it takes no more turns. */
+  'SESSION_CLOSED',
+  /** The same idempotency key was used before with a different body. */
+  'IDEMPOTENCY_CONFLICT',
+  /** The tenant is at its quota (e.g. open sessions). */
+  'QUOTA_EXCEEDED',
+  /** This node no longer owns the session (it moved): retry, the new owner answers. Retryable. */
+  'NOT_OWNER',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -36,6 +46,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'NODE_LOST',
   'NODE_DRAINING',
   'OVERLOADED',
+  'NOT_OWNER',
 ]);
 
 /** Whether a client may retry a request that failed with this code (with the same idempotency key). */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { MESSAGE_SCHEMAS } from './json-schema.js';
 import type { NodeView } from './messages/admin.js';
+import type { SessionListReply } from './messages/session.js';
 
 /** The wire body (schema input) of each documented message. */
 export type ExampleMessages = { [K in keyof typeof MESSAGE_SCHEMAS]: z.input<(typeof MESSAGE_SCHEMAS)[K]> };
@@ -26,6 +27,23 @@ const nodeView: z.input<typeof NodeView> = {
   powerLimitWatts: 8000,
   temperatureC: 61.5,
   lastHeartbeatAgeMs: 412,
+};
+
+const sessionId = 's-7f3c2a9e41b0';
+const turnKey = '01JA0C8W3T6Q2R9V4M7N5P8K1D';
+
+/** Session `s-7f3c2a9e41b0` of tenant `acme` after three turns, served by node trn2-fra1-0007. */
+const sessionFields: z.input<typeof SessionListReply>['sessions'][number] = {
+  sessionId,
+  tenant: 'acme',
+  model: 'llama-3.3-70b',
+  state: 'open',
+  ownerNodeId: 'trn2-fra1-0007',
+  contextTokens: 2431,
+  expectedContextTokens: 32_768,
+  turns: 3,
+  createdAtMs: 1_735_689_600_000,
+  turnSubject: `sy.v1.tenant.acme.session.${sessionId}.turn`,
 };
 
 /**
@@ -167,5 +185,80 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
       retryAfterMs: 250,
       requestId: 'acme-chat-7f3c2a9e',
     },
+  },
+  SessionOpenRequest: {
+    v: 1,
+    model: 'llama-3.3-70b',
+    expectedContextTokens: 32_768,
+    sloClass: 'interactive',
+    placement: { cluster: 'edge-fra-1', zone: 'fra-1a' },
+  },
+  SessionInfo: { v: 1, ok: true, ...sessionFields },
+  // Mid-migration: the old owner died, the new one is not chosen yet.
+  SessionRecord: { v: 1, ...sessionFields, state: 'migrating', ownerNodeId: null },
+  SessionTurnRequest: {
+    v: 1,
+    turnKey,
+    inputTokens: 214,
+    maxOutputTokens: 512,
+    prompt: 'Now draft the customer-facing status update for the same incident.',
+  },
+  // Turn 4, the first one on the new owner: it re-prefilled the 2,431 tokens of context first.
+  SessionTurnResult: {
+    v: 1,
+    ok: true,
+    sessionId,
+    turnKey,
+    turn: 4,
+    nodeId: 'trn2-fra1-0012',
+    inputTokens: 214,
+    outputTokens: 301,
+    contextTokens: 2946,
+    restoredContextTokens: 2431,
+    replayed: false,
+    timings: { queueMs: 2, loadMs: 0, ttftMs: 121.5, totalMs: 1630.75 },
+  },
+  SessionRef: { v: 1, sessionId },
+  SessionListRequest: { v: 1, limit: 50 },
+  SessionListReply: {
+    v: 1,
+    ok: true,
+    total: 2,
+    sessions: [
+      sessionFields,
+      {
+        ...sessionFields,
+        sessionId: 's-0b9d44e1c2f7',
+        state: 'closed',
+        ownerNodeId: 'trn2-fra1-0003',
+        contextTokens: 18_204,
+        turns: 27,
+        createdAtMs: 1_735_686_000_000,
+        turnSubject: 'sy.v1.tenant.acme.session.s-0b9d44e1c2f7.turn',
+      },
+    ],
+  },
+  SessionAdopt: {
+    v: 1,
+    sessionId,
+    tenant: 'acme',
+    model: 'llama-3.3-70b',
+    ownerRevision: 7,
+    reason: 'migrate',
+  },
+  SessionAdoptAck: { v: 1, ok: true, sessionId, restoredTurns: 3, contextTokens: 2431 },
+  SessionRelease: { v: 1, sessionId, reason: 'closed' },
+  SessionLogEntry: {
+    v: 1,
+    sessionId,
+    turn: 4,
+    turnKey,
+    requestDigest: 'uopXrVenvibpjf6jR7qG4xbyPBxt0eNw',
+    nodeId: 'trn2-fra1-0012',
+    inputTokens: 214,
+    outputTokens: 301,
+    contextTokens: 2946,
+    atMs: 1_735_690_212_000,
+    serviceMs: 1630.75,
   },
 };

@@ -6,5 +6,7 @@ export * from './messages/common.js';
 export * from './messages/node.js';
 export * from './messages/inference.js';
 export * from './messages/admin.js';
+export * from './messages/session.js';
 export * from './messages/replies.js';
 export * from './json-schema.js';
+export * from './client/session-client.js';

@@ -3,6 +3,20 @@ import { NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './mes
 import { ErrorReply } from './messages/common.js';
 import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
 import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
+import {
+  SessionAdopt,
+  SessionAdoptAck,
+  SessionInfo,
+  SessionListReply,
+  SessionListRequest,
+  SessionLogEntry,
+  SessionOpenRequest,
+  SessionRecord,
+  SessionRef,
+  SessionRelease,
+  SessionTurnRequest,
+  SessionTurnResult,
+} from './messages/session.js';
 
 /** Every message of protocol v1 by its documented name; the JSON Schemas in docs/schemas are made from these. */
 export const MESSAGE_SCHEMAS = {
@@ -21,6 +35,18 @@ export const MESSAGE_SCHEMAS = {
   NodeCommand,
   NodeCommandReply,
   ErrorReply,
+  SessionOpenRequest,
+  SessionInfo,
+  SessionRecord,
+  SessionTurnRequest,
+  SessionTurnResult,
+  SessionRef,
+  SessionListRequest,
+  SessionListReply,
+  SessionAdopt,
+  SessionAdoptAck,
+  SessionRelease,
+  SessionLogEntry,
 } as const;
 
 /** JSON Schema (draft 2020-12) of one message, as it is accepted on input. */

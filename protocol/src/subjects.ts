@@ -11,6 +11,12 @@
  *   sy.v1.tenant.<tenant>.infer      client → scheduler  request; the reply comes from the agent
  *   sy.v1.admin.status               operator → scheduler request/reply
  *   sy.v1.admin.node.<verb>          operator → scheduler request/reply (cordon, uncordon, drain)
+ *
+ * Sessions:
+ *   sy.v1.tenant.<tenant>.session.<verb>            client → scheduler  request/reply (open, get, list, close)
+ *   sy.v1.tenant.<tenant>.session.<sessionId>.turn  client → owner node request/reply (only the owner subscribes)
+ *   sy.v1.node.<nodeId>.session.<verb>              scheduler → agent   request/reply (adopt, release)
+ *   sy.v1.log.session.<sessionId>                   agent → JetStream   the durable turn log
  */
 export const SUBJECT_PREFIX = 'sy.v1';
 
@@ -30,6 +36,16 @@ function checkedToken(kind: string, value: string): string {
 export const ADMIN_VERBS = ['cordon', 'uncordon', 'drain'] as const;
 export type AdminVerb = (typeof ADMIN_VERBS)[number];
 
+export const SESSION_VERBS = ['open', 'get', 'list', 'close'] as const;
+export type SessionVerb = (typeof SESSION_VERBS)[number];
+export const NODE_SESSION_VERBS = ['adopt', 'release'] as const;
+export type NodeSessionVerb = (typeof NODE_SESSION_VERBS)[number];
+
+/** JetStream stream holding every session's turn log, one subject per session. */
+export const SESSION_LOG_STREAM = 'SY_SESSION_LOG';
+/** KV bucket of session ownership records (key: session id), written only by revision compare-and-set. */
+export const SESSION_KV_BUCKET = 'sy_sessions';
+
 export const subjects = {
   register: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.register`,
   heartbeat: (nodeId: string) => `${SUBJECT_PREFIX}.agent.${checkedToken('node id', nodeId)}.heartbeat`,
@@ -40,6 +56,15 @@ export const subjects = {
   infer: (tenant: string) => `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.infer`,
   adminStatus: `${SUBJECT_PREFIX}.admin.status`,
   adminNode: (verb: AdminVerb) => `${SUBJECT_PREFIX}.admin.node.${verb}`,
+  session: (tenant: string, verb: SessionVerb) =>
+    `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${verb}`,
+  sessionTurn: (tenant: string, sessionId: string) =>
+    `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${checkedToken('session id', sessionId)}.turn`,
+  nodeSession: (nodeId: string, verb: NodeSessionVerb) =>
+    `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.session.${verb}`,
+  sessionLog: (sessionId: string) => `${SUBJECT_PREFIX}.log.session.${checkedToken('session id', sessionId)}`,
+  anySessionVerb: `${SUBJECT_PREFIX}.tenant.*.session.*`,
+  anySessionLog: `${SUBJECT_PREFIX}.log.session.*`,
 
   /** Wildcards the scheduler subscribes to. */
   anyRegister: `${SUBJECT_PREFIX}.agent.*.register`,

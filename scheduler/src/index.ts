@@ -9,3 +9,7 @@ export * from './core/placement/registry.js';
 export * from './core/requests/request-ledger.js';
 export * from './service/ports.js';
 export { startScheduler, type SchedulerConfig, type SchedulerHandle } from './scheduler.js';
+export * from './core/sessions/ownership.js';
+export * from './core/sessions/session-store.js';
+export * from './core/sessions/session-registry.js';
+export { SessionService, DEFAULT_SESSION_CONFIG, type SessionServiceConfig } from './service/session-service.js';

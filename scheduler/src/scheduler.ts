@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createRng, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
 import { pino } from 'pino';
 import { NatsOutbox } from './adapters/nats/nats-outbox.js';
 import { SchedulerSubscriptions } from './adapters/nats/scheduler-subscriptions.js';
+import { KvSessionStore } from './adapters/jetstream/kv-session-store.js';
+import { SessionRegistry } from './core/sessions/session-registry.js';
+import { DEFAULT_SESSION_CONFIG, SessionService, type SessionServiceConfig } from './service/session-service.js';
 import {
   DEFAULT_FAILURE_DETECTOR,
   type FailureDetectorConfig,
@@ -41,6 +45,7 @@ export interface SchedulerConfig {
   readonly models?: (name: string) => ModelSpec | undefined;
   /** Graceful stop waits this long for open requests to be answered (default 10 s). */
   readonly shutdownGraceMs?: number;
+  readonly sessions?: SessionServiceConfig;
 }
 
 /** A running scheduler. */
@@ -49,6 +54,9 @@ export interface SchedulerHandle {
   readonly fleet: FleetView;
   readonly counters: Counters;
   readonly openRequests: () => number;
+  /** Sessions, when the NATS server has JetStream (undefined otherwise). */
+  readonly sessions: SessionService | undefined;
+  readonly sessionRegistry: SessionRegistry;
   /** Stops taking messages, waits (bounded) for open requests, closes the connection. */
   stop(): Promise<void>;
   /** Resolves when the NATS connection closes for good. */
@@ -90,16 +98,54 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     rng,
     config.inference ?? DEFAULT_INFERENCE_CONFIG,
   );
-  const fleetService = new FleetService(schedulerId, fleet, detector, outbox, counters, log, clock, (nodeId, lost) =>
-    inference.nodeLost(nodeId, lost),
+  const sessionRegistry = new SessionRegistry();
+  let sessions: SessionService | undefined;
+  try {
+    const store = await KvSessionStore.open(nc, await jetstreamManager(nc), log);
+    sessions = new SessionService(
+      store,
+      sessionRegistry,
+      fleet,
+      placement,
+      config.models ?? getModel,
+      outbox,
+      counters,
+      log,
+      clock,
+      rng,
+      config.sessions ?? DEFAULT_SESSION_CONFIG,
+    );
+    const loaded = await sessions.load();
+    log.info({ sessions: loaded }, 'sessions loaded from the store');
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: sessions are disabled');
+  }
+  const fleetService = new FleetService(
+    schedulerId,
+    fleet,
+    detector,
+    outbox,
+    counters,
+    log,
+    clock,
+    (nodeId, lost) => inference.nodeLost(nodeId, lost),
+    (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
   );
-  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log);
+  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions);
   subscriptions.start();
   void watchConnection(nc, log);
 
+  // Owners are given one dead-after period to (re-)register before their sessions count as orphaned.
+  const orphanSweepFromMs = clock() + detector.deadAfterMs;
+  let lastOrphanSweepMs = 0;
   const sweepTimer = setInterval(() => {
     fleetService.sweep();
     inference.expireOverdue();
+    const nowMs = clock();
+    if (nowMs >= orphanSweepFromMs && nowMs - lastOrphanSweepMs >= 1000) {
+      lastOrphanSweepMs = nowMs;
+      sessions?.sweepOrphans();
+    }
   }, config.sweepIntervalMs ?? 200);
   await nc.flush();
   log.info({ natsUrl: config.natsUrl, nodesAfterMs: detector }, 'scheduler ready');
@@ -110,6 +156,8 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     fleet,
     counters,
     openRequests: () => inference.openRequests,
+    sessions,
+    sessionRegistry,
     closed: nc.closed().then(() => undefined),
     stop() {
       stopping ??= (async () => {

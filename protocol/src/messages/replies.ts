@@ -3,6 +3,7 @@ import { StatusReply, NodeCommandReply } from './admin.js';
 import { ErrorReply } from './common.js';
 import { AssignmentAck, InferResult } from './inference.js';
 import { RegistrationAck } from './node.js';
+import { SessionAdoptAck, SessionInfo, SessionListReply, SessionTurnResult } from './session.js';
 
 /** What a client receives on its reply subject for an InferRequest. */
 export const InferReply = z.discriminatedUnion('ok', [InferResult, ErrorReply]);
@@ -19,3 +20,15 @@ export type StatusResponse = z.infer<typeof StatusResponse>;
 
 export const NodeCommandResponse = z.discriminatedUnion('ok', [NodeCommandReply, ErrorReply]);
 export type NodeCommandResponse = z.infer<typeof NodeCommandResponse>;
+
+export const SessionResponse = z.discriminatedUnion('ok', [SessionInfo, ErrorReply]);
+export type SessionResponse = z.infer<typeof SessionResponse>;
+
+export const SessionListResponse = z.discriminatedUnion('ok', [SessionListReply, ErrorReply]);
+export type SessionListResponse = z.infer<typeof SessionListResponse>;
+
+export const SessionTurnReply = z.discriminatedUnion('ok', [SessionTurnResult, ErrorReply]);
+export type SessionTurnReply = z.infer<typeof SessionTurnReply>;
+
+export const SessionAdoptReply = z.discriminatedUnion('ok', [SessionAdoptAck, ErrorReply]);
+export type SessionAdoptReply = z.infer<typeof SessionAdoptReply>;

@@ -30,6 +30,12 @@ class PublishRecorder implements SchedulerOutbox {
   assign(): never {
     throw new Error('the fleet service never assigns');
   }
+  adoptSession(): never {
+    throw new Error('the fleet service never moves sessions');
+  }
+  releaseSession(): never {
+    throw new Error('the fleet service never moves sessions');
+  }
 }
 
 function setup() {

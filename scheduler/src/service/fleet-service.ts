@@ -24,6 +24,9 @@ import type { Counters, Logger, SchedulerOutbox } from './ports.js';
 /** Called with work stranded by a node that died, restarted or left. */
 export type LostWorkHandler = (nodeId: string, lost: readonly Reservation[]) => void;
 
+/** Called when a node stops serving what it held (died, left, restarted, drained): its sessions move. */
+export type NodeGoneHandler = (nodeId: string, reason: 'died' | 'left' | 'restarted' | 'drained') => void;
+
 /** Unknown nodes are told to register at most this often, so a flood of stray heartbeats stays cheap. */
 const NOTICE_INTERVAL_MS = 1000;
 
@@ -44,6 +47,7 @@ export class FleetService {
     private readonly log: Logger,
     private readonly clock: () => number,
     private readonly onLostWork: LostWorkHandler,
+    private readonly onNodeGone: NodeGoneHandler = () => undefined,
   ) {
     this.startedAtMs = clock();
   }
@@ -74,6 +78,7 @@ export class FleetService {
       'node registered',
     );
     if (outcome.lost.length > 0) this.onLostWork(subjectNodeId, outcome.lost);
+    if (outcome.replaced) this.onNodeGone(subjectNodeId, 'restarted');
     return {
       v: PROTOCOL_VERSION,
       ok: true,
@@ -118,6 +123,7 @@ export class FleetService {
     this.log.info({ nodeId: goodbye.nodeId, reason: goodbye.reason }, 'node deregistered');
     this.counters.increment('nodes.deregistered');
     if (lost.length > 0) this.onLostWork(goodbye.nodeId, lost);
+    this.onNodeGone(goodbye.nodeId, 'left');
   }
 
   /** Re-judges liveness; hands the work of dead nodes to the lost-work handler. */
@@ -134,6 +140,7 @@ export class FleetService {
       this.counters.increment('nodes.died');
       this.log.error({ nodeId: node.nodeId, openRequests: lost.length }, 'node dead: moving its work');
       if (lost.length > 0) this.onLostWork(node.nodeId, lost);
+      this.onNodeGone(node.nodeId, 'died');
     }
     for (const nodeId of result.forgotten) this.lastNoticeMs.delete(nodeId);
     return result;
@@ -144,6 +151,7 @@ export class FleetService {
     const node = this.fleet.setOperatorState(command.nodeId, state);
     if (node === undefined) return errorReply('UNKNOWN_NODE', `node ${command.nodeId} is not known to this scheduler`);
     this.log.info({ nodeId: command.nodeId, verb }, 'operator command');
+    if (verb === 'drain') this.onNodeGone(command.nodeId, 'drained');
     return { v: PROTOCOL_VERSION, ok: true, node: this.view(node) };
   }
 

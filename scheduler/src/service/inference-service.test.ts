@@ -48,6 +48,14 @@ class RecordingOutbox implements SchedulerOutbox {
   errorsTo(subject: string): ErrorReply[] {
     return this.published.filter((p) => p.subject === subject).map((p) => ErrorReply.parse(p.message));
   }
+
+  adoptSession(): never {
+    throw new Error('the inference service never moves sessions');
+  }
+
+  releaseSession(): never {
+    throw new Error('the inference service never moves sessions');
+  }
 }
 
 /** Request ids are the idempotency key scoped by tenant. */

@@ -1,4 +1,11 @@
-import type { Assignment, AssignmentReply, ErrorCode } from '@switchyard/protocol';
+import type {
+  Assignment,
+  AssignmentReply,
+  ErrorCode,
+  SessionAdopt,
+  SessionAdoptReply,
+  SessionRelease,
+} from '@switchyard/protocol';
 
 /** Why an assignment got no reply from the node. */
 export interface AssignFailure {
@@ -16,6 +23,14 @@ export interface SchedulerOutbox {
   publish(subject: string, message: object): void;
   /** Sends an assignment to a node and waits for its ack or refusal. */
   assign(nodeId: string, assignment: Assignment, timeoutMs: number): Promise<AssignmentReply | AssignFailure>;
+  /** Asks a node to take ownership of a session (it restores it from the log first). */
+  adoptSession(nodeId: string, adopt: SessionAdopt, timeoutMs: number): Promise<SessionAdoptReply | AssignFailure>;
+  /** Tells a node to stop serving a session. */
+  releaseSession(
+    nodeId: string,
+    release: SessionRelease,
+    timeoutMs: number,
+  ): Promise<SessionAdoptReply | AssignFailure>;
 }
 
 /** Structured logger (pino's shape): fields first, message second. */

@@ -1,5 +1,21 @@
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { type Assignment, AssignmentReply, decode, encode, subjects } from '@switchyard/protocol';
+import {
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  RequestError,
+  type Subscription,
+  TimeoutError,
+} from '@nats-io/transport-node';
+import {
+  type Assignment,
+  AssignmentReply,
+  decode,
+  encode,
+  type SessionAdopt,
+  SessionAdoptReply,
+  type SessionRelease,
+  subjects,
+} from '@switchyard/protocol';
 import type { AssignFailure, Logger, SchedulerOutbox } from '../../service/ports.js';
 
 interface PendingAck {
@@ -62,6 +78,41 @@ export class NatsOutbox implements SchedulerOutbox {
         resolve({ ok: false, transport: 'disconnected', message: errorMessage(err) });
       }
     });
+  }
+
+  adoptSession(nodeId: string, adopt: SessionAdopt, timeoutMs: number): Promise<SessionAdoptReply | AssignFailure> {
+    return this.sessionRequest(subjects.nodeSession(nodeId, 'adopt'), nodeId, adopt, timeoutMs);
+  }
+
+  releaseSession(
+    nodeId: string,
+    release: SessionRelease,
+    timeoutMs: number,
+  ): Promise<SessionAdoptReply | AssignFailure> {
+    return this.sessionRequest(subjects.nodeSession(nodeId, 'release'), nodeId, release, timeoutMs);
+  }
+
+  /** Session control is rare (opens, moves, closes): plain request/reply is fine here. */
+  private async sessionRequest(
+    subject: string,
+    nodeId: string,
+    body: object,
+    timeoutMs: number,
+  ): Promise<SessionAdoptReply | AssignFailure> {
+    try {
+      const reply = await this.nc.request(subject, encode(body), { timeout: timeoutMs });
+      const decoded = decode(SessionAdoptReply, reply.data);
+      if (decoded.ok) return decoded.value;
+      return { ok: false, transport: 'invalid-reply', message: `${decoded.error.code}: ${decoded.error.message}` };
+    } catch (err) {
+      if (err instanceof RequestError && err.isNoResponders()) {
+        return { ok: false, transport: 'no-responders', message: `node ${nodeId} is not listening` };
+      }
+      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+        return { ok: false, transport: 'timeout', message: `node ${nodeId} did not answer within ${timeoutMs} ms` };
+      }
+      return { ok: false, transport: 'disconnected', message: errorMessage(err) };
+    }
   }
 
   /** Stops listening for acknowledgements; open ones are answered as disconnected. */

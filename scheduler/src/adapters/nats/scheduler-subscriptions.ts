@@ -11,6 +11,9 @@ import {
   NodeCommand,
   nodeIdFromAgentSubject,
   Registration,
+  SessionListRequest,
+  SessionOpenRequest,
+  SessionRef,
   StatusRequest,
   subjects,
   subjectToken,
@@ -20,6 +23,7 @@ import {
 } from '@switchyard/protocol';
 import type { FleetService } from '../../service/fleet-service.js';
 import type { InferenceService } from '../../service/inference-service.js';
+import type { SessionService } from '../../service/session-service.js';
 import type { Counters, Logger } from '../../service/ports.js';
 import { errorMessage } from './nats-outbox.js';
 
@@ -37,6 +41,7 @@ export class SchedulerSubscriptions {
     private readonly inference: InferenceService,
     private readonly counters: Counters,
     private readonly log: Logger,
+    private readonly sessions?: SessionService,
   ) {}
 
   start(): void {
@@ -76,6 +81,34 @@ export class SchedulerSubscriptions {
       }
       this.inference.submit(tenantFromSubject(msg.subject) ?? 'default', decoded.value, msg.reply);
     });
+    const sessions = this.sessions;
+    if (sessions !== undefined) {
+      this.on(subjects.anySessionVerb, (msg) => {
+        const tenant = tenantFromSubject(msg.subject) ?? '';
+        const verb = subjectToken(msg.subject, 5);
+        if (verb === 'open') {
+          const decoded = decode(SessionOpenRequest, msg.data);
+          if (!decoded.ok) return this.respond(msg, this.rejection(msg, decoded.error));
+          this.respondLater(msg, sessions.open(tenant, decoded.value));
+        } else if (verb === 'list') {
+          const decoded = decode(SessionListRequest, msg.data);
+          this.respond(msg, decoded.ok ? sessions.list(tenant, decoded.value) : this.rejection(msg, decoded.error));
+        } else if (verb === 'get' || verb === 'close') {
+          const decoded = decode(SessionRef, msg.data);
+          if (!decoded.ok) return this.respond(msg, this.rejection(msg, decoded.error));
+          if (verb === 'get') this.respond(msg, sessions.get(tenant, decoded.value));
+          else this.respondLater(msg, sessions.close(tenant, decoded.value));
+        } else {
+          this.respond(
+            msg,
+            errorReply(
+              'INVALID_REQUEST',
+              `unknown session operation ${JSON.stringify(verb)}; use open, get, list or close`,
+            ),
+          );
+        }
+      });
+    }
     this.on(subjects.adminStatus, (msg) => {
       const decoded = decode(StatusRequest, msg.data);
       this.respond(msg, decoded.ok ? this.fleet.status(decoded.value) : this.rejection(msg, decoded.error));
@@ -130,6 +163,18 @@ export class SchedulerSubscriptions {
 
   private dropInvalid(msg: Msg, error: WireError): void {
     this.fleet.drop(`invalid.${error.code}`, { subject: msg.subject, reason: error.message });
+  }
+
+  /** Answers once an asynchronous handler settles; a failure is answered INTERNAL, never left hanging. */
+  private respondLater(msg: Msg, reply: Promise<object>): void {
+    reply.then(
+      (body) => this.respond(msg, body),
+      (err: unknown) => {
+        this.counters.increment('handler.errors');
+        this.log.error({ subject: msg.subject, err: errorMessage(err) }, 'handler failed');
+        this.respond(msg, errorReply('INTERNAL', 'internal error; see scheduler logs'));
+      },
+    );
   }
 
   private respond(msg: Msg, body: object): void {

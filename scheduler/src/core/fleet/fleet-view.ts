@@ -6,7 +6,8 @@ import { NodeRecord, type OperatorState, type Reservation } from './node-record.
 
 /** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
 export type RegisterOutcome =
-  { ok: true; node: NodeRecord; lost: Reservation[] } | { ok: false; code: 'UNKNOWN_PROFILE'; message: string };
+  | { ok: true; node: NodeRecord; lost: Reservation[]; replaced: boolean }
+  | { ok: false; code: 'UNKNOWN_PROFILE'; message: string };
 
 /** What became of a heartbeat. Unknown nodes (or a new incarnation without registration) must register. */
 export type HeartbeatOutcome = 'applied' | 'stale' | 'unknown-node';
@@ -69,7 +70,7 @@ export class FleetView {
       // its newer status unless this registration is an older, delayed one.
       if (registration.seq > existing.lastSeq) existing.applyStatus(registration, nowMs);
       this.index?.changed(existing);
-      return { ok: true, node: existing, lost: [] };
+      return { ok: true, node: existing, lost: [], replaced: false };
     }
     const lost = existing === undefined ? [] : this.remove(existing);
     const node = new NodeRecord(registration.nodeId, profile, registration, nowMs);
@@ -78,7 +79,7 @@ export class FleetView {
     this.dense.push(node);
     this.byId.set(node.nodeId, node);
     this.index?.changed(node);
-    return { ok: true, node, lost };
+    return { ok: true, node, lost, replaced: existing !== undefined };
   }
 
   /** Applies a heartbeat from a registered incarnation; drops reordered or repeated ones. */

@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SessionClient, type SessionInfo } from '@switchyard/protocol';
+import type { SchedulerHandle } from '@switchyard/scheduler';
+import { ManagedProcess } from '@switchyard/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { readLogOf } from './session-log-reader.js';
+
+const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+function agentProcess(natsUrl: string, prefix: string, seed: number): ManagedProcess {
+  return new ManagedProcess({
+    command: process.execPath,
+    args: [
+      CLI,
+      'agent',
+      '--node-id',
+      prefix,
+      '--nodes',
+      '2',
+      '--cluster',
+      'sess-1',
+      '--profile',
+      'h100',
+      '--models',
+      'llama-3.1-8b',
+      '--heartbeat-interval-ms',
+      String(FAST_HEARTBEAT_MS),
+      '--seed',
+      String(seed),
+      '--log-level',
+      'warn',
+    ],
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+  });
+}
+
+describe('sessions when their owner process is SIGKILLed', () => {
+  let nats: NatsFixture;
+  let scheduler: SchedulerHandle;
+  let victim: ManagedProcess;
+  let survivor: ManagedProcess;
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    nats = await startNats();
+    scheduler = await startTestScheduler(nats.server.url);
+    victim = agentProcess(nats.server.url, 'victim', 1);
+    survivor = agentProcess(nats.server.url, 'survivor', 2);
+    await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
+  });
+
+  afterAll(async () => {
+    victim?.kill('SIGKILL');
+    await survivor?.stop(2000);
+    await scheduler?.stop();
+    await nats?.close();
+  });
+
+  it('moves every session of the dead node, loses no turn and runs none twice', async () => {
+    const client = new SessionClient(nats.client, { tenant: 'fault', turnDeadlineMs: 15_000, requestTimeoutMs: 2000 });
+    const sessions: SessionInfo[] = [];
+    for (let i = 0; i < 24; i++)
+      sessions.push(await client.open({ model: 'llama-3.1-8b', expectedContextTokens: 2000 }));
+    const onVictim = sessions.filter((s) => s.ownerNodeId?.startsWith('victim'));
+    expect(onVictim.length).toBeGreaterThan(0);
+
+    // Every session converses turn after turn; the victim dies in the middle of it.
+    const turnsDone = new Map<string, number>();
+    const run = { stopped: false };
+    const conversations = sessions.map(async (session) => {
+      let k = 0;
+      while (!run.stopped) {
+        k++;
+        const result = await client.turn(session.sessionId, {
+          turnKey: `t${k}`,
+          inputTokens: 50 + k,
+          maxOutputTokens: 8,
+        });
+        expect(result.turn).toBe(k);
+        turnsDone.set(session.sessionId, k);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    victim.kill('SIGKILL');
+    const killedAtMs = Date.now();
+    await waitFor(() => scheduler.fleet.get('victim-0')?.liveness === 'dead', 'victim declared dead', 5000);
+    const detectedAtMs = Date.now();
+    await waitFor(
+      () =>
+        onVictim.every(
+          (s) => scheduler.sessionRegistry.get(s.sessionId)?.record.ownerNodeId?.startsWith('survivor') === true,
+        ),
+      'sessions moved',
+      10_000,
+    );
+    const servingAgainMs = Date.now() - detectedAtMs;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    run.stopped = true;
+    await Promise.all(conversations);
+
+    expect(servingAgainMs).toBeLessThan(5000);
+    expect(killedAtMs).toBeLessThan(detectedAtMs);
+    for (const session of sessions) {
+      const log = await readLogOf(nats.client, session.sessionId);
+      const done = turnsDone.get(session.sessionId) ?? 0;
+      // Complete and in order: exactly the turns the client saw answered, each once.
+      expect(log.map((e) => e.turnKey)).toEqual(Array.from({ length: done }, (_, i) => `t${i + 1}`));
+      expect(log.map((e) => e.turn)).toEqual(Array.from({ length: done }, (_, i) => i + 1));
+    }
+    const moved = onVictim.map((s) => readLogOf(nats.client, s.sessionId));
+    for (const log of await Promise.all(moved)) expect(log.some((e) => e.nodeId.startsWith('survivor'))).toBe(true);
+  });
+});

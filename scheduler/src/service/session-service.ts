@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import type { ModelSpec } from '@switchyard/fleet-model';
+import {
+  type ErrorCode,
+  type ErrorReply,
+  errorReply,
+  PROTOCOL_VERSION,
+  type SessionInfo,
+  type SessionListReply,
+  type SessionListRequest,
+  type SessionOpenRequest,
+  type SessionRecord,
+  type SessionRef,
+  subjects,
+} from '@switchyard/protocol';
+import type { FleetView } from '../core/fleet/fleet-view.js';
+import type { PlacementFramework } from '../core/placement/framework.js';
+import { changeOwnership } from '../core/sessions/ownership.js';
+import type { SessionRegistry } from '../core/sessions/session-registry.js';
+import type { SessionStore, VersionedRecord } from '../core/sessions/session-store.js';
+import type { Counters, Logger, SchedulerOutbox } from './ports.js';
+
+export interface SessionServiceConfig {
+  /** Open sessions one tenant may hold (default 10,000). */
+  readonly maxSessionsPerTenant: number;
+  /** How long a node has to restore and acknowledge a session (default 5 s). */
+  readonly adoptTimeoutMs: number;
+  /** Nodes tried per move before the session is left `migrating` for the next sweep (default 3). */
+  readonly placementAttempts: number;
+}
+
+export const DEFAULT_SESSION_CONFIG: SessionServiceConfig = {
+  maxSessionsPerTenant: 10_000,
+  adoptTimeoutMs: 5_000,
+  placementAttempts: 3,
+};
+
+/** Durations of recent moves (node gone → session served elsewhere), for status and benchmarks. */
+export interface MoveTiming {
+  readonly sessionId: string;
+  readonly ms: number;
+}
+
+/**
+ * Opens, closes and moves sessions. The durable store is the truth and every ownership change is
+ * a compare-and-set on it (see core/sessions/ownership.ts); the registry is this scheduler's cache.
+ * Turns never pass through here: the owner node serves them on the session's own subject.
+ */
+export class SessionService {
+  private readonly moving = new Set<string>();
+  readonly recentMoves: MoveTiming[] = [];
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly registry: SessionRegistry,
+    private readonly fleet: FleetView,
+    private readonly placement: PlacementFramework,
+    private readonly models: (name: string) => ModelSpec | undefined,
+    private readonly outbox: SchedulerOutbox,
+    private readonly counters: Counters,
+    private readonly log: Logger,
+    private readonly clock: () => number,
+    private readonly rng: () => number,
+    private readonly config: SessionServiceConfig = DEFAULT_SESSION_CONFIG,
+  ) {}
+
+  /** Loads every record from the store (a scheduler starting, or taking over). */
+  async load(): Promise<number> {
+    const all = await this.store.all();
+    for (const { record, revision } of all) this.registry.put(record, revision);
+    return all.length;
+  }
+
+  async open(tenant: string, request: SessionOpenRequest): Promise<SessionInfo | ErrorReply> {
+    if (this.registry.openCount(tenant) >= this.config.maxSessionsPerTenant) {
+      this.counters.increment('sessions.rejected.QUOTA_EXCEEDED');
+      return errorReply(
+        'QUOTA_EXCEEDED',
+        `tenant ${tenant} has ${this.config.maxSessionsPerTenant} open sessions, its quota`,
+      );
+    }
+    const model = this.models(request.model);
+    if (model === undefined)
+      return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+    const sessionId = `s-${randomBytes(6).toString('hex')}`;
+    const first = this.place(sessionId, model, request.expectedContextTokens, new Set());
+    if (typeof first !== 'string') return first;
+    const record: SessionRecord = {
+      v: PROTOCOL_VERSION,
+      sessionId,
+      tenant,
+      model: model.name,
+      state: 'open',
+      ownerNodeId: first,
+      contextTokens: 0,
+      expectedContextTokens: request.expectedContextTokens,
+      turns: 0,
+      createdAtMs: Math.floor(this.clock()),
+      turnSubject: subjects.sessionTurn(tenant, sessionId),
+    };
+    const created = await this.store.create(record);
+    if (!created.ok) return errorReply('INTERNAL', `cannot record session ${sessionId}: ${created.message}`);
+    this.registry.put(record, created.revision);
+    const adopted = await this.adopt({ record, revision: created.revision }, first, 'open');
+    if (adopted) {
+      this.counters.increment('sessions.opened');
+      return this.info(this.registry.get(sessionId)?.record ?? record);
+    }
+    // The chosen node did not take it: move it like any orphan, excluding that node.
+    const moved = await this.move(sessionId, first, 'open');
+    const current = this.registry.get(sessionId)?.record;
+    if (moved && current !== undefined) {
+      this.counters.increment('sessions.opened');
+      return this.info(current);
+    }
+    await changeOwnership(this.store, sessionId, { kind: 'close' });
+    return errorReply('NO_CAPACITY', `no node could take session ${sessionId} of ${model.name}`, {
+      retryAfterMs: 1000,
+    });
+  }
+
+  get(tenant: string, ref: SessionRef): SessionInfo | ErrorReply {
+    const held = this.registry.get(ref.sessionId);
+    if (held === undefined || held.record.tenant !== tenant) return this.notFound(ref.sessionId);
+    return this.info(held.record);
+  }
+
+  list(tenant: string, request: SessionListRequest): SessionListReply {
+    const { total, records } = this.registry.list(tenant, request.limit);
+    return { v: PROTOCOL_VERSION, ok: true, total, sessions: records.map(({ v: _v, ...fields }) => fields) };
+  }
+
+  async close(tenant: string, ref: SessionRef): Promise<SessionInfo | ErrorReply> {
+    const held = this.registry.get(ref.sessionId);
+    if (held === undefined || held.record.tenant !== tenant) return this.notFound(ref.sessionId);
+    const closed = await changeOwnership(this.store, ref.sessionId, { kind: 'close' }, held);
+    if (!closed.ok) {
+      if (closed.reason === 'closed' && closed.current !== undefined) return this.info(closed.current.record);
+      return errorReply('INTERNAL', `cannot close ${ref.sessionId}: ${closed.reason}`);
+    }
+    this.registry.put(closed.current.record, closed.current.revision);
+    const owner = held.record.ownerNodeId;
+    if (owner !== null) {
+      void this.outbox.releaseSession(
+        owner,
+        { v: PROTOCOL_VERSION, sessionId: ref.sessionId, reason: 'closed' },
+        this.config.adoptTimeoutMs,
+      );
+    }
+    this.counters.increment('sessions.closed');
+    return this.info(closed.current.record);
+  }
+
+  /** A node died, left, restarted or is draining: move every session it owned. */
+  nodeGone(nodeId: string, reason: string): void {
+    const owned = this.registry.ownedBy(nodeId);
+    if (owned.length === 0) return;
+    this.log.warn({ nodeId, sessions: owned.length, reason }, 'moving sessions off node');
+    for (const sessionId of owned) void this.move(sessionId, nodeId, 'migrate');
+  }
+
+  /** Moves sessions whose owner is unknown or not alive, or that a failed move left unowned. */
+  sweepOrphans(): void {
+    // Suspect owners keep their sessions: suspicion is often a pause; death (or absence) moves them.
+    const isLive = (nodeId: string): boolean => {
+      const node = this.fleet.get(nodeId);
+      return node !== undefined && node.liveness !== 'dead';
+    };
+    for (const record of this.registry.orphans(isLive)) {
+      if (!this.moving.has(record.sessionId)) void this.move(record.sessionId, record.ownerNodeId, 'migrate');
+    }
+  }
+
+  /**
+   * Moves one session off `fromNodeId` (null: it has no owner): detach (fenced), place elsewhere,
+   * attach (fenced), adopt. Returns whether a node serves it now.
+   */
+  private async move(sessionId: string, fromNodeId: string | null, reason: 'open' | 'migrate'): Promise<boolean> {
+    if (this.moving.has(sessionId)) return false;
+    this.moving.add(sessionId);
+    const startedMs = this.clock();
+    try {
+      let current = this.registry.get(sessionId);
+      if (current === undefined) return false;
+      if (fromNodeId !== null && current.record.ownerNodeId === fromNodeId) {
+        const detached = await changeOwnership(this.store, sessionId, { kind: 'detach', fromNodeId }, current);
+        if (!detached.ok) {
+          if (detached.current !== undefined) this.registry.put(detached.current.record, detached.current.revision);
+          return false; // someone else moved or closed it: their write stands
+        }
+        this.registry.put(detached.current.record, detached.current.revision);
+        current = detached.current;
+      }
+      const model = this.models(current.record.model);
+      if (model === undefined || current.record.ownerNodeId !== null) return false;
+      // Make a still-running old owner let go before anyone else serves (a dead one just does not answer).
+      if (fromNodeId !== null && reason === 'migrate') {
+        await this.outbox.releaseSession(fromNodeId, { v: PROTOCOL_VERSION, sessionId, reason: 'migrate' }, 1000);
+      }
+      const excluded = new Set<string>(fromNodeId === null ? [] : [fromNodeId]);
+      for (let attempt = 0; attempt < this.config.placementAttempts; attempt++) {
+        const target = this.place(sessionId, model, current.record.expectedContextTokens, excluded);
+        if (typeof target !== 'string') return false;
+        const attached = await changeOwnership(this.store, sessionId, { kind: 'attach', toNodeId: target }, current);
+        if (!attached.ok) {
+          if (attached.current !== undefined) this.registry.put(attached.current.record, attached.current.revision);
+          return false;
+        }
+        this.registry.put(attached.current.record, attached.current.revision);
+        if (await this.adopt(attached.current, target, reason)) {
+          this.counters.increment('sessions.moved');
+          this.recentMoves.push({ sessionId, ms: this.clock() - startedMs });
+          if (this.recentMoves.length > 10_000) this.recentMoves.splice(0, this.recentMoves.length - 10_000);
+          return true;
+        }
+        excluded.add(target);
+        const detached = await changeOwnership(
+          this.store,
+          sessionId,
+          { kind: 'detach', fromNodeId: target },
+          attached.current,
+        );
+        if (!detached.ok) return false;
+        this.registry.put(detached.current.record, detached.current.revision);
+        current = detached.current;
+      }
+      return false;
+    } finally {
+      this.moving.delete(sessionId);
+    }
+  }
+
+  private async adopt(current: VersionedRecord, nodeId: string, reason: 'open' | 'migrate'): Promise<boolean> {
+    const { record } = current;
+    const reply = await this.outbox.adoptSession(
+      nodeId,
+      {
+        v: PROTOCOL_VERSION,
+        sessionId: record.sessionId,
+        tenant: record.tenant,
+        model: record.model,
+        ownerRevision: current.revision,
+        reason,
+      },
+      this.config.adoptTimeoutMs,
+    );
+    if (reply.ok) {
+      // Keep the cached record's counters current with what the owner restored (the store keeps the ownership).
+      this.registry.put(
+        { ...record, turns: reply.restoredTurns, contextTokens: reply.contextTokens },
+        current.revision,
+      );
+      return true;
+    }
+    const why =
+      'error' in reply ? `${reply.error.code}: ${reply.error.message}` : `${reply.transport}: ${reply.message}`;
+    this.log.warn({ sessionId: record.sessionId, nodeId, reason: why }, 'node did not adopt session');
+    return false;
+  }
+
+  /** A node for the session, or the typed reason there is none. */
+  private place(
+    sessionId: string,
+    model: ModelSpec,
+    contextTokens: number,
+    excluded: ReadonlySet<string>,
+  ): string | ErrorReply {
+    const decision = this.placement.place(
+      {
+        requestId: sessionId,
+        model,
+        inputTokens: Math.max(1, contextTokens),
+        maxOutputTokens: 1,
+        priority: 'normal',
+        sloClass: 'interactive',
+        excludeNodeIds: excluded,
+      },
+      this.fleet,
+      { nowMs: this.clock(), rng: this.rng },
+    );
+    if (decision.ok) return decision.node.nodeId;
+    const code: ErrorCode = decision.code;
+    return errorReply(code, decision.message, code === 'NO_CAPACITY' ? { retryAfterMs: 1000 } : {});
+  }
+
+  private info(record: SessionRecord): SessionInfo {
+    const { v: _v, ...fields } = record;
+    return { v: PROTOCOL_VERSION, ok: true, ...fields };
+  }
+
+  private notFound(sessionId: string): ErrorReply {
+    return errorReply('SESSION_NOT_FOUND', `session ${sessionId} does not exist for this tenant`);
+  }
+}
