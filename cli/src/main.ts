@@ -3,14 +3,17 @@ import { agentCommand } from './commands/agent.js';
 import { demoCommand } from './commands/demo.js';
 import { nodeCommand } from './commands/node.js';
 import { schedulerCommand } from './commands/scheduler.js';
+import { sessionCommand } from './commands/session.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
+import { SwitchyardError } from '@switchyard/protocol';
 import { type Command, commandHelp, parseCommandArgs, UsageError } from './command.js';
 
 const COMMANDS: readonly Command[] = [
   demoCommand,
   schedulerCommand,
   agentCommand,
+  sessionCommand,
   submitCommand,
   statusCommand,
   nodeCommand,
@@ -50,7 +53,8 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error(`switchyard ${command.name}: ${err.message}\n\n${commandHelp(command)}`);
       return 2;
     }
-    console.error(`switchyard ${command.name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    const code = err instanceof SwitchyardError ? ` ${err.code}` : '';
+    console.error(`switchyard ${command.name}:${code} ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
 }

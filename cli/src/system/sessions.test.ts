@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { RemoteError, SessionClient, type SessionLogEntry, subjects } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, type Stack, startStack, waitFor } from './harness.js';
@@ -5,6 +8,9 @@ import { readLogOf } from './session-log-reader.js';
 
 const readLog = (stack: Stack, sessionId: string): Promise<SessionLogEntry[]> =>
   readLogOf(stack.nats.client, sessionId);
+
+const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+const run = promisify(execFile);
 
 describe('sessions over a real nats-server with JetStream', () => {
   let stack: Stack;
@@ -122,5 +128,21 @@ describe('sessions over a real nats-server with JetStream', () => {
     });
     expect(stack.scheduler.counters.get('sessions.moved')).toBeGreaterThanOrEqual(1);
     expect(RemoteError).toBeDefined();
+  });
+
+  it('works from the command line: session open, turn, ls and close', async () => {
+    const cli = async (...args: string[]): Promise<string> =>
+      (await run(process.execPath, [CLI, 'session', ...args, '--tenant', 'cli', '--nats-url', stack.nats.server.url]))
+        .stdout;
+    const opened = JSON.parse(await cli('open', '--model', 'llama-3.1-8b')) as { sessionId: string };
+    const turn = JSON.parse(
+      await cli('turn', opened.sessionId, '--input-tokens', '40', '--max-output-tokens', '4', '--turn-key', 'cli-1'),
+    ) as { turn: number };
+    expect(turn.turn).toBe(1);
+    expect(await cli('ls')).toContain(opened.sessionId);
+    expect(JSON.parse(await cli('close', opened.sessionId))).toMatchObject({ state: 'closed' });
+    await expect(cli('turn', opened.sessionId, '--turn-key', 'cli-2')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/SESSION_CLOSED/),
+    });
   });
 });

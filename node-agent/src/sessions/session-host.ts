@@ -245,9 +245,22 @@ export class SessionHost {
         this.drop(session.sessionId);
         answer(errorReply('NOT_OWNER', `session ${session.sessionId} is owned by another node now`));
       } else {
-        answer(errorReply('INTERNAL', `turn ${request.turnKey} ran but could not be logged: ${appended.message}`));
+        // Retryable: a retry with the same key is answered from the log if the append did land.
+        answer(
+          errorReply('INTERNAL', `turn ${request.turnKey} ran but could not be logged: ${appended.message}`, {
+            retryable: true,
+          }),
+        );
       }
       return;
+    }
+    if (appended.duplicate && (await this.catchUp(session))) {
+      // The log already had this turn (another run of it got there first): its entry is the answer.
+      const logged = session.turns.get(request.turnKey);
+      if (logged !== undefined) {
+        answer(this.resultOf(session, logged, 0, true));
+        return;
+      }
     }
     session.turns.set(entry.turnKey, entry);
     session.turnCount = entry.turn;

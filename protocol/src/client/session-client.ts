@@ -1,6 +1,6 @@
 import { type NatsConnection, RequestError, TimeoutError } from '@nats-io/nats-core';
 import { decode, encode } from '../codec.js';
-import { RemoteError } from '../errors.js';
+import { isRetryable, RemoteError } from '../errors.js';
 import { SessionListResponse, SessionResponse, SessionTurnReply } from '../messages/replies.js';
 import type {
   SessionInfo,
@@ -82,15 +82,21 @@ export class SessionClient {
         const decoded = decode(SessionTurnReply, reply.data);
         if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
         if (decoded.value.ok) return decoded.value;
-        if (decoded.value.error.code !== 'NOT_OWNER')
-          throw new RemoteError(decoded.value.error.code, decoded.value.error.message);
-        why = decoded.value.error.message;
+        const { error } = decoded.value;
+        if (!error.retryable) throw new RemoteError(error.code, error.message);
+        why = error.message;
+        if (error.retryAfterMs !== undefined) backoffMs = Math.max(backoffMs, error.retryAfterMs);
       } catch (err) {
         if (!(err instanceof RequestError) && !(err instanceof TimeoutError)) throw err;
         // Nobody serves the subject (moving, closed or unknown) or no answer: ask the scheduler what the session is.
-        const info = await this.get(sessionId);
-        if (info.state === 'closed') throw new RemoteError('SESSION_CLOSED', `session ${sessionId} is closed`);
         why = err.message;
+        try {
+          const info = await this.get(sessionId);
+          if (info.state === 'closed') throw new RemoteError('SESSION_CLOSED', `session ${sessionId} is closed`);
+        } catch (lookup) {
+          // A definite answer ends the turn; a scheduler that cannot be reached (failing over) means "keep trying".
+          if (lookup instanceof RemoteError && !isRetryable(lookup.code)) throw lookup;
+        }
       }
       if (Date.now() + backoffMs > deadline) {
         throw new RemoteError(
