@@ -15,6 +15,9 @@ const run = promisify(execFile);
 describe('sessions over a real nats-server with JetStream', () => {
   let stack: Stack;
   let client: SessionClient;
+  const cli = async (...args: string[]): Promise<string> =>
+    (await run(process.execPath, [CLI, 'session', ...args, '--tenant', 'cli', '--nats-url', stack.nats.server.url]))
+      .stdout;
 
   beforeAll(async () => {
     stack = await startStack([h100('sess-0'), h100('sess-1', 'test-1', 2)]);
@@ -131,9 +134,6 @@ describe('sessions over a real nats-server with JetStream', () => {
   });
 
   it('works from the command line: session open, turn, ls and close', async () => {
-    const cli = async (...args: string[]): Promise<string> =>
-      (await run(process.execPath, [CLI, 'session', ...args, '--tenant', 'cli', '--nats-url', stack.nats.server.url]))
-        .stdout;
     const opened = JSON.parse(await cli('open', '--model', 'llama-3.1-8b')) as { sessionId: string };
     const turn = JSON.parse(
       await cli('turn', opened.sessionId, '--input-tokens', '40', '--max-output-tokens', '4', '--turn-key', 'cli-1'),
