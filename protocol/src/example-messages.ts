@@ -261,4 +261,5 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
     atMs: 1_735_690_212_000,
     serviceMs: 1630.75,
   },
+  LeaderLease: { v: 1, holder: 'sched-3fa91c07', term: 12, leaseMs: 5000 },
 };

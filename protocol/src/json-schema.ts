@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './messages/admin.js';
+import { LeaderLease, NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './messages/admin.js';
 import { ErrorReply } from './messages/common.js';
 import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
 import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
@@ -47,6 +47,7 @@ export const MESSAGE_SCHEMAS = {
   SessionAdoptAck,
   SessionRelease,
   SessionLogEntry,
+  LeaderLease,
 } as const;
 
 /** JSON Schema (draft 2020-12) of one message, as it is accepted on input. */

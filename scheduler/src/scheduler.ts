@@ -1,29 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createRng, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { createRng, type ModelSpec } from '@switchyard/fleet-model';
 import { pino } from 'pino';
-import { NatsOutbox } from './adapters/nats/nats-outbox.js';
-import { SchedulerSubscriptions } from './adapters/nats/scheduler-subscriptions.js';
-import { KvSessionStore } from './adapters/jetstream/kv-session-store.js';
-import { SessionRegistry } from './core/sessions/session-registry.js';
-import { DEFAULT_SESSION_CONFIG, SessionService, type SessionServiceConfig } from './service/session-service.js';
+import { KvLeaderLease } from './adapters/jetstream/kv-leader-lease.js';
 import {
   DEFAULT_FAILURE_DETECTOR,
   type FailureDetectorConfig,
   validateFailureDetectorConfig,
 } from './core/fleet/failure-detector.js';
 import { FleetView } from './core/fleet/fleet-view.js';
-import { PlacementIndex } from './core/placement/placement-index.js';
 import { buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PlacementConfig } from './core/placement/registry.js';
-import { DEFAULT_REQUEST_LEDGER, RequestLedger, type RequestLedgerConfig } from './core/requests/request-ledger.js';
-import { FleetService } from './service/fleet-service.js';
-import {
-  DEFAULT_INFERENCE_CONFIG,
-  InferenceService,
-  type InferenceServiceConfig,
-} from './service/inference-service.js';
+import { DEFAULT_REQUEST_LEDGER, type RequestLedgerConfig } from './core/requests/request-ledger.js';
+import { SessionRegistry } from './core/sessions/session-registry.js';
+import { DEFAULT_INFERENCE_CONFIG, type InferenceServiceConfig } from './service/inference-service.js';
 import { Counters, type Logger } from './service/ports.js';
+import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig } from './service/session-service.js';
+import { type ServingTerm, startServingTerm } from './serving-term.js';
 
 /** Everything a scheduler process is configured with. */
 export interface SchedulerConfig {
@@ -46,24 +38,29 @@ export interface SchedulerConfig {
   /** Graceful stop waits this long for open requests to be answered (default 10 s). */
   readonly shutdownGraceMs?: number;
   readonly sessions?: SessionServiceConfig;
+  /** Run as one of several schedulers: serve only while holding the leader lease of this length. */
+  readonly leaseMs?: number;
 }
 
 /** A running scheduler. */
 export interface SchedulerHandle {
   readonly schedulerId: string;
+  /** The fleet view of the current term (an empty one while not leader). */
   readonly fleet: FleetView;
   readonly counters: Counters;
   readonly openRequests: () => number;
-  /** Sessions, when the NATS server has JetStream (undefined otherwise). */
+  /** Sessions, while serving on a NATS server with JetStream (undefined otherwise). */
   readonly sessions: SessionService | undefined;
   readonly sessionRegistry: SessionRegistry;
+  /** Whether this scheduler serves now (always, without a lease). */
+  readonly isLeader: boolean;
   /** Stops taking messages, waits (bounded) for open requests, closes the connection. */
   stop(): Promise<void>;
   /** Resolves when the NATS connection closes for good. */
   readonly closed: Promise<void>;
 }
 
-/** Composition root of the scheduler process: wires core, services and the NATS adapter. */
+/** Composition root of the scheduler process: configuration, connection, leadership, serving terms. */
 export async function startScheduler(config: SchedulerConfig): Promise<SchedulerHandle> {
   const schedulerId = config.schedulerId ?? `sched-${randomBytes(4).toString('hex')}`;
   const log: Logger = pino(
@@ -75,104 +72,82 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const clock = Date.now;
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
   const counters = new Counters();
-  const fleet = new FleetView(getProfile, detector, new PlacementIndex());
-  const ledger = new RequestLedger(config.ledger ?? DEFAULT_REQUEST_LEDGER);
-
+  const graceMs = config.shutdownGraceMs ?? 10_000;
   const nc: NatsConnection = await connect({
     servers: config.natsUrl,
     name: schedulerId,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });
-  const outbox = new NatsOutbox(nc, log);
-  const inference = new InferenceService(
-    schedulerId,
-    fleet,
-    ledger,
-    placement,
-    config.models ?? getModel,
-    outbox,
-    counters,
-    log,
-    clock,
-    rng,
-    config.inference ?? DEFAULT_INFERENCE_CONFIG,
-  );
-  const sessionRegistry = new SessionRegistry();
-  let sessions: SessionService | undefined;
-  try {
-    const store = await KvSessionStore.open(nc, await jetstreamManager(nc), log);
-    sessions = new SessionService(
-      store,
-      sessionRegistry,
-      fleet,
-      placement,
-      config.models ?? getModel,
-      outbox,
-      counters,
-      log,
-      clock,
-      rng,
-      config.sessions ?? DEFAULT_SESSION_CONFIG,
-    );
-    const loaded = await sessions.load();
-    log.info({ sessions: loaded }, 'sessions loaded from the store');
-  } catch (err) {
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: sessions are disabled');
-  }
-  const fleetService = new FleetService(
-    schedulerId,
-    fleet,
-    detector,
-    outbox,
-    counters,
-    log,
-    clock,
-    (nodeId, lost) => inference.nodeLost(nodeId, lost),
-    (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
-  );
-  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions);
-  subscriptions.start();
   void watchConnection(nc, log);
 
-  // Owners are given one dead-after period to (re-)register before their sessions count as orphaned.
-  const orphanSweepFromMs = clock() + detector.deadAfterMs;
-  let lastOrphanSweepMs = 0;
-  const sweepTimer = setInterval(() => {
-    fleetService.sweep();
-    inference.expireOverdue();
-    const nowMs = clock();
-    if (nowMs >= orphanSweepFromMs && nowMs - lastOrphanSweepMs >= 1000) {
-      lastOrphanSweepMs = nowMs;
-      sessions?.sweepOrphans();
-    }
-  }, config.sweepIntervalMs ?? 200);
-  await nc.flush();
-  log.info({ natsUrl: config.natsUrl, nodesAfterMs: detector }, 'scheduler ready');
+  let term: ServingTerm | undefined;
+  const idle = { fleet: undefined as FleetView | undefined, registry: new SessionRegistry() };
+  const serve = async (): Promise<void> => {
+    term = await startServingTerm({
+      schedulerId,
+      nc,
+      log,
+      counters,
+      detector,
+      placement,
+      clock,
+      rng,
+      ledger: config.ledger ?? DEFAULT_REQUEST_LEDGER,
+      inference: config.inference ?? DEFAULT_INFERENCE_CONFIG,
+      sessions: config.sessions ?? DEFAULT_SESSION_CONFIG,
+      sweepIntervalMs: config.sweepIntervalMs ?? 200,
+      ...(config.models === undefined ? {} : { models: config.models }),
+    });
+    idle.fleet = term.fleet;
+    log.info({ natsUrl: config.natsUrl, detector }, 'scheduler ready');
+  };
+  const unserve = async (): Promise<void> => {
+    const ending = term;
+    term = undefined;
+    await ending?.stop(graceMs);
+  };
+
+  let lease: KvLeaderLease | undefined;
+  if (config.leaseMs === undefined) {
+    await serve();
+  } else {
+    lease = await KvLeaderLease.start(nc, schedulerId, config.leaseMs, { elected: serve, deposed: unserve }, log);
+    if (!lease.isLeader) log.info({ leaseMs: config.leaseMs }, 'standing by: another scheduler leads');
+  }
 
   let stopping: Promise<void> | undefined;
   return {
     schedulerId,
-    fleet,
+    get fleet() {
+      return term?.fleet ?? idle.fleet ?? emptyFleet;
+    },
     counters,
-    openRequests: () => inference.openRequests,
-    sessions,
-    sessionRegistry,
+    openRequests: () => term?.openRequests() ?? 0,
+    get sessions() {
+      return term?.sessions;
+    },
+    get sessionRegistry() {
+      return term?.sessionRegistry ?? idle.registry;
+    },
+    get isLeader() {
+      return term !== undefined;
+    },
     closed: nc.closed().then(() => undefined),
     stop() {
       stopping ??= (async () => {
-        await subscriptions.drain();
-        const graceEnds = Date.now() + (config.shutdownGraceMs ?? 10_000);
-        while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
-        clearInterval(sweepTimer);
-        outbox.close();
-        log.info({ openRequests: inference.openRequests }, 'scheduler stopped');
+        await lease?.stop();
+        await unserve();
+        log.info({}, 'scheduler stopped');
         await nc.drain().catch(() => nc.close());
       })();
       return stopping;
     },
   };
 }
+
+/** What `fleet` shows before this scheduler has ever led: nothing. */
+const emptyFleet = new FleetView(() => undefined, DEFAULT_FAILURE_DETECTOR);
 
 async function watchConnection(nc: NatsConnection, log: Logger): Promise<void> {
   for await (const status of nc.status()) {

@@ -31,6 +31,12 @@ export const schedulerCommand: Command = {
       description: 'deadline for requests that set none',
     },
     seed: { type: 'string', env: 'SWITCHYARD_SEED', description: 'seed of the tie-breaking RNG (default: random)' },
+    'lease-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_LEASE_MS',
+      description:
+        'high availability: serve only while holding the leader lease of this length (run two or more schedulers)',
+    },
   },
   async run(values) {
     const suspectAfterMs = intOption(values, 'suspect-after-ms', 1, 3_600_000);
@@ -49,6 +55,7 @@ export const schedulerCommand: Command = {
       ledger: { maxAttempts: 3, defaultDeadlineMs: intOption(values, 'default-deadline-ms', 1, 7 * 24 * 3_600_000) },
       ...(typeof schedulerId === 'string' ? { schedulerId } : {}),
       ...(typeof seed === 'string' ? { seed: intOption(values, 'seed', 0, 2 ** 32 - 1) } : {}),
+      ...(typeof values['lease-ms'] === 'string' ? { leaseMs: intOption(values, 'lease-ms', 100, 600_000) } : {}),
     });
     const stopOn = await Promise.race([untilSignal(), scheduler.closed.then(() => 'closed' as const)]);
     await scheduler.stop();

@@ -96,7 +96,13 @@ describe('sessions when their owner process is SIGKILLed', () => {
       10_000,
     );
     const servingAgainMs = Date.now() - detectedAtMs;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Let every session go on for two more turns, so each moved one is served by its new owner.
+    const movedAt = new Map(sessions.map((sess) => [sess.sessionId, turnsDone.get(sess.sessionId) ?? 0]));
+    await waitFor(
+      () => sessions.every((sess) => (turnsDone.get(sess.sessionId) ?? 0) >= (movedAt.get(sess.sessionId) ?? 0) + 2),
+      'two more turns per session',
+      15_000,
+    );
     run.stopped = true;
     await Promise.all(conversations);
 

@@ -80,3 +80,20 @@ export const NodeCommandReply = z.strictObject({
   node: NodeView,
 });
 export type NodeCommandReply = z.infer<typeof NodeCommandReply>;
+
+/** KV bucket and key of the scheduler leader lease. */
+export const LEADER_KV_BUCKET = 'sy_leader';
+export const LEADER_KV_KEY = 'scheduler';
+
+/**
+ * The scheduler leader lease (value of `sy_leader/scheduler`). The leader rewrites it every third of
+ * `leaseMs` by revision compare-and-set; a standby that sees the revision unchanged for `leaseMs`
+ * claims it the same way, so exactly one claim wins.
+ */
+export const LeaderLease = z.strictObject({
+  v: Version,
+  holder: SubjectToken.describe('Scheduler id of the leader.'),
+  term: z.int().min(1).describe('Increases by one on every change of leader.'),
+  leaseMs: z.int().min(100).max(600_000),
+});
+export type LeaderLease = z.infer<typeof LeaderLease>;

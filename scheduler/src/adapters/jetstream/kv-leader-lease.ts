@@ -1,0 +1,137 @@
+import { StorageType } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decode, encode, LEADER_KV_BUCKET, LEADER_KV_KEY, LeaderLease } from '@switchyard/protocol';
+import { LeaseClock } from '../../core/leadership/lease-clock.js';
+import type { Logger } from '../../service/ports.js';
+
+/** What the lease tells its owner. Called one at a time, never concurrently. */
+export interface LeadershipListener {
+  elected(term: number): Promise<void>;
+  deposed(reason: string): Promise<void>;
+}
+
+/**
+ * Leader election by a lease in NATS KV (see docs/protocol.md, section 13): renew or claim every
+ * third of the lease by revision compare-and-set; step down on a refused renewal or a lease gone
+ * unrenewed. No home-made consensus: the KV's compare-and-set decides every contest.
+ */
+export class KvLeaderLease {
+  private readonly clock: LeaseClock;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private leading = false;
+  private revision = 0;
+  private term = 0;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly schedulerId: string,
+    private readonly leaseMs: number,
+    private readonly listener: LeadershipListener,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {
+    this.clock = new LeaseClock(leaseMs);
+  }
+
+  static async start(
+    nc: NatsConnection,
+    schedulerId: string,
+    leaseMs: number,
+    listener: LeadershipListener,
+    log: Logger,
+    now: () => number = Date.now,
+  ): Promise<KvLeaderLease> {
+    const kv = await new Kvm(nc).create(LEADER_KV_BUCKET, { history: 1, storage: StorageType.File });
+    const lease = new KvLeaderLease(kv, schedulerId, leaseMs, listener, log, now);
+    lease.timer = setInterval(() => void lease.tick(), Math.max(50, Math.floor(leaseMs / 3)));
+    await lease.tick();
+    return lease;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  /** Stops renewing; a leader steps down (its lease then lapses for a standby to claim). */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (this.leading) await this.stepDown('stopping');
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      if (this.leading) await this.renew();
+      else await this.maybeClaim();
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader lease: KV unavailable');
+      if (this.leading && this.clock.expiredForLeader(this.now())) await this.stepDown('lease not renewed in time');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private value(term: number): Uint8Array {
+    return encode({ v: 1, holder: this.schedulerId, term, leaseMs: this.leaseMs } satisfies LeaderLease);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.clock.expiredForLeader(this.now())) {
+      await this.stepDown('lease not renewed in time');
+      return;
+    }
+    try {
+      this.revision = await this.kv.update(LEADER_KV_KEY, this.value(this.term), this.revision);
+      this.clock.renewed(this.now(), this.revision);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/wrong last sequence/i.test(message)) await this.stepDown('another scheduler holds the lease');
+      else throw err;
+    }
+  }
+
+  private async maybeClaim(): Promise<void> {
+    const entry = await this.kv.get(LEADER_KV_KEY);
+    const present = entry !== null && entry.operation === 'PUT';
+    this.clock.observe(present ? entry.revision : undefined, this.now());
+    if (!this.clock.claimable(this.now())) return;
+    let previousTerm = 0;
+    if (present) {
+      const decoded = decode(LeaderLease, entry.value);
+      previousTerm = decoded.ok ? decoded.value.term : 0;
+    }
+    const term = previousTerm + 1;
+    try {
+      this.revision = present
+        ? await this.kv.update(LEADER_KV_KEY, this.value(term), entry.revision)
+        : await this.kv.create(LEADER_KV_KEY, this.value(term));
+    } catch {
+      return; // another standby won this round
+    }
+    this.term = term;
+    this.leading = true;
+    this.clock.renewed(this.now(), this.revision);
+    this.log.info({ term }, 'elected leader');
+    try {
+      await this.listener.elected(term);
+    } catch (err) {
+      await this.stepDown(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async stepDown(reason: string): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.warn({ term: this.term, reason }, 'no longer leader');
+    await this.listener.deposed(reason);
+  }
+}

@@ -1,0 +1,132 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { KvSessionStore } from './adapters/jetstream/kv-session-store.js';
+import { NatsOutbox } from './adapters/nats/nats-outbox.js';
+import { SchedulerSubscriptions } from './adapters/nats/scheduler-subscriptions.js';
+import type { FailureDetectorConfig } from './core/fleet/failure-detector.js';
+import { FleetView } from './core/fleet/fleet-view.js';
+import type { PlacementFramework } from './core/placement/framework.js';
+import { PlacementIndex } from './core/placement/placement-index.js';
+import { RequestLedger, type RequestLedgerConfig } from './core/requests/request-ledger.js';
+import { SessionRegistry } from './core/sessions/session-registry.js';
+import { FleetService } from './service/fleet-service.js';
+import { InferenceService, type InferenceServiceConfig } from './service/inference-service.js';
+import type { Counters, Logger } from './service/ports.js';
+import { SessionService, type SessionServiceConfig } from './service/session-service.js';
+
+/** What one term of service is built from (all of it outlives the term). */
+export interface TermInputs {
+  readonly schedulerId: string;
+  readonly nc: NatsConnection;
+  readonly log: Logger;
+  readonly counters: Counters;
+  readonly detector: FailureDetectorConfig;
+  readonly placement: PlacementFramework;
+  readonly clock: () => number;
+  readonly rng: () => number;
+  readonly models?: (name: string) => ModelSpec | undefined;
+  readonly ledger: RequestLedgerConfig;
+  readonly inference: InferenceServiceConfig;
+  readonly sessions: SessionServiceConfig;
+  readonly sweepIntervalMs: number;
+}
+
+/** A scheduler serving: its fleet view, ledger and sessions, subscribed to every subject. */
+export interface ServingTerm {
+  readonly fleet: FleetView;
+  readonly sessionRegistry: SessionRegistry;
+  readonly sessions: SessionService | undefined;
+  readonly openRequests: () => number;
+  /** Stops taking messages; waits up to `graceMs` for open requests; stops timers. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * Starts serving: a fresh fleet view (rebuilt from heartbeats: agents unknown to it are told to
+ * register), sessions loaded from the store, subscriptions and sweeps. A scheduler runs one term
+ * at a time, for as long as it is leader (always, without high availability).
+ */
+export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm> {
+  const { schedulerId, nc, log, counters, detector, placement, clock, rng } = inputs;
+  const models = inputs.models ?? getModel;
+  const fleet = new FleetView(getProfile, detector, new PlacementIndex());
+  const ledger = new RequestLedger(inputs.ledger);
+  const outbox = new NatsOutbox(nc, log);
+  const inference = new InferenceService(
+    schedulerId,
+    fleet,
+    ledger,
+    placement,
+    models,
+    outbox,
+    counters,
+    log,
+    clock,
+    rng,
+    inputs.inference,
+  );
+  const sessionRegistry = new SessionRegistry();
+  let sessions: SessionService | undefined;
+  try {
+    const store = await KvSessionStore.open(nc, await jetstreamManager(nc), log);
+    sessions = new SessionService(
+      store,
+      sessionRegistry,
+      fleet,
+      placement,
+      models,
+      outbox,
+      counters,
+      log,
+      clock,
+      rng,
+      inputs.sessions,
+    );
+    const loaded = await sessions.load();
+    log.info({ sessions: loaded }, 'sessions loaded from the store');
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: sessions are disabled');
+  }
+  const fleetService = new FleetService(
+    schedulerId,
+    fleet,
+    detector,
+    outbox,
+    counters,
+    log,
+    clock,
+    (nodeId, lost) => inference.nodeLost(nodeId, lost),
+    (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
+  );
+  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions);
+  subscriptions.start();
+
+  // Owners get one dead-after period to (re-)register before their sessions count as orphaned.
+  const orphanSweepFromMs = clock() + detector.deadAfterMs;
+  let lastOrphanSweepMs = 0;
+  const sweepTimer = setInterval(() => {
+    fleetService.sweep();
+    inference.expireOverdue();
+    const nowMs = clock();
+    if (nowMs >= orphanSweepFromMs && nowMs - lastOrphanSweepMs >= 1000) {
+      lastOrphanSweepMs = nowMs;
+      sessions?.sweepOrphans();
+    }
+  }, inputs.sweepIntervalMs);
+  await nc.flush();
+
+  return {
+    fleet,
+    sessionRegistry,
+    sessions,
+    openRequests: () => inference.openRequests,
+    async stop(graceMs) {
+      await subscriptions.drain();
+      const graceEnds = Date.now() + graceMs;
+      while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
+      clearInterval(sweepTimer);
+      outbox.close();
+    },
+  };
+}
