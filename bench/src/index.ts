@@ -5,3 +5,5 @@ export * from './demo/demo.js';
 export * from './demo/demo-summary.js';
 export * from './demo/demo-fleet.js';
 export * from './demo/load-driver.js';
+export * from './demo/session-log.js';
+export * from './demo/session-driver.js';

@@ -88,7 +88,7 @@ function launch(cliEntry: string, name: string, args: string[], logDir: string, 
     command: process.execPath,
     args: [cliEntry, ...args],
     env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-    readyPattern: /"msg":"(scheduler ready|agent host ready)"/,
+    readyPattern: /"msg":"(scheduler ready|agent host ready|standing by[^"]*)"/,
     startTimeoutMs: 30_000,
     onLine: (line) => sink.write(`${line}\n`),
   });
@@ -97,18 +97,27 @@ function launch(cliEntry: string, name: string, args: string[], logDir: string, 
 }
 
 /** Starts the scheduler process. */
+/**
+ * Starts a scheduler process. With `leaseMs`, it is one of several: it serves only while it holds
+ * the leader lease, and is ready once it either leads or stands by.
+ */
 export async function startSchedulerProcess(
   cliEntry: string,
   natsUrl: string,
   logDir: string,
   timings: FleetTimings,
   seed: number,
+  name = 'scheduler',
+  leaseMs?: number,
 ): Promise<FleetProcess> {
   const process = launch(
     cliEntry,
-    'scheduler',
+    name,
     [
       'scheduler',
+      '--scheduler-id',
+      name,
+      ...(leaseMs === undefined ? [] : ['--lease-ms', String(leaseMs)]),
       '--suspect-after-ms',
       String(timings.suspectAfterMs),
       '--dead-after-ms',
@@ -120,7 +129,7 @@ export async function startSchedulerProcess(
     natsUrl,
   );
   await process.ready();
-  return { name: 'scheduler', process };
+  return { name, process };
 }
 
 /** Starts one agent process per node group, in parallel. */

@@ -3,6 +3,7 @@ import { percentile, sortedCopy } from '../report/percentiles.js';
 import { formatTable } from '../report/table.js';
 import type { NodeGroup } from './demo-fleet.js';
 import type { RequestOutcome } from './load-driver.js';
+import type { SessionAudit, TurnOutcome } from './session-driver.js';
 
 /** One status poll's cluster figures. */
 export interface ClusterSample {
@@ -17,6 +18,9 @@ export interface DemoSummary {
   readonly samples: readonly ClusterSample[];
   readonly counters: Readonly<Record<string, number>>;
   readonly kill?: { readonly group: NodeGroup; readonly atMs: number; readonly deadDetectedAfterMs?: number };
+  readonly sessions?: { readonly audit: SessionAudit; readonly turns: readonly TurnOutcome[] };
+  readonly leaderKill?: { readonly atMs: number; readonly failoverMs?: number };
+  readonly resent?: { readonly noScheduler: number; readonly afterTimeout: number };
 }
 
 const avg = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -35,7 +39,10 @@ export function renderSummary(summary: DemoSummary): string {
   for (const o of outcomes) byCode.set(o.code, (byCode.get(o.code) ?? 0) + 1);
   const lines: string[] = [];
   lines.push(
-    `Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered`,
+    `Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered` +
+      (summary.resent === undefined
+        ? ''
+        : ` (${summary.resent.noScheduler} resent while no scheduler served, ${summary.resent.afterTimeout} resent after going unanswered)`),
   );
   lines.push(
     `Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s (load, then settling)`,
@@ -96,7 +103,7 @@ export function renderSummary(summary: DemoSummary): string {
   const c = summary.counters;
   lines.push('');
   lines.push(
-    `Scheduler: ${c['placements.ok'] ?? 0} placements, ${c['requests.replaced'] ?? 0} re-placed after node loss, ` +
+    `${summary.leaderKill === undefined ? 'Scheduler' : 'Scheduler (the leader at the end, since it took over)'}: ${c['placements.ok'] ?? 0} placements, ${c['requests.replaced'] ?? 0} re-placed after node loss, ` +
       `${c['assignments.refused'] ?? 0} assignments refused, ${c['nodes.died'] ?? 0} nodes died, ${c['results.late'] ?? 0} late results ignored`,
   );
   if (summary.kill !== undefined) {
@@ -107,6 +114,28 @@ export function renderSummary(summary: DemoSummary): string {
           ? 'not yet marked dead at the end'
           : `marked dead ${(deadDetectedAfterMs / 1000).toFixed(1)} s later`) +
         `; unanswered requests: ${unanswered(summary)}`,
+    );
+  }
+  if (summary.sessions !== undefined) {
+    const { audit, turns } = summary.sessions;
+    const answered = turns.filter((t) => t.code === 'ok');
+    const lat = sortedCopy(answered.map((t) => t.latencyMs));
+    const restored = answered.filter((t) => (t.restoredContextTokens ?? 0) > 0);
+    lines.push('');
+    lines.push(
+      `Sessions: ${audit.sessions} agent sessions, ${audit.turnsAnswered} turns answered (p50 ${ms(percentile(lat, 50))} ms, ` +
+        `p99 ${ms(percentile(lat, 99))} ms), ${turns.length - answered.length} failed; ${audit.moved} moved to another node ` +
+        `(${restored.length} turns re-prefilled a restored context); durable logs complete and in order: ` +
+        `${audit.sessions - audit.incompleteLogs}/${audit.sessions}`,
+    );
+  }
+  if (summary.leaderKill !== undefined) {
+    const { atMs, failoverMs } = summary.leaderKill;
+    lines.push(
+      `Failover: scheduler leader SIGKILLed at ${(atMs / 1000).toFixed(1)} s; ` +
+        (failoverMs === undefined
+          ? 'standby had not taken over by the end'
+          : `standby took over ${(failoverMs / 1000).toFixed(1)} s later`),
     );
   }
   return lines.join('\n');

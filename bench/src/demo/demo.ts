@@ -16,6 +16,8 @@ import {
   startSchedulerProcess,
 } from './demo-fleet.js';
 import { LoadDriver } from './load-driver.js';
+import { SessionDriver } from './session-driver.js';
+import { readLogOf } from './session-log.js';
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
 
 export interface DemoOptions {
@@ -32,12 +34,15 @@ export interface DemoOptions {
   /** Azure trace CSV to sample token sizes from; a built-in distribution if absent. */
   readonly tracePath?: string;
   readonly fleet?: readonly NodeGroup[];
+  /** Agent sessions conversing during the run (default 12). */
+  readonly sessions?: number;
   /** Output tokens per request are capped at this (default 1024). */
   readonly maxOutputTokens?: number;
   readonly out?: NodeJS.WriteStream;
 }
 
 const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
+const LEASE_MS = 2000;
 
 /** Where the shared Azure conversation trace lives next to a checkout, if it does. */
 export function defaultTracePath(repoRoot: string): string | undefined {
@@ -85,8 +90,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       natsUrl = nats.url;
       say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
     }
-    started.push(await startSchedulerProcess(options.cliEntry, natsUrl, options.logDir, TIMINGS, options.seed));
-    say(`▸ scheduler up (suspect after ${TIMINGS.suspectAfterMs} ms, dead after ${TIMINGS.deadAfterMs} ms of silence)`);
+    // Two schedulers: the first takes the leader lease, the second stands by to take over.
+    const leader = await startSchedulerProcess(
+      options.cliEntry,
+      natsUrl,
+      options.logDir,
+      TIMINGS,
+      options.seed,
+      'sched-a',
+      LEASE_MS,
+    );
+    const standby = await startSchedulerProcess(
+      options.cliEntry,
+      natsUrl,
+      options.logDir,
+      TIMINGS,
+      options.seed + 1,
+      'sched-b',
+      LEASE_MS,
+    );
+    started.push(leader, standby);
+    say(
+      `▸ schedulers up: sched-a leads, sched-b stands by (lease ${LEASE_MS} ms); ` +
+        `nodes suspect after ${TIMINGS.suspectAfterMs} ms, dead after ${TIMINGS.deadAfterMs} ms of silence`,
+    );
     const agents = await startAgentProcesses(options.cliEntry, natsUrl, options.logDir, fleet, TIMINGS, options.seed);
     started.push(...agents);
     for (const agent of agents) {
@@ -124,6 +151,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       },
       options.ratePerS,
       options.seed,
+      120_000,
+      // A request unanswered this long lost both its scheduler and its node: resend it (same key).
+      Math.max(5_000, (options.maxOutputTokens ?? 1024) * 40),
     );
     say(
       `▸ load: ${options.ratePerS} req/s open-loop for ${Math.round(options.durationMs / 1000)} s, ` +
@@ -132,7 +162,35 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const samples: ClusterSample[] = [];
     const startMs = Date.now();
+    const sessionDriver = new SessionDriver(client, 'llama-3.3-70b', options.seed + 7);
+    await sessionDriver.start(options.sessions ?? 12, 800);
+    say(
+      `▸ ${sessionDriver.openSessions.length} agent sessions conversing (turns go straight to their owner node, logged in JetStream)`,
+    );
     const killTarget = options.killAt > 0 ? agents.find((a) => a.group?.profile === 'h100') : undefined;
+    let leaderKilledAtMs: number | undefined;
+    let failoverMs: number | undefined;
+    if (options.killAt > 0) {
+      setTimeout(
+        () => {
+          leaderKilledAtMs = Date.now();
+          leader.process.kill('SIGKILL');
+          const line = `✖ SIGKILL scheduler leader sched-a (pid ${leader.process.pid})`;
+          if (isTty) out.write(`\r\x1b[2K${line}\n`);
+          else say(line);
+          void standby.process.waitForLine(/"msg":"elected leader"/, 30_000).then(
+            () => {
+              failoverMs = Date.now() - (leaderKilledAtMs ?? Date.now());
+              const took = `✔ sched-b elected leader ${(failoverMs / 1000).toFixed(1)} s later`;
+              if (isTty) out.write(`\r\x1b[2K${took}\n`);
+              else say(took);
+            },
+            () => undefined,
+          );
+        },
+        options.durationMs * Math.min(0.95, options.killAt + 0.25),
+      );
+    }
     let killedAtMs: number | undefined;
     let deadDetectedAfterMs: number | undefined;
     const isTty: boolean = out.isTTY; // undefined (falsy) when piped
@@ -179,6 +237,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     await driver.run(options.durationMs);
     await driver.settle();
+    await sessionDriver.stop();
     clearInterval(monitor);
     // A short run can end before the detector has ruled: wait for it (bounded), so the summary tells.
     if (killedAtMs !== undefined && killTarget?.group !== undefined) {
@@ -195,11 +254,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     if (isTty) out.write('\n');
     const finalStatus = await fetchStatus(client);
+    const audit = await sessionDriver.audit((sessionId) => readLogOf(client!, sessionId));
     const summary: DemoSummary = {
       durationMs: Date.now() - startMs,
       outcomes: driver.outcomes,
       samples,
       counters: finalStatus?.counters ?? {},
+      sessions: { audit, turns: sessionDriver.outcomes },
+      resent: { noScheduler: driver.retries, afterTimeout: driver.resentAfterTimeout },
+      ...(leaderKilledAtMs === undefined
+        ? {}
+        : { leaderKill: { atMs: leaderKilledAtMs - startMs, ...(failoverMs === undefined ? {} : { failoverMs }) } }),
       ...(killTarget?.group === undefined || killedAtMs === undefined
         ? {}
         : {

@@ -1,4 +1,4 @@
-import { type NatsConnection, RequestError } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { createRng } from '@switchyard/fleet-model';
 import { decode, encode, InferReply, type InferRequestInput, type Priority, subjects } from '@switchyard/protocol';
 import type { TraceRequest } from '../workload/azure-trace.js';
@@ -34,6 +34,10 @@ export class LoadDriver {
   readonly outcomes: RequestOutcome[] = [];
   private inFlightCount = 0;
   private sentCount = 0;
+  /** Requests resent because no scheduler was serving (leader failover). */
+  retries = 0;
+  /** Requests resent after going unanswered for an attempt (their scheduler and node both died). */
+  resentAfterTimeout = 0;
   private readonly rng: () => number;
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
@@ -43,7 +47,8 @@ export class LoadDriver {
     private readonly mix: LoadMix,
     private readonly ratePerS: number,
     seed: number,
-    private readonly clientTimeoutMs = 60_000,
+    private readonly clientTimeoutMs = 120_000,
+    private readonly attemptTimeoutMs = 30_000,
     private readonly tenant = 'demo',
   ) {
     this.rng = createRng(seed);
@@ -84,6 +89,32 @@ export class LoadDriver {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
+  /**
+   * Sends like a well-behaved client of an at-most-once service: a "no responders" status (no
+   * scheduler serving, e.g. during a leader failover) is retried with backoff, and a request
+   * unanswered after `attemptTimeoutMs` (its scheduler and its node both died) is sent again with
+   * the same idempotency key, until the client's own timeout.
+   */
+  private async send(body: Uint8Array, deadlineMs: number): Promise<Msg> {
+    let backoffMs = 50;
+    for (;;) {
+      try {
+        return await this.nc.request(subjects.infer(this.tenant), body, {
+          timeout: Math.max(1, Math.min(this.attemptTimeoutMs, deadlineMs - performance.now())),
+        });
+      } catch (err) {
+        const noResponders = err instanceof RequestError && err.isNoResponders();
+        const timedOut =
+          err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError);
+        if (!(noResponders || timedOut) || performance.now() + backoffMs >= deadlineMs) throw err;
+        if (timedOut) this.resentAfterTimeout++;
+        else this.retries++;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 500);
+      }
+    }
+  }
+
   private interArrivalMs(): number {
     return (-Math.log(1 - this.rng()) * 1000) / this.ratePerS;
   }
@@ -115,12 +146,12 @@ export class LoadDriver {
       inputTokens: Math.max(1, Math.min(this.mix.maxInputTokens, size.inputTokens)),
       maxOutputTokens: Math.max(1, Math.min(this.mix.maxOutputTokens, size.outputTokens)),
       priority,
+      idempotencyKey: `req-${this.sentCount + 1}`,
     };
     this.sentCount++;
     this.inFlightCount++;
     const sentAtMs = performance.now();
-    const done = this.nc
-      .request(subjects.infer(this.tenant), encode(request), { timeout: this.clientTimeoutMs })
+    const done = this.send(encode(request), sentAtMs + this.clientTimeoutMs)
       .then(
         (reply) => {
           const latencyMs = performance.now() - sentAtMs;

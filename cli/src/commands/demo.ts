@@ -30,6 +30,7 @@ export const demoCommand: Command = {
       default: '0.5',
       description: 'fraction of the run at which one agent process is SIGKILLed (0: never)',
     },
+    sessions: { type: 'string', default: '12', description: 'agent sessions conversing during the run' },
     'max-output-tokens': { type: 'string', default: '1024', description: 'cap on output tokens per request' },
     'external-nats': { type: 'boolean', description: 'use --nats-url instead of starting a local nats-server' },
     trace: {
@@ -54,6 +55,7 @@ export const demoCommand: Command = {
       seed: intOption(values, 'seed', 0, 2 ** 31),
       killAt: numberOption(values, 'kill-at', 0, 0.95),
       maxOutputTokens: intOption(values, 'max-output-tokens', 1, 100_000),
+      sessions: intOption(values, 'sessions', 0, 10_000),
       logDir: demoLogDir(String(values['log-dir'])),
       ...(values['external-nats'] === true && typeof values['nats-url'] === 'string'
         ? { natsUrl: values['nats-url'] }

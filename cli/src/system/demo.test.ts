@@ -25,23 +25,29 @@ describe('switchyard demo (the main job)', () => {
           '--max-output-tokens',
           '48',
           '--kill-at',
-          '0.4',
+          '0.3',
+          '--sessions',
+          '4',
           '--log-dir',
           logDir,
         ],
-        { timeout: 90_000, env: { ...process.env, SWITCHYARD_NATS_URL: '' } },
+        { timeout: 110_000, env: { ...process.env, SWITCHYARD_NATS_URL: '' } },
       );
       expect(stdout).toMatch(/18\/18 nodes registered/);
       expect(stdout).toMatch(/✖ SIGKILL agent pid \d+/);
       expect(stdout).toMatch(/Requests: \d+ sent, \d+ ok, \d+ errors, 0 unanswered/);
       expect(stdout).toMatch(/edge-fra-1 .*\nedge-iad-1 .*\nedge-sin-1 /);
       expect(stdout).toMatch(/Failure: agent of 2 h100 nodes in edge-fra-1 SIGKILLed .* marked dead/);
+      expect(stdout).toMatch(
+        /Sessions: 4 agent sessions, \d+ turns answered .* 0 failed; .* durable logs complete and in order: 4\/4/,
+      );
+      expect(stdout).toMatch(/Failover: scheduler leader SIGKILLed at .* standby took over/);
       const [runDir] = await readdir(logDir);
       expect(await readdir(join(logDir, runDir ?? ''))).toEqual(
-        expect.arrayContaining(['scheduler.log', 'agent-edge-fra-1-h100.log']),
+        expect.arrayContaining(['sched-a.log', 'sched-b.log', 'agent-edge-fra-1-h100.log']),
       );
     } finally {
       await rm(logDir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });

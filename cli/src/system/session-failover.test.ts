@@ -5,7 +5,7 @@ import type { SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-import { readLogOf } from './session-log-reader.js';
+import { readLogOf } from '@switchyard/bench';
 
 const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 

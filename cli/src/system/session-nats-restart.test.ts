@@ -1,7 +1,7 @@
 import { SessionClient } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, type Stack, startStack, waitFor } from './harness.js';
-import { readLogOf } from './session-log-reader.js';
+import { readLogOf } from '@switchyard/bench';
 
 describe('sessions across a nats-server restart (same JetStream store)', () => {
   let stack: Stack;

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { RemoteError, SessionClient, type SessionLogEntry, subjects } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, type Stack, startStack, waitFor } from './harness.js';
-import { readLogOf } from './session-log-reader.js';
+import { readLogOf } from '@switchyard/bench';
 
 const readLog = (stack: Stack, sessionId: string): Promise<SessionLogEntry[]> =>
   readLogOf(stack.nats.client, sessionId);

@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, SESSION_LOG_STREAM, SessionLogEntry, subjects } from '@switchyard/protocol';
 
-/** Reads a session's turn log straight from JetStream, as an auditor would (tests and benches). */
+/** Reads a session's turn log straight from JetStream, as an auditor would (demo audit, tests, benches). */
 export async function readLogOf(nc: NatsConnection, sessionId: string): Promise<SessionLogEntry[]> {
   const jsm = await jetstreamManager(nc);
   const entries: SessionLogEntry[] = [];
