@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { agentCommand } from './commands/agent.js';
+import { batchCommand } from './commands/batch.js';
 import { demoCommand } from './commands/demo.js';
 import { nodeCommand } from './commands/node.js';
 import { schedulerCommand } from './commands/scheduler.js';
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   schedulerCommand,
   agentCommand,
   sessionCommand,
+  batchCommand,
   submitCommand,
   statusCommand,
   nodeCommand,

@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   'QUOTA_EXCEEDED',
   /** This node no longer owns the session (it moved): retry, the new owner answers. Retryable. */
   'NOT_OWNER',
+  /** The batch does not exist for this tenant. */
+  'BATCH_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

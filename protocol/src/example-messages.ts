@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { MESSAGE_SCHEMAS } from './json-schema.js';
 import type { NodeView } from './messages/admin.js';
+import type { BatchItemResult, BatchSubmitRequest } from './messages/batch.js';
 import type { SessionListReply } from './messages/session.js';
 
 /** The wire body (schema input) of each documented message. */
@@ -44,6 +45,30 @@ const sessionFields: z.input<typeof SessionListReply>['sessions'][number] = {
   turns: 3,
   createdAtMs: 1_735_689_600_000,
   turnSubject: `sy.v1.tenant.acme.session.${sessionId}.turn`,
+};
+
+/** Batch `b-5d1e0c7a93f2` of tenant `acme`: three support tickets, submitted 2025-01-01T01:00Z with a 6 h deadline. */
+const batchId = 'b-5d1e0c7a93f2';
+const batchCreatedAtMs = 1_735_693_200_000;
+const batchDeadlineAtMs = batchCreatedAtMs + 21_600_000;
+const ticket = (ticketNo: number, inputTokens: number): z.input<typeof BatchSubmitRequest>['items'][number] => ({
+  inputTokens,
+  maxOutputTokens: 200,
+  prompt: `Summarise support ticket #${ticketNo} in one sentence and tag it billing, outage or feature-request.`,
+});
+const lastBatchItem = ticket(48213, 2210);
+const batchItems = [ticket(48211, 1536), ticket(48212, 902), lastBatchItem];
+
+/** Item 1 of the batch, run on trn2-fra1-0007 at low priority. */
+const batchItemResult: z.input<typeof BatchItemResult> = {
+  v: 1,
+  batchId,
+  index: 1,
+  ok: true,
+  nodeId: 'trn2-fra1-0007',
+  outputTokens: 64,
+  timings: { queueMs: 1840, loadMs: 0, ttftMs: 1921.5, totalMs: 2712.25 },
+  completedAtMs: 1_735_693_263_000,
 };
 
 /**
@@ -262,4 +287,63 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
     serviceMs: 1630.75,
   },
   LeaderLease: { v: 1, holder: 'sched-3fa91c07', term: 12, leaseMs: 5000 },
+  BatchSubmitRequest: {
+    v: 1,
+    model: 'llama-3.1-8b',
+    items: batchItems,
+    deadlineAfterMs: 21_600_000,
+    idempotencyKey: 'acme-tickets-2025-01-01',
+  },
+  BatchAccepted: { v: 1, ok: true, batchId, items: 3, deadlineAtMs: batchDeadlineAtMs },
+  BatchRef: { v: 1, batchId },
+  // A minute after the submission: items 0 and 1 have results, item 2 is still running.
+  BatchStatus: {
+    v: 1,
+    ok: true,
+    batchId,
+    model: 'llama-3.1-8b',
+    items: 3,
+    done: 2,
+    failed: 0,
+    state: 'running',
+    deadlineAtMs: batchDeadlineAtMs,
+  },
+  // Item 2 in the work queue SY_BATCH_WORK (subject sy.v1.batch.work.b-5d1e0c7a93f2, Nats-Msg-Id b-5d1e0c7a93f2:2).
+  BatchWorkItem: {
+    v: 1,
+    batchId,
+    index: 2,
+    tenant: 'acme',
+    model: 'llama-3.1-8b',
+    ...lastBatchItem,
+    deadlineAtMs: batchDeadlineAtMs,
+  },
+  BatchItemResult: batchItemResult,
+  BatchResultsRequest: { v: 1, batchId, fromIndex: 0, limit: 2 },
+  BatchResultsReply: {
+    v: 1,
+    ok: true,
+    batchId,
+    results: [
+      {
+        ...batchItemResult,
+        index: 0,
+        nodeId: 'trn2-fra1-0012',
+        outputTokens: 71,
+        timings: { queueMs: 12, loadMs: 0, ttftMs: 96.5, totalMs: 1010.75 },
+        completedAtMs: 1_735_693_201_200,
+      },
+      batchItemResult,
+    ],
+    nextIndex: 2,
+  },
+  BatchRecord: {
+    v: 1,
+    batchId,
+    tenant: 'acme',
+    model: 'llama-3.1-8b',
+    items: 3,
+    deadlineAtMs: batchDeadlineAtMs,
+    createdAtMs: batchCreatedAtMs,
+  },
 };

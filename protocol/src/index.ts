@@ -7,6 +7,8 @@ export * from './messages/node.js';
 export * from './messages/inference.js';
 export * from './messages/admin.js';
 export * from './messages/session.js';
+export * from './messages/batch.js';
 export * from './messages/replies.js';
 export * from './json-schema.js';
 export * from './client/session-client.js';
+export * from './client/batch-client.js';

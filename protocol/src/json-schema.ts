@@ -1,4 +1,15 @@
 import { z } from 'zod';
+import {
+  BatchAccepted,
+  BatchItemResult,
+  BatchRecord,
+  BatchRef,
+  BatchResultsReply,
+  BatchResultsRequest,
+  BatchStatus,
+  BatchSubmitRequest,
+  BatchWorkItem,
+} from './messages/batch.js';
 import { LeaderLease, NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './messages/admin.js';
 import { ErrorReply } from './messages/common.js';
 import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
@@ -48,6 +59,15 @@ export const MESSAGE_SCHEMAS = {
   SessionRelease,
   SessionLogEntry,
   LeaderLease,
+  BatchSubmitRequest,
+  BatchAccepted,
+  BatchRef,
+  BatchStatus,
+  BatchWorkItem,
+  BatchItemResult,
+  BatchResultsRequest,
+  BatchResultsReply,
+  BatchRecord,
 } as const;
 
 /** JSON Schema (draft 2020-12) of one message, as it is accepted on input. */

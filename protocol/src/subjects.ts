@@ -41,6 +41,13 @@ export type SessionVerb = (typeof SESSION_VERBS)[number];
 export const NODE_SESSION_VERBS = ['adopt', 'release'] as const;
 export type NodeSessionVerb = (typeof NODE_SESSION_VERBS)[number];
 
+export const BATCH_VERBS = ['submit', 'status', 'results'] as const;
+export type BatchVerb = (typeof BATCH_VERBS)[number];
+/** JetStream work queue of batch items, and the stream of their results; KV bucket of batch records. */
+export const BATCH_WORK_STREAM = 'SY_BATCH_WORK';
+export const BATCH_RESULTS_STREAM = 'SY_BATCH_RESULTS';
+export const BATCH_KV_BUCKET = 'sy_batches';
+
 /** JetStream stream holding every session's turn log, one subject per session. */
 export const SESSION_LOG_STREAM = 'SY_SESSION_LOG';
 /** KV bucket of session ownership records (key: session id), written only by revision compare-and-set. */
@@ -64,6 +71,15 @@ export const subjects = {
     `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.session.${verb}`,
   sessionLog: (sessionId: string) => `${SUBJECT_PREFIX}.log.session.${checkedToken('session id', sessionId)}`,
   anySessionVerb: `${SUBJECT_PREFIX}.tenant.*.session.*`,
+  batch: (tenant: string, verb: BatchVerb) =>
+    `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.batch.${verb}`,
+  anyBatchVerb: `${SUBJECT_PREFIX}.tenant.*.batch.*`,
+  batchWork: (batchId: string) => `${SUBJECT_PREFIX}.batch.work.${checkedToken('batch id', batchId)}`,
+  anyBatchWork: `${SUBJECT_PREFIX}.batch.work.*`,
+  batchResult: (batchId: string, index: number) =>
+    `${SUBJECT_PREFIX}.batch.result.${checkedToken('batch id', batchId)}.${Math.trunc(index)}`,
+  batchResults: (batchId: string) => `${SUBJECT_PREFIX}.batch.result.${checkedToken('batch id', batchId)}.*`,
+  anyBatchResult: `${SUBJECT_PREFIX}.batch.result.*.*`,
   anySessionLog: `${SUBJECT_PREFIX}.log.session.*`,
 
   /** Wildcards the scheduler subscribes to. */

@@ -1,7 +1,9 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { BatchQueue } from './adapters/jetstream/batch-queue.js';
 import { KvSessionStore } from './adapters/jetstream/kv-session-store.js';
+import { BatchService } from './service/batch-service.js';
 import { NatsOutbox } from './adapters/nats/nats-outbox.js';
 import { SchedulerSubscriptions } from './adapters/nats/scheduler-subscriptions.js';
 import type { FailureDetectorConfig } from './core/fleet/failure-detector.js';
@@ -68,8 +70,10 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
   );
   const sessionRegistry = new SessionRegistry();
   let sessions: SessionService | undefined;
+  let batches: BatchService | undefined;
   try {
-    const store = await KvSessionStore.open(nc, await jetstreamManager(nc), log);
+    const jsm = await jetstreamManager(nc);
+    const store = await KvSessionStore.open(nc, jsm, log);
     sessions = new SessionService(
       store,
       sessionRegistry,
@@ -85,6 +89,14 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     );
     const loaded = await sessions.load();
     log.info({ sessions: loaded }, 'sessions loaded from the store');
+    batches = new BatchService(
+      await BatchQueue.open(nc, jsm, jetstream(nc), log),
+      inference,
+      models,
+      counters,
+      log,
+      clock,
+    );
   } catch (err) {
     log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: sessions are disabled');
   }
@@ -99,8 +111,9 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     (nodeId, lost) => inference.nodeLost(nodeId, lost),
     (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
   );
-  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions);
+  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions, batches);
   subscriptions.start();
+  await batches?.start();
 
   // Owners get one dead-after period to (re-)register before their sessions count as orphaned.
   const orphanSweepFromMs = clock() + detector.deadAfterMs;
@@ -126,6 +139,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       const graceEnds = Date.now() + graceMs;
       while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
       clearInterval(sweepTimer);
+      batches?.stop();
       outbox.close();
     },
   };

@@ -20,7 +20,7 @@ export interface DemoSummary {
   readonly kill?: { readonly group: NodeGroup; readonly atMs: number; readonly deadDetectedAfterMs?: number };
   readonly sessions?: { readonly audit: SessionAudit; readonly turns: readonly TurnOutcome[] };
   readonly leaderKill?: { readonly atMs: number; readonly failoverMs?: number };
-  readonly resent?: { readonly noScheduler: number; readonly afterTimeout: number };
+  readonly resent?: { readonly noScheduler: number; readonly refused: number; readonly afterTimeout: number };
 }
 
 const avg = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -42,7 +42,7 @@ export function renderSummary(summary: DemoSummary): string {
     `Requests: ${outcomes.length} sent, ${ok.length} ok, ${outcomes.length - ok.length} errors, ${unanswered(summary)} unanswered` +
       (summary.resent === undefined
         ? ''
-        : ` (${summary.resent.noScheduler} resent while no scheduler served, ${summary.resent.afterTimeout} resent after going unanswered)`),
+        : ` (resent: ${summary.resent.noScheduler} while no scheduler served, ${summary.resent.refused} after a retryable refusal, ${summary.resent.afterTimeout} after going unanswered)`),
   );
   lines.push(
     `Throughput: ${(ok.length / (summary.durationMs / 1000)).toFixed(1)} req/s answered over ${(summary.durationMs / 1000).toFixed(1)} s (load, then settling)`,

@@ -261,7 +261,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       samples,
       counters: finalStatus?.counters ?? {},
       sessions: { audit, turns: sessionDriver.outcomes },
-      resent: { noScheduler: driver.retries, afterTimeout: driver.resentAfterTimeout },
+      resent: { noScheduler: driver.retries, refused: driver.refusalsRetried, afterTimeout: driver.resentAfterTimeout },
       ...(leaderKilledAtMs === undefined
         ? {}
         : { leaderKill: { atMs: leaderKilledAtMs - startMs, ...(failoverMs === undefined ? {} : { failoverMs }) } }),

@@ -38,6 +38,8 @@ export class LoadDriver {
   retries = 0;
   /** Requests resent after going unanswered for an attempt (their scheduler and node both died). */
   resentAfterTimeout = 0;
+  /** Retryable refusals (NO_CAPACITY, OVERLOADED) retried after their hint. */
+  refusalsRetried = 0;
   private readonly rng: () => number;
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
@@ -99,9 +101,20 @@ export class LoadDriver {
     let backoffMs = 50;
     for (;;) {
       try {
-        return await this.nc.request(subjects.infer(this.tenant), body, {
+        const reply = await this.nc.request(subjects.infer(this.tenant), body, {
           timeout: Math.max(1, Math.min(this.attemptTimeoutMs, deadlineMs - performance.now())),
         });
+        // A retryable refusal (e.g. NO_CAPACITY from a leader still learning its fleet) is retried after its hint.
+        const decoded = decode(InferReply, reply.data);
+        const hint =
+          decoded.ok && !decoded.value.ok && decoded.value.error.retryable
+            ? (decoded.value.error.retryAfterMs ?? 250)
+            : undefined;
+        if (hint === undefined || performance.now() + hint >= deadlineMs || this.refusalsRetried >= this.sentCount * 3)
+          return reply;
+        this.refusalsRetried++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(hint, 1000)));
+        continue;
       } catch (err) {
         const noResponders = err instanceof RequestError && err.isNoResponders();
         const timedOut =

@@ -3,6 +3,7 @@ import { StatusReply, NodeCommandReply } from './admin.js';
 import { ErrorReply } from './common.js';
 import { AssignmentAck, InferResult } from './inference.js';
 import { RegistrationAck } from './node.js';
+import { BatchAccepted, BatchResultsReply, BatchStatus } from './batch.js';
 import { SessionAdoptAck, SessionInfo, SessionListReply, SessionTurnResult } from './session.js';
 
 /** What a client receives on its reply subject for an InferRequest. */
@@ -32,3 +33,12 @@ export type SessionTurnReply = z.infer<typeof SessionTurnReply>;
 
 export const SessionAdoptReply = z.discriminatedUnion('ok', [SessionAdoptAck, ErrorReply]);
 export type SessionAdoptReply = z.infer<typeof SessionAdoptReply>;
+
+export const BatchSubmitResponse = z.discriminatedUnion('ok', [BatchAccepted, ErrorReply]);
+export type BatchSubmitResponse = z.infer<typeof BatchSubmitResponse>;
+
+export const BatchStatusResponse = z.discriminatedUnion('ok', [BatchStatus, ErrorReply]);
+export type BatchStatusResponse = z.infer<typeof BatchStatusResponse>;
+
+export const BatchResultsResponse = z.discriminatedUnion('ok', [BatchResultsReply, ErrorReply]);
+export type BatchResultsResponse = z.infer<typeof BatchResultsResponse>;

@@ -1,6 +1,9 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   ADMIN_VERBS,
+  BatchRef,
+  BatchResultsRequest,
+  BatchSubmitRequest,
   type AdminVerb,
   decode,
   Deregistration,
@@ -23,6 +26,7 @@ import {
 } from '@switchyard/protocol';
 import type { FleetService } from '../../service/fleet-service.js';
 import type { InferenceService } from '../../service/inference-service.js';
+import type { BatchService } from '../../service/batch-service.js';
 import type { SessionService } from '../../service/session-service.js';
 import type { Counters, Logger } from '../../service/ports.js';
 import { errorMessage } from './nats-outbox.js';
@@ -42,6 +46,7 @@ export class SchedulerSubscriptions {
     private readonly counters: Counters,
     private readonly log: Logger,
     private readonly sessions?: SessionService,
+    private readonly batches?: BatchService,
   ) {}
 
   start(): void {
@@ -104,6 +109,34 @@ export class SchedulerSubscriptions {
             errorReply(
               'INVALID_REQUEST',
               `unknown session operation ${JSON.stringify(verb)}; use open, get, list or close`,
+            ),
+          );
+        }
+      });
+    }
+    const batches = this.batches;
+    if (batches !== undefined) {
+      this.on(subjects.anyBatchVerb, (msg) => {
+        const tenant = tenantFromSubject(msg.subject) ?? '';
+        const verb = subjectToken(msg.subject, 5);
+        if (verb === 'submit') {
+          const decoded = decode(BatchSubmitRequest, msg.data);
+          if (!decoded.ok) return this.respond(msg, this.rejection(msg, decoded.error));
+          this.respondLater(msg, batches.submit(tenant, decoded.value));
+        } else if (verb === 'status') {
+          const decoded = decode(BatchRef, msg.data);
+          if (!decoded.ok) return this.respond(msg, this.rejection(msg, decoded.error));
+          this.respondLater(msg, batches.status(tenant, decoded.value));
+        } else if (verb === 'results') {
+          const decoded = decode(BatchResultsRequest, msg.data);
+          if (!decoded.ok) return this.respond(msg, this.rejection(msg, decoded.error));
+          this.respondLater(msg, batches.results(tenant, decoded.value));
+        } else {
+          this.respond(
+            msg,
+            errorReply(
+              'INVALID_REQUEST',
+              `unknown batch operation ${JSON.stringify(verb)}; use submit, status or results`,
             ),
           );
         }

@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BatchClient } from '@switchyard/protocol';
+import type { SchedulerHandle } from '@switchyard/scheduler';
+import { ManagedProcess } from '@switchyard/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+function agentProcess(natsUrl: string, prefix: string, seed: number): ManagedProcess {
+  return new ManagedProcess({
+    command: process.execPath,
+    args: [
+      CLI,
+      'agent',
+      '--node-id',
+      prefix,
+      '--nodes',
+      '2',
+      '--cluster',
+      'batch-1',
+      '--profile',
+      'l4',
+      '--chips',
+      '1',
+      '--models',
+      'llama-3.1-8b',
+      '--heartbeat-interval-ms',
+      String(FAST_HEARTBEAT_MS),
+      '--seed',
+      String(seed),
+      '--log-level',
+      'warn',
+    ],
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+  });
+}
+
+describe('durable batches', () => {
+  let nats: NatsFixture;
+  let scheduler: SchedulerHandle;
+  let victim: ManagedProcess;
+  let survivor: ManagedProcess;
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    nats = await startNats();
+    scheduler = await startTestScheduler(nats.server.url);
+    victim = agentProcess(nats.server.url, 'bv', 1);
+    survivor = agentProcess(nats.server.url, 'bs', 2);
+    await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
+  });
+
+  afterAll(async () => {
+    victim?.kill('SIGKILL');
+    await survivor?.stop(2000);
+    await scheduler?.stop();
+    await nats?.close();
+  });
+
+  it('gives every accepted item exactly one result through an agent SIGKILL and a scheduler restart', async () => {
+    const client = new BatchClient(nats.client, 'batcher');
+    const items = Array.from({ length: 40 }, (_, i) => ({ inputTokens: 100 + i, maxOutputTokens: 5 + (i % 7) }));
+    const accepted = await client.submit({
+      model: 'llama-3.1-8b',
+      items,
+      deadlineAfterMs: 120_000,
+      idempotencyKey: 'nightly-1',
+    });
+    expect(accepted).toMatchObject({ items: 40 });
+    // Resubmitting with the same key is the same batch: nothing is queued twice.
+    expect(
+      await client.submit({ model: 'llama-3.1-8b', items, deadlineAfterMs: 120_000, idempotencyKey: 'nightly-1' }),
+    ).toMatchObject({
+      batchId: accepted.batchId,
+    });
+
+    await waitFor(() => scheduler.counters.get('batches.items.completed') >= 5, 'some items done', 20_000);
+    victim.kill('SIGKILL');
+    // The scheduler dies too (graceful stop here; its unacknowledged items go back to the queue).
+    await scheduler.stop();
+    scheduler = await startTestScheduler(nats.server.url);
+
+    let status = await client.status(accepted.batchId);
+    for (let i = 0; i < 300 && status.state !== 'done'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = await client.status(accepted.batchId);
+    }
+    expect(status).toMatchObject({ state: 'done', items: 40, done: 40, failed: 0 });
+    const results = await client.results(accepted.batchId);
+    expect(results.map((r) => r.index)).toEqual(items.map((_, i) => i));
+    expect(results.every((r) => r.ok && r.outputTokens === items[r.index]!.maxOutputTokens)).toBe(true);
+    expect(new Set(results.map((r) => r.nodeId?.slice(0, 2)))).toContain('bs');
+  });
+
+  it('answers unknown batches, other tenants and bad submissions with typed errors', async () => {
+    const mine = await new BatchClient(nats.client, 'owner').submit({
+      model: 'llama-3.1-8b',
+      items: [{ inputTokens: 1, maxOutputTokens: 1 }],
+    });
+    await expect(new BatchClient(nats.client, 'other').status(mine.batchId)).rejects.toMatchObject({
+      code: 'BATCH_NOT_FOUND',
+    });
+    await expect(new BatchClient(nats.client, 'owner').status('b-000000000000')).rejects.toMatchObject({
+      code: 'BATCH_NOT_FOUND',
+    });
+    await expect(
+      new BatchClient(nats.client, 'owner').submit({ model: 'nope', items: [{ inputTokens: 1, maxOutputTokens: 1 }] }),
+    ).rejects.toMatchObject({
+      code: 'UNKNOWN_MODEL',
+    });
+    await expect(
+      new BatchClient(nats.client, 'owner').submit({ model: 'llama-3.1-8b', items: [] }),
+    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+});
