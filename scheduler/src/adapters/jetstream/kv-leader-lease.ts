@@ -22,6 +22,7 @@ export class KvLeaderLease {
   private busy = false;
   private leading = false;
   private revision = 0;
+  private lastRenewAttemptMs = Number.NEGATIVE_INFINITY;
   private term = 0;
 
   private constructor(
@@ -45,7 +46,8 @@ export class KvLeaderLease {
   ): Promise<KvLeaderLease> {
     const kv = await new Kvm(nc).create(LEADER_KV_BUCKET, { history: 1, storage: StorageType.File });
     const lease = new KvLeaderLease(kv, schedulerId, leaseMs, listener, log, now);
-    lease.timer = setInterval(() => void lease.tick(), Math.max(50, Math.floor(leaseMs / 3)));
+    // Poll at the standby's pace; a leader renews on every other tick (a quarter lease).
+    lease.timer = setInterval(() => void lease.tick(), Math.max(25, Math.floor(lease.clock.pollIntervalMs)));
     await lease.tick();
     return lease;
   }
@@ -70,8 +72,12 @@ export class KvLeaderLease {
     if (this.busy) return;
     this.busy = true;
     try {
-      if (this.leading) await this.renew();
-      else await this.maybeClaim();
+      if (this.leading) {
+        if (this.now() - this.lastRenewAttemptMs >= this.clock.renewIntervalMs) await this.renew();
+        else if (this.clock.expiredForLeader(this.now())) await this.stepDown('lease not renewed in time');
+      } else {
+        await this.maybeClaim();
+      }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader lease: KV unavailable');
       if (this.leading && this.clock.expiredForLeader(this.now())) await this.stepDown('lease not renewed in time');
@@ -89,6 +95,7 @@ export class KvLeaderLease {
       await this.stepDown('lease not renewed in time');
       return;
     }
+    this.lastRenewAttemptMs = this.now();
     try {
       this.revision = await this.kv.update(LEADER_KV_KEY, this.value(this.term), this.revision);
       this.clock.renewed(this.now(), this.revision);

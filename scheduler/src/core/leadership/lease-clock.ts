@@ -1,8 +1,9 @@
 /**
  * Lease timing, judged only with this process's own clock (clocks of different machines are never
- * compared): a standby notes when it last saw the lease record change; the leader notes when it
- * last renewed it. The leader steps down after `leaseMs` without a renewal, and a standby claims
- * after `leaseMs` without a change, so the two never both act as leader while the lease holds.
+ * compared). The leader renews every quarter lease and stops serving when it has not managed to
+ * renew for half a lease; a standby claims once it has seen no renewal for three quarters of a
+ * lease. So a leader that cannot renew has stopped a quarter lease before anyone may claim, and a
+ * dead leader is replaced within a lease of its death (three quarters, plus one standby poll).
  */
 export class LeaseClock {
   private lastRevision: number | undefined;
@@ -13,6 +14,16 @@ export class LeaseClock {
     if (!(leaseMs > 0)) throw new RangeError(`leaseMs must be positive, got ${leaseMs}`);
   }
 
+  /** How often the leader renews. */
+  get renewIntervalMs(): number {
+    return this.leaseMs / 4;
+  }
+
+  /** How often a standby reads the lease. */
+  get pollIntervalMs(): number {
+    return this.leaseMs / 8;
+  }
+
   /** A standby read the record at `revision` (undefined: no record). */
   observe(revision: number | undefined, nowMs: number): void {
     if (revision !== this.lastRevision) {
@@ -21,9 +32,9 @@ export class LeaseClock {
     }
   }
 
-  /** Whether the holder has not renewed for a whole lease (or there is no record): time to claim. */
+  /** Whether the holder has stopped renewing (or there is no record): time to claim. */
   claimable(nowMs: number): boolean {
-    return this.lastRevision === undefined || nowMs - this.lastChangeMs >= this.leaseMs;
+    return this.lastRevision === undefined || nowMs - this.lastChangeMs >= (this.leaseMs * 3) / 4;
   }
 
   /** The leader renewed at `nowMs`. */
@@ -33,8 +44,8 @@ export class LeaseClock {
     this.lastChangeMs = nowMs;
   }
 
-  /** Whether a leader has gone a whole lease without renewing: it must stop acting as leader. */
+  /** Whether a leader has failed to renew for half a lease: it must stop acting as leader. */
   expiredForLeader(nowMs: number): boolean {
-    return nowMs - this.lastRenewalMs >= this.leaseMs;
+    return nowMs - this.lastRenewalMs >= this.leaseMs / 2;
   }
 }
