@@ -24,7 +24,7 @@ import type { Logger } from '../../service/ports.js';
 
 const NANOS_PER_MS = 1_000_000;
 /** Unacknowledged items come back after this (the consumer signals progress on long items). */
-export const BATCH_ACK_WAIT_MS = 60_000;
+export const BATCH_ACK_WAIT_MS = 30_000;
 const CONSUMER = 'scheduler';
 
 /** How a handler settles one delivered item. */
