@@ -30,8 +30,18 @@ export function startTestScheduler(
   });
 }
 
-export function startTestAgents(natsUrl: string, nodes: readonly SimulatedNodeSpec[]): Promise<AgentHostHandle> {
-  return startAgentHost({ natsUrl, nodes, heartbeatIntervalMs: FAST_HEARTBEAT_MS, logDestination: testLogs() });
+export function startTestAgents(
+  natsUrl: string,
+  nodes: readonly SimulatedNodeSpec[],
+  options: { sessionIdleOffloadMs?: number } = {},
+): Promise<AgentHostHandle> {
+  return startAgentHost({
+    natsUrl,
+    nodes,
+    heartbeatIntervalMs: FAST_HEARTBEAT_MS,
+    logDestination: testLogs(),
+    ...options,
+  });
 }
 
 /** An h100 node spec with both demo models loaded. */

@@ -83,7 +83,12 @@ export class SessionService {
     if (model === undefined)
       return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
     const sessionId = `s-${randomBytes(6).toString('hex')}`;
-    const first = this.place(sessionId, model, request.expectedContextTokens, new Set());
+    // Placement hints narrow the choice when some node in the hinted cluster/zone can take the session.
+    const hinted = this.outsideHints(request.placement);
+    const first =
+      hinted.size > 0 && typeof this.place(sessionId, model, request.expectedContextTokens, hinted) === 'string'
+        ? this.place(sessionId, model, request.expectedContextTokens, hinted)
+        : this.place(sessionId, model, request.expectedContextTokens, new Set());
     if (typeof first !== 'string') return first;
     const record: SessionRecord = {
       v: PROTOCOL_VERSION,
@@ -281,6 +286,21 @@ export class SessionService {
     if (decision.ok) return decision.node.nodeId;
     const code: ErrorCode = decision.code;
     return errorReply(code, decision.message, code === 'NO_CAPACITY' ? { retryAfterMs: 1000 } : {});
+  }
+
+  /** Nodes that do not match the open request's placement hints (empty when there are none). */
+  private outsideHints(hints: SessionOpenRequest['placement']): Set<string> {
+    const outside = new Set<string>();
+    if (hints === undefined || (hints.cluster === undefined && hints.zone === undefined)) return outside;
+    for (const node of this.fleet.nodes) {
+      if (
+        (hints.cluster !== undefined && node.cluster !== hints.cluster) ||
+        (hints.zone !== undefined && node.zone !== hints.zone)
+      ) {
+        outside.add(node.nodeId);
+      }
+    }
+    return outside;
   }
 
   private info(record: SessionRecord): SessionInfo {
