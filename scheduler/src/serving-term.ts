@@ -68,6 +68,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     rng,
     inputs.inference,
   );
+  inference.warmUpUntil(clock() + detector.deadAfterMs);
   const sessionRegistry = new SessionRegistry();
   let sessions: SessionService | undefined;
   let batches: BatchService | undefined;

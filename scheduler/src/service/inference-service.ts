@@ -38,6 +38,9 @@ let requestCounter = 0;
  * system's point of view: the node's result, a re-placement after a node was lost, or a typed error.
  */
 export class InferenceService {
+  /** Until then the fleet view is still being rebuilt (a new term): "no node serves it" is not final. */
+  private warmUpUntilMs = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly schedulerId: string,
     private readonly fleet: FleetView,
@@ -51,6 +54,11 @@ export class InferenceService {
     private readonly rng: () => number,
     private readonly config: InferenceServiceConfig = DEFAULT_INFERENCE_CONFIG,
   ) {}
+
+  /** Declares the fleet view incomplete until `untilMs` (nodes still registering with a new scheduler). */
+  warmUpUntil(untilMs: number): void {
+    this.warmUpUntilMs = untilMs;
+  }
 
   /** Open requests (accepted, not yet answered). */
   get openRequests(): number {
@@ -163,6 +171,12 @@ export class InferenceService {
       excludeNodeIds: tracked.excludedNodeIds,
     };
     const decision = this.placement.place(placementRequest, this.fleet, { nowMs, rng: this.rng });
+    if (!decision.ok && decision.code === 'UNKNOWN_MODEL' && nowMs < this.warmUpUntilMs) {
+      // A scheduler that just took over has not heard from every node yet: the model may well be served.
+      this.counters.increment('placements.NO_CAPACITY');
+      this.fail(tracked, 'NO_CAPACITY', `still learning the fleet; no node known yet serves ${model.name}`, 500);
+      return;
+    }
     if (!decision.ok) {
       this.counters.increment(`placements.${decision.code}`);
       this.fail(
