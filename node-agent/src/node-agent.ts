@@ -10,8 +10,6 @@ import {
   type InferResult,
   NodeNotice,
   PROTOCOL_VERSION,
-  type Registration,
-  RegistrationReply,
   subjects,
   SwitchyardError,
   type Timings,
@@ -19,6 +17,8 @@ import {
 } from '@switchyard/protocol';
 import type { BackendCompletion, BackendJob, BackendListener, ExecutionBackend } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
+import { HeartbeatBuilder } from './heartbeat-builder.js';
+import { RegistrationLoop } from './registration-loop.js';
 import { SessionHost } from './sessions/session-host.js';
 import type { SessionLog } from './sessions/session-log.js';
 
@@ -76,22 +76,35 @@ export class NodeAgent implements BackendListener {
   private readonly jobs = new Map<string, ActiveJob>();
   private readonly subscriptions: Subscription[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private seq = 0;
-  /** busyMs and wall time at the previous status, for utilisation over the interval. */
-  private lastBusy = { busyMs: 0, atMs: Number.NaN };
+  private readonly heartbeats: HeartbeatBuilder;
   private state: Heartbeat['state'] = 'ready';
-  private registering: Promise<void> | undefined;
   private readonly toScheduler = new DeferredSends();
   /** Jobs run for this node's own purposes (session turns), by job id. */
   private readonly localJobs = new Map<string, (completion: BackendCompletion) => void>();
   private sessions: SessionHost | undefined;
   private stopped = false;
-  /** Whether the scheduler has acknowledged our registration (cleared when it asks us to register again). */
-  registered = false;
+  private readonly registration: RegistrationLoop;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.clock = options.clock ?? Date.now;
     this.backend = options.backend(this);
+    this.heartbeats = new HeartbeatBuilder(
+      options.identity,
+      options.incarnation,
+      () => this.backend.status(),
+      this.clock,
+    );
+    this.registration = new RegistrationLoop(
+      options.nc,
+      options.identity.nodeId,
+      () => ({
+        ...this.heartbeats.next(this.state),
+        agentVersion: options.agentVersion,
+        heartbeatIntervalMs: options.heartbeatIntervalMs,
+      }),
+      options.log,
+      () => this.stopped,
+    );
   }
 
   get nodeId(): string {
@@ -137,84 +150,19 @@ export class NodeAgent implements BackendListener {
     void this.register();
   }
 
-  /** Current full status, as sent in heartbeats. */
-  status(): Heartbeat {
-    const { identity, incarnation } = this.options;
-    const backend = this.backend.status();
-    const nowMs = this.clock();
-    const windowMs = nowMs - this.lastBusy.atMs;
-    const utilization = windowMs > 0 ? Math.min(1, Math.max(0, (backend.busyMs - this.lastBusy.busyMs) / windowMs)) : 0;
-    this.lastBusy = { busyMs: backend.busyMs, atMs: nowMs };
-    return {
-      v: PROTOCOL_VERSION,
-      nodeId: identity.nodeId,
-      incarnation,
-      seq: this.seq,
-      sentAtMs: Math.floor(nowMs),
-      cluster: identity.cluster,
-      zone: identity.zone,
-      state: this.state,
-      accelerator: {
-        profile: identity.profile,
-        count: identity.chipCount,
-        hbmTotalBytes: Math.round(backend.hbmTotalBytes),
-        hbmUsedBytes: Math.round(backend.hbmUsedBytes),
-      },
-      models: [...backend.models],
-      queueDepth: backend.queueDepth,
-      inFlight: backend.inFlight,
-      maxBatchSize: backend.maxBatchSize,
-      utilization,
-      powerDrawWatts: backend.powerDrawWatts,
-      powerLimitWatts: backend.powerLimitWatts,
-      temperatureC: backend.temperatureC,
-    };
-  }
-
   /** Registers until the scheduler acknowledges (it may not be up yet). Single-flight. */
   register(): Promise<void> {
-    this.registering ??= this.registerLoop().finally(() => {
-      this.registering = undefined;
-    });
-    return this.registering;
+    return this.registration.register();
   }
 
-  private async registerLoop(): Promise<void> {
-    let backoffMs = 250;
-    while (!this.stopped) {
-      this.seq++;
-      const registration: Registration = {
-        ...this.status(),
-        agentVersion: this.options.agentVersion,
-        heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      };
-      try {
-        const reply = await this.options.nc.request(subjects.register(this.nodeId), encode(registration), {
-          timeout: 2000,
-        });
-        const decoded = decode(RegistrationReply, reply.data);
-        if (decoded.ok && decoded.value.ok) {
-          this.registered = true;
-          this.options.log.info({ nodeId: this.nodeId, schedulerId: decoded.value.schedulerId }, 'registered');
-          return;
-        }
-        const reason = decoded.ok ? (decoded.value.ok ? '' : decoded.value.error.message) : decoded.error.message;
-        this.options.log.error({ nodeId: this.nodeId, reason }, 'registration refused');
-      } catch (err) {
-        this.options.log.debug(
-          { nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) },
-          'registration not answered; retrying',
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
-      backoffMs = Math.min(backoffMs * 2, 2000);
-    }
+  /** Whether the scheduler has acknowledged this node's registration. */
+  get registered(): boolean {
+    return this.registration.registered;
   }
 
   private sendHeartbeat(): void {
     if (this.stopped) return;
-    this.seq++;
-    this.publish(subjects.heartbeat(this.nodeId), this.status());
+    this.publish(subjects.heartbeat(this.nodeId), this.heartbeats.next(this.state));
   }
 
   private onNotice(msg: Msg): void {
@@ -223,10 +171,7 @@ export class NodeAgent implements BackendListener {
       this.options.log.warn({ nodeId: this.nodeId, reason: decoded.error.message }, 'invalid notice dropped');
       return;
     }
-    if (decoded.value.action === 'register') {
-      this.registered = false;
-      void this.register();
-    }
+    if (decoded.value.action === 'register') void this.register();
   }
 
   private onAssign(msg: Msg): void {
