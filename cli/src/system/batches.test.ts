@@ -1,41 +1,9 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BatchClient } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
+import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-
-const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-function agentProcess(natsUrl: string, prefix: string, seed: number): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      prefix,
-      '--nodes',
-      '2',
-      '--cluster',
-      'batch-1',
-      '--profile',
-      'l4',
-      '--chips',
-      '1',
-      '--models',
-      'llama-3.1-8b',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--seed',
-      String(seed),
-      '--log-level',
-      'warn',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-  });
-}
+import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
 
 describe('durable batches', () => {
   let nats: NatsFixture;
@@ -44,11 +12,11 @@ describe('durable batches', () => {
   let survivor: ManagedProcess;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    requireBuiltCli();
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
-    victim = agentProcess(nats.server.url, 'bv', 1);
-    survivor = agentProcess(nats.server.url, 'bs', 2);
+    victim = spawnAgent(nats.server.url, 'bv', { seed: 1, cluster: 'batch-1', profile: 'l4', chips: 1 });
+    survivor = spawnAgent(nats.server.url, 'bs', { seed: 2, cluster: 'batch-1', profile: 'l4', chips: 1 });
     await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
   });
 

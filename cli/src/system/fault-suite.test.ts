@@ -1,63 +1,13 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { readLogOf } from '@switchyard/bench';
 import { BatchClient, SessionClient, type SessionInfo, subjects } from '@switchyard/protocol';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
+import { requireBuiltCli, spawnAgent, spawnScheduler } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, type NatsFixture, startNats } from './harness.js';
+import { type NatsFixture, startNats } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const LEASE_MS = 1500;
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function spawn(natsUrl: string, args: string[]): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [CLI, ...args],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-  });
-}
-
-function schedulerArgs(id: string): string[] {
-  return [
-    'scheduler',
-    '--scheduler-id',
-    id,
-    '--lease-ms',
-    String(LEASE_MS),
-    '--suspect-after-ms',
-    '400',
-    '--dead-after-ms',
-    '800',
-    '--seed',
-    '11',
-  ];
-}
-
-function agentArgs(prefix: string, seed: number): string[] {
-  return [
-    'agent',
-    '--node-id',
-    prefix,
-    '--nodes',
-    '2',
-    '--cluster',
-    'fault-1',
-    '--profile',
-    'h100',
-    '--chips',
-    '4',
-    '--models',
-    'llama-3.1-8b',
-    '--heartbeat-interval-ms',
-    String(FAST_HEARTBEAT_MS),
-    '--seed',
-    String(seed),
-    '--log-level',
-    'warn',
-  ];
-}
 
 /**
  * The whole system as separate processes (nats-server, two schedulers, three agents) carrying
@@ -71,10 +21,12 @@ describe('fault suite: sessions and batches through every fault', () => {
   const agents = new Map<string, ManagedProcess>();
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    requireBuiltCli();
     nats = await startNats();
-    for (const id of ['sched-a', 'sched-b']) schedulers.set(id, spawn(nats.server.url, schedulerArgs(id)));
-    ['fa', 'fb', 'fc'].forEach((prefix, i) => agents.set(prefix, spawn(nats.server.url, agentArgs(prefix, i + 1))));
+    for (const id of ['sched-a', 'sched-b']) schedulers.set(id, spawnScheduler(nats.server.url, id, LEASE_MS));
+    ['fa', 'fb', 'fc'].forEach((prefix, i) =>
+      agents.set(prefix, spawnAgent(nats.server.url, prefix, { seed: i + 1, cluster: 'fault-1', chips: 4 })),
+    );
   });
 
   afterAll(async () => {

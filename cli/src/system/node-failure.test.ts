@@ -1,49 +1,9 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { InferReply } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
+import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FAST_DETECTOR,
-  FAST_HEARTBEAT_MS,
-  infer,
-  type NatsFixture,
-  startNats,
-  startTestScheduler,
-  waitFor,
-} from './harness.js';
-
-const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-function startAgentProcess(natsUrl: string, prefix: string, seed: number): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      prefix,
-      '--nodes',
-      '2',
-      '--cluster',
-      'kill-1',
-      '--zone',
-      `kill-1-${prefix}`,
-      '--profile',
-      'h100',
-      '--models',
-      'llama-3.1-8b',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--seed',
-      String(seed),
-      '--log-level',
-      'warn',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-  });
-}
+import { FAST_DETECTOR, infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
 
 describe('an agent process killed with SIGKILL mid-load', () => {
   let nats: NatsFixture;
@@ -52,11 +12,11 @@ describe('an agent process killed with SIGKILL mid-load', () => {
   let survivor: ManagedProcess;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    requireBuiltCli();
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
-    victim = startAgentProcess(nats.server.url, 'victim', 1);
-    survivor = startAgentProcess(nats.server.url, 'survivor', 2);
+    victim = spawnAgent(nats.server.url, 'victim', { seed: 1, cluster: 'kill-1' });
+    survivor = spawnAgent(nats.server.url, 'survivor', { seed: 2, cluster: 'kill-1' });
     await waitFor(() => scheduler.fleet.size === 4, 'four nodes from two agent processes to register', 20_000);
   });
 

@@ -1,32 +1,11 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { AgentHostHandle } from '@switchyard/node-agent';
 import { SessionClient } from '@switchyard/protocol';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
+import { requireBuiltCli, spawnScheduler } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, infer, type NatsFixture, startNats, startTestAgents, waitFor } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const LEASE_MS = 1500;
-
-function schedulerProcess(natsUrl: string, id: string): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'scheduler',
-      '--scheduler-id',
-      id,
-      '--lease-ms',
-      String(LEASE_MS),
-      '--suspect-after-ms',
-      '400',
-      '--dead-after-ms',
-      '800',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-  });
-}
 
 describe('two schedulers, one leader: SIGKILL the leader', () => {
   let nats: NatsFixture;
@@ -34,9 +13,9 @@ describe('two schedulers, one leader: SIGKILL the leader', () => {
   const schedulers = new Map<string, ManagedProcess>();
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    requireBuiltCli();
     nats = await startNats();
-    for (const id of ['sched-a', 'sched-b']) schedulers.set(id, schedulerProcess(nats.server.url, id));
+    for (const id of ['sched-a', 'sched-b']) schedulers.set(id, spawnScheduler(nats.server.url, id, LEASE_MS));
     agents = await startTestAgents(nats.server.url, [h100('ha-0'), h100('ha-1', 'test-1', 2)]);
   });
 

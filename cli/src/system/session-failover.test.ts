@@ -1,40 +1,10 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SessionClient, type SessionInfo } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
+import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
 import { readLogOf } from '@switchyard/bench';
-
-const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-function agentProcess(natsUrl: string, prefix: string, seed: number): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      prefix,
-      '--nodes',
-      '2',
-      '--cluster',
-      'sess-1',
-      '--profile',
-      'h100',
-      '--models',
-      'llama-3.1-8b',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--seed',
-      String(seed),
-      '--log-level',
-      'warn',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
-  });
-}
 
 describe('sessions when their owner process is SIGKILLed', () => {
   let nats: NatsFixture;
@@ -43,11 +13,11 @@ describe('sessions when their owner process is SIGKILLed', () => {
   let survivor: ManagedProcess;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+    requireBuiltCli();
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
-    victim = agentProcess(nats.server.url, 'victim', 1);
-    survivor = agentProcess(nats.server.url, 'survivor', 2);
+    victim = spawnAgent(nats.server.url, 'victim', { seed: 1, cluster: 'sess-1' });
+    survivor = spawnAgent(nats.server.url, 'survivor', { seed: 2, cluster: 'sess-1' });
     await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
   });
 

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from '@switchyard/test-kit';
+import { FAST_DETECTOR, FAST_HEARTBEAT_MS } from './harness.js';
+
+/** The built `switchyard` entry point the fault tests run as separate processes. */
+export const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** Fails a suite early, with the fix, when the CLI has not been built. */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
+}
+
+/** Runs `switchyard <args>` against `natsUrl`. */
+export function spawnCli(natsUrl: string, args: readonly string[]): ManagedProcess {
+  return new ManagedProcess({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+  });
+}
+
+export interface AgentProcessOptions {
+  readonly seed: number;
+  readonly nodes?: number;
+  readonly cluster?: string;
+  readonly profile?: string;
+  readonly chips?: number;
+  readonly models?: string;
+}
+
+/** An agent process hosting `<prefix>-0 … <prefix>-<n-1>` with fast heartbeats. */
+export function spawnAgent(natsUrl: string, prefix: string, options: AgentProcessOptions): ManagedProcess {
+  return spawnCli(natsUrl, [
+    'agent',
+    '--node-id',
+    prefix,
+    '--nodes',
+    String(options.nodes ?? 2),
+    '--cluster',
+    options.cluster ?? 'test-1',
+    '--zone',
+    `${options.cluster ?? 'test-1'}-${prefix}`,
+    '--profile',
+    options.profile ?? 'h100',
+    ...(options.chips === undefined ? [] : ['--chips', String(options.chips)]),
+    '--models',
+    options.models ?? 'llama-3.1-8b',
+    '--heartbeat-interval-ms',
+    String(FAST_HEARTBEAT_MS),
+    '--seed',
+    String(options.seed),
+    '--log-level',
+    'warn',
+  ]);
+}
+
+/** A scheduler process with the fast failure detector; with `leaseMs`, one of several (HA). */
+export function spawnScheduler(natsUrl: string, id: string, leaseMs?: number): ManagedProcess {
+  return spawnCli(natsUrl, [
+    'scheduler',
+    '--scheduler-id',
+    id,
+    ...(leaseMs === undefined ? [] : ['--lease-ms', String(leaseMs)]),
+    '--suspect-after-ms',
+    String(FAST_DETECTOR.suspectAfterMs),
+    '--dead-after-ms',
+    String(FAST_DETECTOR.deadAfterMs),
+    '--seed',
+    '11',
+  ]);
+}
