@@ -1,34 +1,21 @@
 import { BatchClient } from '@switchyard/protocol';
-import type { SchedulerHandle } from '@switchyard/scheduler';
-import type { ManagedProcess } from '@switchyard/test-kit';
-import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { startTestScheduler, waitFor } from './harness.js';
+import { startVictimFleet, type VictimFleet } from './processes.js';
 
 describe('durable batches', () => {
-  let nats: NatsFixture;
-  let scheduler: SchedulerHandle;
-  let victim: ManagedProcess;
-  let survivor: ManagedProcess;
+  let fleet: VictimFleet;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    victim = spawnAgent(nats.server.url, 'bv', { seed: 1, cluster: 'batch-1', profile: 'l4', chips: 1 });
-    survivor = spawnAgent(nats.server.url, 'bs', { seed: 2, cluster: 'batch-1', profile: 'l4', chips: 1 });
-    await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
+    fleet = await startVictimFleet({ cluster: 'batch-1', profile: 'l4', chips: 1 }, ['bv', 'bs']);
   });
 
   afterAll(async () => {
-    victim?.kill('SIGKILL');
-    await survivor?.stop(2000);
-    await scheduler?.stop();
-    await nats?.close();
+    await fleet?.stop();
   });
 
   it('gives every accepted item exactly one result through an agent SIGKILL and a scheduler restart', async () => {
-    const client = new BatchClient(nats.client, 'batcher');
+    const client = new BatchClient(fleet.nats.client, 'batcher');
     const items = Array.from({ length: 40 }, (_, i) => ({ inputTokens: 100 + i, maxOutputTokens: 5 + (i % 7) }));
     const accepted = await client.submit({
       model: 'llama-3.1-8b',
@@ -44,11 +31,11 @@ describe('durable batches', () => {
       batchId: accepted.batchId,
     });
 
-    await waitFor(() => scheduler.counters.get('batches.items.completed') >= 5, 'some items done', 20_000);
-    victim.kill('SIGKILL');
+    await waitFor(() => fleet.scheduler.counters.get('batches.items.completed') >= 5, 'some items done', 20_000);
+    fleet.victim.kill('SIGKILL');
     // The scheduler dies too (graceful stop here; its unacknowledged items go back to the queue).
-    await scheduler.stop();
-    scheduler = await startTestScheduler(nats.server.url);
+    await fleet.scheduler.stop();
+    fleet.scheduler = await startTestScheduler(fleet.nats.server.url);
 
     let status = await client.status(accepted.batchId);
     for (let i = 0; i < 300 && status.state !== 'done'; i++) {
@@ -63,23 +50,26 @@ describe('durable batches', () => {
   });
 
   it('answers unknown batches, other tenants and bad submissions with typed errors', async () => {
-    const mine = await new BatchClient(nats.client, 'owner').submit({
+    const mine = await new BatchClient(fleet.nats.client, 'owner').submit({
       model: 'llama-3.1-8b',
       items: [{ inputTokens: 1, maxOutputTokens: 1 }],
     });
-    await expect(new BatchClient(nats.client, 'other').status(mine.batchId)).rejects.toMatchObject({
+    await expect(new BatchClient(fleet.nats.client, 'other').status(mine.batchId)).rejects.toMatchObject({
       code: 'BATCH_NOT_FOUND',
     });
-    await expect(new BatchClient(nats.client, 'owner').status('b-000000000000')).rejects.toMatchObject({
+    await expect(new BatchClient(fleet.nats.client, 'owner').status('b-000000000000')).rejects.toMatchObject({
       code: 'BATCH_NOT_FOUND',
     });
     await expect(
-      new BatchClient(nats.client, 'owner').submit({ model: 'nope', items: [{ inputTokens: 1, maxOutputTokens: 1 }] }),
+      new BatchClient(fleet.nats.client, 'owner').submit({
+        model: 'nope',
+        items: [{ inputTokens: 1, maxOutputTokens: 1 }],
+      }),
     ).rejects.toMatchObject({
       code: 'UNKNOWN_MODEL',
     });
     await expect(
-      new BatchClient(nats.client, 'owner').submit({ model: 'llama-3.1-8b', items: [] }),
+      new BatchClient(fleet.nats.client, 'owner').submit({ model: 'llama-3.1-8b', items: [] }),
     ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });

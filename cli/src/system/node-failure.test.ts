@@ -1,30 +1,17 @@
 import type { InferReply } from '@switchyard/protocol';
-import type { SchedulerHandle } from '@switchyard/scheduler';
-import type { ManagedProcess } from '@switchyard/test-kit';
-import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_DETECTOR, infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { FAST_DETECTOR, infer, waitFor } from './harness.js';
+import { startVictimFleet, type VictimFleet } from './processes.js';
 
 describe('an agent process killed with SIGKILL mid-load', () => {
-  let nats: NatsFixture;
-  let scheduler: SchedulerHandle;
-  let victim: ManagedProcess;
-  let survivor: ManagedProcess;
+  let fleet: VictimFleet;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    victim = spawnAgent(nats.server.url, 'victim', { seed: 1, cluster: 'kill-1' });
-    survivor = spawnAgent(nats.server.url, 'survivor', { seed: 2, cluster: 'kill-1' });
-    await waitFor(() => scheduler.fleet.size === 4, 'four nodes from two agent processes to register', 20_000);
+    fleet = await startVictimFleet({ cluster: 'kill-1' });
   });
 
   afterAll(async () => {
-    victim?.kill('SIGKILL');
-    await survivor?.stop(2000);
-    await scheduler?.stop();
-    await nats?.close();
+    await fleet?.stop();
   });
 
   it('stops placing on its nodes within the detector timeout, moves its work, and leaves no accepted request unanswered', async () => {
@@ -43,7 +30,7 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     const watch = setInterval(() => {
       const sinceKill = Date.now() - killedAtMs;
       for (const nodeId of victimNodes) {
-        const node = scheduler.fleet.get(nodeId);
+        const node = fleet.scheduler.fleet.get(nodeId);
         if (node === undefined) continue;
         if (sinceKill < 0 && node.reservations.size > 0) victimHadWork = true;
         if (sinceKill > FAST_DETECTOR.suspectAfterMs + 150 && node.schedulable)
@@ -55,7 +42,7 @@ describe('an agent process killed with SIGKILL mid-load', () => {
 
     setTimeout(() => {
       killedAtMs = Date.now();
-      victim.kill('SIGKILL');
+      fleet.victim.kill('SIGKILL');
     }, killAfterMs);
 
     // Open-loop arrivals at ~60 req/s; outputs of 100-400 tokens keep work in flight on every node.
@@ -64,7 +51,7 @@ describe('an agent process killed with SIGKILL mid-load', () => {
       const sentAtMs = Date.now();
       const outputTokens = 100 + ((i * 37) % 300);
       pending.push(
-        infer(nats.client, { inputTokens: 200 + i, maxOutputTokens: outputTokens }, { timeoutMs: 15_000 }).then(
+        infer(fleet.nats.client, { inputTokens: 200 + i, maxOutputTokens: outputTokens }, { timeoutMs: 15_000 }).then(
           (answer) => void outcomes.push({ sentAtMs, answer }),
           () => void outcomes.push({ sentAtMs, answer: 'timeout' }),
         ),
@@ -76,10 +63,10 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     clearInterval(watch);
 
     expect(victimHadWork).toBe(true);
-    expect(await victim.exited).toBe('SIGKILL');
+    expect(await fleet.victim.exited).toBe('SIGKILL');
     // Detection: dead within deadAfterMs (+ sweep period and scheduling slack) of the kill.
     await waitFor(
-      () => victimNodes.every((id) => scheduler.fleet.get(id)?.liveness === 'dead'),
+      () => victimNodes.every((id) => fleet.scheduler.fleet.get(id)?.liveness === 'dead'),
       'victim nodes dead',
       2000,
     );
@@ -89,8 +76,8 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     expect(outcomes.filter((o) => o.answer === 'timeout')).toEqual([]);
     const failures = outcomes.flatMap((o) => (o.answer !== 'timeout' && !o.answer.ok ? [o.answer.error.code] : []));
     expect(failures.every((code) => ['NODE_LOST', 'NO_CAPACITY', 'DEADLINE_EXCEEDED'].includes(code))).toBe(true);
-    // Work that was running on the victim was re-placed and answered by the survivor.
-    expect(scheduler.counters.get('requests.replaced')).toBeGreaterThan(0);
+    // Work that was running on the victim was re-placed and answered by the fleet.survivor.
+    expect(fleet.scheduler.counters.get('requests.replaced')).toBeGreaterThan(0);
     const answeredAfterKill = outcomes.filter(
       (o) => o.answer !== 'timeout' && o.answer.ok && o.sentAtMs > killedAtMs + FAST_DETECTOR.deadAfterMs,
     );
@@ -98,6 +85,6 @@ describe('an agent process killed with SIGKILL mid-load', () => {
     expect(
       answeredAfterKill.every((o) => o.answer !== 'timeout' && o.answer.ok && o.answer.nodeId.startsWith('survivor')),
     ).toBe(true);
-    await waitFor(() => scheduler.openRequests() === 0, 'every request to be closed in the ledger', 5000);
+    await waitFor(() => fleet.scheduler.openRequests() === 0, 'every request to be closed in the ledger', 5000);
   });
 });

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
-import { FAST_DETECTOR, FAST_HEARTBEAT_MS } from './harness.js';
+import {
+  FAST_DETECTOR,
+  FAST_HEARTBEAT_MS,
+  type NatsFixture,
+  startNats,
+  startTestScheduler,
+  waitFor,
+} from './harness.js';
 
 /** The built `switchyard` entry point the fault tests run as separate processes. */
 export const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -69,4 +77,37 @@ export function spawnScheduler(natsUrl: string, id: string, leaseMs?: number): M
     '--seed',
     '11',
   ]);
+}
+
+/** A real nats-server, an in-process scheduler and two agent processes: one to kill, one to survive. */
+export interface VictimFleet {
+  readonly nats: NatsFixture;
+  /** Replaceable: a test may restart the scheduler. */
+  scheduler: SchedulerHandle;
+  readonly victim: ManagedProcess;
+  readonly survivor: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a VictimFleet whose agents host `victim-0/1` and `survivor-0/1` (or the given prefixes). */
+export async function startVictimFleet(
+  agent: Omit<AgentProcessOptions, 'seed'>,
+  prefixes: readonly [string, string] = ['victim', 'survivor'],
+): Promise<VictimFleet> {
+  requireBuiltCli();
+  const nats = await startNats();
+  const fleet: VictimFleet = {
+    nats,
+    scheduler: await startTestScheduler(nats.server.url),
+    victim: spawnAgent(nats.server.url, prefixes[0], { ...agent, seed: 1 }),
+    survivor: spawnAgent(nats.server.url, prefixes[1], { ...agent, seed: 2 }),
+    async stop() {
+      fleet.victim.kill('SIGKILL');
+      await fleet.survivor.stop(2000);
+      await fleet.scheduler.stop();
+      await nats.close();
+    },
+  };
+  await waitFor(() => fleet.scheduler.fleet.size === 4, 'four nodes from two agent processes', 20_000);
+  return fleet;
 }

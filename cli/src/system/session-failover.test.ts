@@ -1,35 +1,26 @@
 import { SessionClient, type SessionInfo } from '@switchyard/protocol';
-import type { SchedulerHandle } from '@switchyard/scheduler';
-import type { ManagedProcess } from '@switchyard/test-kit';
-import { requireBuiltCli, spawnAgent } from './processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { waitFor } from './harness.js';
+import { startVictimFleet, type VictimFleet } from './processes.js';
 import { readLogOf } from '@switchyard/bench';
 
 describe('sessions when their owner process is SIGKILLed', () => {
-  let nats: NatsFixture;
-  let scheduler: SchedulerHandle;
-  let victim: ManagedProcess;
-  let survivor: ManagedProcess;
+  let fleet: VictimFleet;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    victim = spawnAgent(nats.server.url, 'victim', { seed: 1, cluster: 'sess-1' });
-    survivor = spawnAgent(nats.server.url, 'survivor', { seed: 2, cluster: 'sess-1' });
-    await waitFor(() => scheduler.fleet.size === 4, 'four nodes', 20_000);
+    fleet = await startVictimFleet({ cluster: 'sess-1' });
   });
 
   afterAll(async () => {
-    victim?.kill('SIGKILL');
-    await survivor?.stop(2000);
-    await scheduler?.stop();
-    await nats?.close();
+    await fleet?.stop();
   });
 
   it('moves every session of the dead node, loses no turn and runs none twice', async () => {
-    const client = new SessionClient(nats.client, { tenant: 'fault', turnDeadlineMs: 15_000, requestTimeoutMs: 2000 });
+    const client = new SessionClient(fleet.nats.client, {
+      tenant: 'fault',
+      turnDeadlineMs: 15_000,
+      requestTimeoutMs: 2000,
+    });
     const sessions: SessionInfo[] = [];
     for (let i = 0; i < 24; i++)
       sessions.push(await client.open({ model: 'llama-3.1-8b', expectedContextTokens: 2000 }));
@@ -53,14 +44,14 @@ describe('sessions when their owner process is SIGKILLed', () => {
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 800));
-    victim.kill('SIGKILL');
+    fleet.victim.kill('SIGKILL');
     const killedAtMs = Date.now();
-    await waitFor(() => scheduler.fleet.get('victim-0')?.liveness === 'dead', 'victim declared dead', 5000);
+    await waitFor(() => fleet.scheduler.fleet.get('victim-0')?.liveness === 'dead', 'victim declared dead', 5000);
     const detectedAtMs = Date.now();
     await waitFor(
       () =>
         onVictim.every(
-          (s) => scheduler.sessionRegistry.get(s.sessionId)?.record.ownerNodeId?.startsWith('survivor') === true,
+          (s) => fleet.scheduler.sessionRegistry.get(s.sessionId)?.record.ownerNodeId?.startsWith('survivor') === true,
         ),
       'sessions moved',
       10_000,
@@ -79,13 +70,13 @@ describe('sessions when their owner process is SIGKILLed', () => {
     expect(servingAgainMs).toBeLessThan(5000);
     expect(killedAtMs).toBeLessThan(detectedAtMs);
     for (const session of sessions) {
-      const log = await readLogOf(nats.client, session.sessionId);
+      const log = await readLogOf(fleet.nats.client, session.sessionId);
       const done = turnsDone.get(session.sessionId) ?? 0;
       // Complete and in order: exactly the turns the client saw answered, each once.
       expect(log.map((e) => e.turnKey)).toEqual(Array.from({ length: done }, (_, i) => `t${i + 1}`));
       expect(log.map((e) => e.turn)).toEqual(Array.from({ length: done }, (_, i) => i + 1));
     }
-    const moved = onVictim.map((s) => readLogOf(nats.client, s.sessionId));
+    const moved = onVictim.map((s) => readLogOf(fleet.nats.client, s.sessionId));
     for (const log of await Promise.all(moved)) expect(log.some((e) => e.nodeId.startsWith('survivor'))).toBe(true);
   });
 });
