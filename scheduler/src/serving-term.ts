@@ -75,7 +75,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
   try {
     const jsm = await jetstreamManager(nc);
     const store = await KvSessionStore.open(nc, jsm, log);
-    sessions = new SessionService(
+    const sessionService = new SessionService(
       store,
       sessionRegistry,
       fleet,
@@ -88,7 +88,8 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       rng,
       inputs.sessions,
     );
-    const loaded = await sessions.load();
+    const loaded = await sessionService.load();
+    sessions = sessionService; // only once its cache is complete: an empty one would deny sessions that exist
     log.info({ sessions: loaded }, 'sessions loaded from the store');
     batches = new BatchService(
       await BatchQueue.open(nc, jsm, jetstream(nc), log),
@@ -114,7 +115,15 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
   );
   const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions, batches);
   subscriptions.start();
-  await batches?.start();
+  try {
+    await batches?.start();
+  } catch (err) {
+    // Half a term must not keep serving: undo what started, then fail the election.
+    await subscriptions.drain();
+    batches?.stop();
+    outbox.close();
+    throw err;
+  }
 
   // Owners get one dead-after period to (re-)register before their sessions count as orphaned.
   const orphanSweepFromMs = clock() + detector.deadAfterMs;
@@ -136,10 +145,12 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     sessions,
     openRequests: () => inference.openRequests,
     async stop(graceMs) {
+      // Stop the sweep first: without heartbeats it would declare every node dead and move its sessions.
+      clearInterval(sweepTimer);
       await subscriptions.drain();
       const graceEnds = Date.now() + graceMs;
       while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
-      clearInterval(sweepTimer);
+      // Batch items still running go back to the queue for the next leader.
       batches?.stop();
       outbox.close();
     },

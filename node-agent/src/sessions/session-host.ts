@@ -93,6 +93,14 @@ export class SessionHost {
     const adopt = decoded.value;
     try {
       const loaded = await this.options.log.load(adopt.sessionId);
+      // The record must still name this node: a close or another move may have overtaken the adopt.
+      if ((await this.options.currentOwner(adopt.sessionId)) !== this.options.nodeId) {
+        this.respond(
+          msg,
+          errorReply('NOT_OWNER', `session ${adopt.sessionId} is no longer assigned to ${this.options.nodeId}`),
+        );
+        return;
+      }
       this.drop(adopt.sessionId);
       const turns = new Map(loaded.entries.map((entry) => [entry.turnKey, entry]));
       const last = loaded.entries[loaded.entries.length - 1];
@@ -258,7 +266,11 @@ export class SessionHost {
       // The log already had this turn (another run of it got there first): its entry is the answer.
       const logged = session.turns.get(request.turnKey);
       if (logged !== undefined) {
-        answer(this.resultOf(session, logged, 0, true));
+        answer(
+          logged.requestDigest === digest
+            ? this.resultOf(session, logged, 0, true)
+            : errorReply('IDEMPOTENCY_CONFLICT', `turn key ${request.turnKey} was already used with a different body`),
+        );
         return;
       }
     }

@@ -140,26 +140,34 @@ export class BatchService {
         control.ack();
         return;
       }
+      if (this.queue.isClosed) {
+        control.nak(0); // this term is ending: the next leader runs it
+        return;
+      }
       const { replyTo, answer } = this.queue.expectAnswer(remainingMs + 5_000);
       // Long items outlive the ack wait: tell JetStream we are on it.
       const keepAlive = setInterval(() => control.working(), BATCH_ACK_WAIT_MS / 3);
-      this.inference.submit(
-        item.tenant,
-        {
-          v: PROTOCOL_VERSION,
-          model: item.model,
-          inputTokens: item.inputTokens,
-          maxOutputTokens: item.maxOutputTokens,
-          priority: 'low',
-          sloClass: 'batch',
-          deadlineAfterMs: remainingMs,
-          idempotencyKey: `${item.batchId}-${item.index}`,
-          ...(item.prompt === undefined ? {} : { prompt: item.prompt }),
-        },
-        replyTo,
-      );
-      const reply = await answer;
-      clearInterval(keepAlive);
+      let reply;
+      try {
+        this.inference.submit(
+          item.tenant,
+          {
+            v: PROTOCOL_VERSION,
+            model: item.model,
+            inputTokens: item.inputTokens,
+            maxOutputTokens: item.maxOutputTokens,
+            priority: 'low',
+            sloClass: 'batch',
+            deadlineAfterMs: remainingMs,
+            idempotencyKey: `${item.batchId}-${item.index}`,
+            ...(item.prompt === undefined ? {} : { prompt: item.prompt }),
+          },
+          replyTo,
+        );
+        reply = await answer;
+      } finally {
+        clearInterval(keepAlive);
+      }
       if (reply === undefined) {
         control.nak(1000);
         return;

@@ -118,7 +118,8 @@ export class SessionService {
       this.counters.increment('sessions.opened');
       return this.info(current);
     }
-    await changeOwnership(this.store, sessionId, { kind: 'close' });
+    const closed = await changeOwnership(this.store, sessionId, { kind: 'close' });
+    if (closed.ok) this.registry.put(closed.current.record, closed.current.revision);
     return errorReply('NO_CAPACITY', `no node could take session ${sessionId} of ${model.name}`, {
       retryAfterMs: 1000,
     });
@@ -144,7 +145,7 @@ export class SessionService {
       return errorReply('INTERNAL', `cannot close ${ref.sessionId}: ${closed.reason}`);
     }
     this.registry.put(closed.current.record, closed.current.revision);
-    const owner = held.record.ownerNodeId;
+    const owner = closed.current.record.ownerNodeId;
     if (owner !== null) {
       void this.outbox.releaseSession(
         owner,
@@ -161,7 +162,7 @@ export class SessionService {
     const owned = this.registry.ownedBy(nodeId);
     if (owned.length === 0) return;
     this.log.warn({ nodeId, sessions: owned.length, reason }, 'moving sessions off node');
-    for (const sessionId of owned) void this.move(sessionId, nodeId, 'migrate');
+    for (const sessionId of owned) this.moveInBackground(sessionId, nodeId);
   }
 
   /** Moves sessions whose owner is unknown or not alive, or that a failed move left unowned. */
@@ -172,8 +173,18 @@ export class SessionService {
       return node !== undefined && node.liveness !== 'dead';
     };
     for (const record of this.registry.orphans(isLive)) {
-      if (!this.moving.has(record.sessionId)) void this.move(record.sessionId, record.ownerNodeId, 'migrate');
+      if (!this.moving.has(record.sessionId)) this.moveInBackground(record.sessionId, record.ownerNodeId);
     }
+  }
+
+  /** Starts a move nobody waits for; a failure (store unreachable) is logged and the sweep retries. */
+  private moveInBackground(sessionId: string, fromNodeId: string | null): void {
+    this.move(sessionId, fromNodeId, 'migrate').catch((err: unknown) => {
+      this.log.warn(
+        { sessionId, err: err instanceof Error ? err.message : String(err) },
+        'session move failed; will retry',
+      );
+    });
   }
 
   /**
@@ -219,6 +230,8 @@ export class SessionService {
           return true;
         }
         excluded.add(target);
+        // It may still finish adopting late: make it let go.
+        void this.outbox.releaseSession(target, { v: PROTOCOL_VERSION, sessionId, reason: 'migrate' }, 1000);
         const detached = await changeOwnership(
           this.store,
           sessionId,

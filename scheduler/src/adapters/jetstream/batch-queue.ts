@@ -49,6 +49,12 @@ export class BatchQueue {
   private readonly subscription: Subscription;
   private seq = 0;
   private consuming: ConsumerMessages | undefined;
+  private closed = false;
+
+  /** Whether the queue was closed (the term ended): items still in hand go back to the queue. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   private constructor(
     nc: NatsConnection,
@@ -165,6 +171,8 @@ export class BatchQueue {
   /** A reply subject for a placement's answer, and the promise of that answer (undefined on timeout). */
   expectAnswer(timeoutMs: number): { replyTo: string; answer: Promise<InferReply | undefined> } {
     const replyTo = `${this.inbox}.${(++this.seq).toString(36)}`;
+    // Closed (the term ended): no answer can arrive here, so the item goes back to the queue at once.
+    if (this.closed) return { replyTo, answer: Promise.resolve(undefined) };
     const answer = new Promise<InferReply | undefined>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(replyTo);
@@ -186,7 +194,7 @@ export class BatchQueue {
     const consumer = await this.js.consumers.get(BATCH_WORK_STREAM, CONSUMER);
     const messages = await consumer.consume({ max_messages: 64 });
     this.consuming = messages;
-    void (async () => {
+    (async () => {
       for await (const msg of messages) {
         const decoded = decode(BatchWorkItem, msg.data);
         if (!decoded.ok) {
@@ -200,12 +208,22 @@ export class BatchQueue {
           working: () => msg.working(),
         });
       }
-    })();
+    })().then(
+      () => {
+        if (this.consuming === messages)
+          this.log.warn({}, 'batch consumer ended; no batch items run until the next term');
+      },
+      (err: unknown) =>
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'batch consumer failed'),
+    );
   }
 
   /** Stops consuming and collecting answers. */
   close(): void {
-    this.consuming?.stop();
+    this.closed = true;
+    const consuming = this.consuming;
+    this.consuming = undefined;
+    consuming?.stop();
     this.subscription.unsubscribe();
     // Items waiting for an answer go back to the queue (the next leader runs them).
     for (const resolve of this.waitingUndefined.values()) resolve(undefined);

@@ -95,10 +95,12 @@ export class KvLeaderLease {
       await this.stepDown('lease not renewed in time');
       return;
     }
-    this.lastRenewAttemptMs = this.now();
+    const sentAtMs = this.now();
+    this.lastRenewAttemptMs = sentAtMs;
     try {
       this.revision = await this.kv.update(LEADER_KV_KEY, this.value(this.term), this.revision);
-      this.clock.renewed(this.now(), this.revision);
+      // Stamped when sent: the write may have landed any time after, so count from the earliest.
+      this.clock.renewed(sentAtMs, this.revision);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (/wrong last sequence/i.test(message)) await this.stepDown('another scheduler holds the lease');
@@ -132,13 +134,20 @@ export class KvLeaderLease {
       await this.listener.elected(term);
     } catch (err) {
       await this.stepDown(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
+      return;
     }
+    // Starting to serve took time during which nothing renewed: if the lease ran out, let go now.
+    if (this.clock.expiredForLeader(this.now())) await this.stepDown('lease expired while starting to serve');
   }
 
   private async stepDown(reason: string): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
     this.log.warn({ term: this.term, reason }, 'no longer leader');
-    await this.listener.deposed(reason);
+    try {
+      await this.listener.deposed(reason);
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'stopping the term failed');
+    }
   }
 }
