@@ -4,9 +4,10 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
-import { decode, encode, InferReply, StatusResponse, subjects, type Assignment } from '@switchyard/protocol';
+import { decode, encode, InferReply, StatusResponse, subjects } from '@switchyard/protocol';
 import { ManagedProcess, NatsServerProcess } from '@switchyard/test-kit';
-import { percentile, sortedCopy } from '../report/percentiles.js';
+import { latencyStats } from '../report/percentiles.js';
+import { probeAssignment } from './probe-assignment.js';
 import { formatTable } from '../report/table.js';
 
 /** The three ways a request reaches the agent, measured in one run, interleaved. */
@@ -66,18 +67,7 @@ class Prober {
         reply: replyTo,
       });
     } else {
-      const assignment: Assignment = {
-        v: 1,
-        requestId: `direct-${this.seq}`,
-        attempt: 1,
-        tenant: 'bench',
-        model: MODEL,
-        inputTokens: 16,
-        maxOutputTokens: 4,
-        priority: 'normal',
-        sloClass: 'interactive',
-        replyTo,
-      };
+      const assignment = probeAssignment(MODEL, `direct-${this.seq}`, replyTo);
       this.nc.publish(mode === 'direct' ? subjects.assign(NODE) : `bench.forward.${NODE}`, encode(assignment));
     }
     await answered;
@@ -131,9 +121,9 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
       }
     }
     const latencyUs = {
-      direct: stats(samples.direct),
-      'bare-forward': stats(samples['bare-forward']),
-      scheduler: stats(samples.scheduler),
+      direct: latencyStats(samples.direct),
+      'bare-forward': latencyStats(samples['bare-forward']),
+      scheduler: latencyStats(samples.scheduler),
     };
     const ratio = (mode: Exclude<HopMode, 'direct'>): { p50: number; p99: number } => ({
       p50: latencyUs[mode].p50 / latencyUs.direct.p50,
@@ -150,17 +140,6 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
     await Promise.all(processes.map((p) => p.stop(3000)));
     await nats.stop();
   }
-}
-
-/** Percentiles and mean of latency samples. */
-function stats(xs: readonly number[]): { p50: number; p90: number; p99: number; mean: number } {
-  const sorted = sortedCopy(xs);
-  return {
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
-  };
 }
 
 const ratioText = (x: number): string => `${x.toFixed(2)}×`;

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, InferReply, SessionClient, StatusResponse, subjects } from '@switchyard/protocol';
 import { ManagedProcess, NatsServerProcess } from '@switchyard/test-kit';
-import { percentile, sortedCopy } from '../report/percentiles.js';
+import { latencyStats } from '../report/percentiles.js';
+import { probeAssignment } from '../e2e/probe-assignment.js';
 import { formatTable } from '../report/table.js';
 
 const MODEL = 'llama-3.1-8b';
@@ -33,11 +34,6 @@ async function untilNodes(nc: NatsConnection, count: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`fewer than ${count} nodes registered`);
-}
-
-function stats(xs: readonly number[]): { p50: number; p99: number } {
-  const sorted = sortedCopy(xs);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
 /** Arguments of an agent process hosting two null-backend nodes. */
@@ -68,21 +64,7 @@ async function directTurn(
   const replyTo = `${inbox}.${seq}`;
   const done = new Promise<void>((resolve) => waiters.set(replyTo, resolve));
   const started = performance.now();
-  nc.publish(
-    subjects.assign(nodeId),
-    encode({
-      v: 1,
-      requestId: `direct-${seq}`,
-      attempt: 1,
-      tenant: 'bench',
-      model: MODEL,
-      inputTokens: 16,
-      maxOutputTokens: 4,
-      priority: 'normal',
-      sloClass: 'interactive',
-      replyTo,
-    }),
-  );
+  nc.publish(subjects.assign(nodeId), encode(probeAssignment(MODEL, `direct-${seq}`, replyTo)));
   await done;
   return (performance.now() - started) * 1000;
 }
@@ -152,9 +134,9 @@ async function main(): Promise<void> {
         directUs.push(direct);
       }
     }
-    const t = stats(turnUs);
-    const raw = stats(rawUs);
-    const d = stats(directUs);
+    const t = latencyStats(turnUs);
+    const raw = latencyStats(rawUs);
+    const d = latencyStats(directUs);
 
     // 2. Recovery of ≥ 100 sessions after their owner's process is SIGKILLed.
     const opened = await Promise.all(Array.from({ length: sessionCount }, () => client.open({ model: MODEL })));
@@ -176,7 +158,7 @@ async function main(): Promise<void> {
         return performance.now() - deadAt;
       }),
     );
-    const r = stats(servingAgainMs);
+    const r = latencyStats(servingAgainMs);
 
     const result = {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
