@@ -39,6 +39,10 @@ export const ERROR_CODES = [
   'NOT_OWNER',
   /** The batch does not exist for this tenant. */
   'BATCH_NOT_FOUND',
+  /** The request names a client region the scheduler's topology does not know. */
+  'UNKNOWN_REGION',
+  /** No node could finish the request within its deadline even if idle: retrying will not help. */
+  'DEADLINE_UNREACHABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,6 +8,8 @@ export * from './messages/inference.js';
 export * from './messages/admin.js';
 export * from './messages/session.js';
 export * from './messages/batch.js';
+export * from './messages/power.js';
+export * from './messages/explain.js';
 export * from './messages/replies.js';
 export * from './json-schema.js';
 export * from './client/session-client.js';

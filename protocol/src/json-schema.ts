@@ -12,6 +12,15 @@ import {
 } from './messages/batch.js';
 import { LeaderLease, NodeCommand, NodeCommandReply, StatusReply, StatusRequest } from './messages/admin.js';
 import { ErrorReply } from './messages/common.js';
+import { ExplainReply, ExplainRequest } from './messages/explain.js';
+import {
+  ClusterBudgetReply,
+  ClusterBudgetUpdate,
+  LatencyReport,
+  LatencyReportReply,
+  PowerLimitAck,
+  PowerLimitCommand,
+} from './messages/power.js';
 import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
 import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
 import {
@@ -68,6 +77,14 @@ export const MESSAGE_SCHEMAS = {
   BatchResultsRequest,
   BatchResultsReply,
   BatchRecord,
+  PowerLimitCommand,
+  PowerLimitAck,
+  ClusterBudgetUpdate,
+  ClusterBudgetReply,
+  LatencyReport,
+  LatencyReportReply,
+  ExplainRequest,
+  ExplainReply,
 } as const;
 
 /** JSON Schema (draft 2020-12) of one message, as it is accepted on input. */

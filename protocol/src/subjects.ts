@@ -11,6 +11,10 @@
  *   sy.v1.tenant.<tenant>.infer      client → scheduler  request; the reply comes from the agent
  *   sy.v1.admin.status               operator → scheduler request/reply
  *   sy.v1.admin.node.<verb>          operator → scheduler request/reply (cordon, uncordon, drain)
+ *   sy.v1.admin.explain              operator → scheduler request/reply (how a request would be placed)
+ *   sy.v1.admin.power.budget         operator → scheduler request/reply (change a cluster's power budget)
+ *   sy.v1.admin.latency              probe → scheduler    request/reply (measured region→cluster round trips)
+ *   sy.v1.node.<nodeId>.power        scheduler → agent   request/reply (set the node's power limit)
  *
  * Sessions:
  *   sy.v1.tenant.<tenant>.session.<verb>            client → scheduler  request/reply (open, get, list, close)
@@ -63,6 +67,10 @@ export const subjects = {
   infer: (tenant: string) => `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.infer`,
   adminStatus: `${SUBJECT_PREFIX}.admin.status`,
   adminNode: (verb: AdminVerb) => `${SUBJECT_PREFIX}.admin.node.${verb}`,
+  adminExplain: `${SUBJECT_PREFIX}.admin.explain`,
+  adminPowerBudget: `${SUBJECT_PREFIX}.admin.power.budget`,
+  adminLatency: `${SUBJECT_PREFIX}.admin.latency`,
+  nodePower: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.power`,
   session: (tenant: string, verb: SessionVerb) =>
     `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${verb}`,
   sessionTurn: (tenant: string, sessionId: string) =>

@@ -348,7 +348,9 @@ function reserveSome(
         nodeId: node.nodeId,
         model: loaded.name,
         kvBytes: requestKvBytes(request),
-        predictedServiceMs: estimate.totalMs - estimate.queueWaitMs,
+        predictedServiceMs: estimate.totalMs - estimate.queueWaitMs - estimate.networkMs,
+        powerDeltaWatts: estimate.powerDeltaWatts,
+        sloClass: request.sloClass,
         assumedAtMs: nowMs - Math.floor(rng() * 2_000),
         confirmedAtMs: rng() < 0.9 ? nowMs - Math.floor(rng() * 1_000) : undefined,
       });

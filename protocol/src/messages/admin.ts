@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DurationMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
 import { LoadedModel } from './node.js';
+import { ClusterPower } from './power.js';
 
 /** How the scheduler sees a node: reported state combined with its own failure detector and operator actions. */
 export const NODE_VIEW_STATES = ['ready', 'suspect', 'dead', 'cordoned', 'draining'] as const;
@@ -40,6 +41,7 @@ export const ClusterView = z.strictObject({
   queueDepth: NonNegativeInt,
   batchSlots: NonNegativeInt.describe('Σ maxBatchSize of live nodes: in-flight / batchSlots is the batch occupancy.'),
   utilization: z.number().min(0).max(1).describe('Mean accelerator utilisation of live nodes (0 when none).'),
+  power: ClusterPower.optional().describe("Budget accounting, for clusters in the scheduler's topology."),
 });
 export type ClusterView = z.infer<typeof ClusterView>;
 

@@ -26,6 +26,9 @@ export const InferRequest = z.strictObject({
   maxOutputTokens: z.int().min(1).max(MAX_TOKENS),
   priority: z.enum(PRIORITIES).default('normal'),
   sloClass: z.enum(SLO_CLASSES).default('interactive'),
+  region: Name.optional().describe(
+    "The client's region: placement adds its network latency to each cluster (topology). Unknown regions are refused.",
+  ),
   deadlineAfterMs: DurationMs.optional().describe(
     'Fail with DEADLINE_EXCEEDED if not finished this long after the scheduler receives it.',
   ),

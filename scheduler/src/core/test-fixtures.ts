@@ -4,7 +4,13 @@
  * models. Test-only; nothing in the scheduler imports it.
  */
 import { type AcceleratorProfile, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
-import { PROTOCOL_VERSION, type Heartbeat, type LoadedModel, type Registration } from '@switchyard/protocol';
+import {
+  PROTOCOL_VERSION,
+  type Heartbeat,
+  type LoadedModel,
+  type Registration,
+  type SloClass,
+} from '@switchyard/protocol';
 import { NodeRecord, type Reservation } from './fleet/node-record.js';
 import { estimateOn } from './placement/estimate.js';
 import type { Candidate, PlacementRequest } from './placement/types.js';
@@ -84,8 +90,8 @@ export function heartbeat(spec: NodeSpec = {}): Heartbeat {
     inFlight: spec.inFlight ?? 0,
     maxBatchSize: spec.maxBatchSize ?? known?.maxBatchSize ?? 64,
     utilization: spec.utilization ?? 0,
-    powerDrawWatts: spec.powerDrawWatts ?? 1000,
-    powerLimitWatts: spec.powerLimitWatts ?? 5000,
+    powerDrawWatts: spec.powerDrawWatts ?? (known?.idleWattsPerChip ?? 50) * chips,
+    powerLimitWatts: spec.powerLimitWatts ?? (known?.peakWattsPerChip ?? 500) * chips,
     temperatureC: spec.temperatureC ?? 40,
   };
 }
@@ -105,7 +111,14 @@ export function nodeRecord(spec: NodeSpec = {}, nowMs = 0): NodeRecord {
 export function reservation(
   requestId: string,
   nodeId: string,
-  size: { kvBytes?: number; predictedServiceMs?: number; model?: string; assumedAtMs?: number } = {},
+  size: {
+    kvBytes?: number;
+    predictedServiceMs?: number;
+    model?: string;
+    assumedAtMs?: number;
+    powerDeltaWatts?: number;
+    sloClass?: SloClass;
+  } = {},
 ): Reservation {
   return {
     requestId,
@@ -113,6 +126,8 @@ export function reservation(
     model: size.model ?? 'llama-3.1-8b',
     kvBytes: size.kvBytes ?? 1000,
     predictedServiceMs: size.predictedServiceMs ?? 100,
+    powerDeltaWatts: size.powerDeltaWatts ?? 0,
+    sloClass: size.sloClass ?? 'interactive',
     assumedAtMs: size.assumedAtMs ?? 0,
     confirmedAtMs: undefined,
   };

@@ -168,6 +168,12 @@ export class InferenceService {
       maxOutputTokens: tracked.request.maxOutputTokens,
       priority: tracked.request.priority,
       sloClass: tracked.request.sloClass,
+      region: tracked.request.region,
+      // Work with a deadline must finish within what is left of it; interactive work is judged on TTFT.
+      targetMs:
+        tracked.request.sloClass !== 'interactive' && tracked.request.deadlineAfterMs !== undefined
+          ? this.ledger.remainingMs(tracked, nowMs)
+          : undefined,
       excludeNodeIds: tracked.excludedNodeIds,
     };
     const decision = this.placement.place(placementRequest, this.fleet, { nowMs, rng: this.rng });
@@ -194,7 +200,9 @@ export class InferenceService {
       nodeId: node.nodeId,
       model: model.name,
       kvBytes: requestKvBytes(placementRequest),
-      predictedServiceMs: decision.estimate.totalMs - decision.estimate.queueWaitMs,
+      predictedServiceMs: decision.estimate.totalMs - decision.estimate.queueWaitMs - decision.estimate.networkMs,
+      powerDeltaWatts: decision.estimate.powerDeltaWatts,
+      sloClass: tracked.request.sloClass,
       assumedAtMs: nowMs,
       confirmedAtMs: undefined,
     });

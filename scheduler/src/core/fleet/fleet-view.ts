@@ -2,6 +2,7 @@ import type { AcceleratorProfile } from '@switchyard/fleet-model';
 import type { Heartbeat, Registration } from '@switchyard/protocol';
 import { type FailureDetectorConfig, livenessAt } from './failure-detector.js';
 import type { PlacementIndex } from '../placement/placement-index.js';
+import { Topology } from '../topology/topology.js';
 import { NodeRecord, type OperatorState, type Reservation } from './node-record.js';
 
 /** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
@@ -35,6 +36,8 @@ export class FleetView {
     private readonly detector: FailureDetectorConfig,
     /** Kept current on every change placement may care about; placement searches it. */
     readonly index?: PlacementIndex,
+    /** Clusters and regions; nodes are attached to their cluster's state, which sums their power. */
+    readonly topology: Topology = new Topology(),
   ) {}
 
   /** All known nodes (including suspect and dead ones not yet forgotten). Do not mutate. */
@@ -68,12 +71,13 @@ export class FleetView {
     if (existing !== undefined && existing.incarnation === registration.incarnation) {
       // The same process registering again (e.g. it missed our ack): keep its reservations, and
       // its newer status unless this registration is an older, delayed one.
-      if (registration.seq > existing.lastSeq) existing.applyStatus(registration, nowMs);
+      if (registration.seq > existing.lastSeq) this.applyStatus(existing, registration, nowMs);
       this.index?.changed(existing);
       return { ok: true, node: existing, lost: [], replaced: false };
     }
     const lost = existing === undefined ? [] : this.remove(existing);
     const node = new NodeRecord(registration.nodeId, profile, registration, nowMs);
+    this.account(node);
     if (existing !== undefined) node.operatorState = existing.operatorState;
     node.index = this.dense.length;
     this.dense.push(node);
@@ -89,7 +93,7 @@ export class FleetView {
       return 'unknown-node';
     }
     if (heartbeat.seq <= node.lastSeq) return 'stale';
-    node.applyStatus(heartbeat, nowMs);
+    this.applyStatus(node, heartbeat, nowMs);
     this.index?.changed(node);
     return 'applied';
   }
@@ -122,6 +126,7 @@ export class FleetView {
       if (liveness === node.liveness) continue;
       if (liveness === 'dead') {
         node.liveness = 'dead';
+        this.unaccount(node);
         result.died.push({ node, lost: this.dropReservations(node) });
         this.index?.changed(node);
       } else if (liveness === 'suspect' && node.liveness === 'alive') {
@@ -166,6 +171,9 @@ export class FleetView {
     node.reservedKvBytes += reservation.kvBytes;
     node.reservedServiceMs += reservation.predictedServiceMs;
     node.assumedSinceHeartbeat++;
+    node.assumedPowerWatts += reservation.powerDeltaWatts;
+    if (node.clusterState !== undefined) node.clusterState.predictedWatts += reservation.powerDeltaWatts;
+    if (reservation.sloClass === 'batch') node.batchReservations++;
     this.reservationsById.set(reservation.requestId, reservation);
     this.index?.changed(node);
   }
@@ -186,6 +194,7 @@ export class FleetView {
     if (node !== undefined && node.reservations.delete(requestId)) {
       node.reservedKvBytes -= reservation.kvBytes;
       node.reservedServiceMs -= reservation.predictedServiceMs;
+      if (reservation.sloClass === 'batch') node.batchReservations--;
       this.index?.changed(node);
     }
     return reservation;
@@ -195,7 +204,38 @@ export class FleetView {
     return this.reservationsById.get(requestId);
   }
 
+  /** Copies a status into the record and moves its power from what it last reported to what it reports now. */
+  private applyStatus(node: NodeRecord, status: Heartbeat, nowMs: number): void {
+    const previousCluster = node.cluster;
+    this.unaccount(node);
+    node.applyStatus(status, nowMs);
+    if (node.cluster !== previousCluster || node.clusterState === undefined) {
+      node.clusterState = this.topology.cluster(node.cluster);
+    }
+    this.account(node);
+  }
+
+  /** Adds a live node's reported draw (and what we placed since) to its cluster. */
+  private account(node: NodeRecord): void {
+    const state = (node.clusterState ??= this.topology.cluster(node.cluster));
+    node.countedDrawWatts = node.powerDrawWatts;
+    state.measuredWatts += node.countedDrawWatts;
+    state.predictedWatts += node.assumedPowerWatts;
+    state.liveNodes++;
+  }
+
+  /** Takes the node's draw out of its cluster (it died, left, or is about to report anew). */
+  private unaccount(node: NodeRecord): void {
+    const state = node.clusterState;
+    if (state === undefined || node.countedDrawWatts < 0) return;
+    state.measuredWatts = Math.max(0, state.measuredWatts - node.countedDrawWatts);
+    state.predictedWatts = Math.max(0, state.predictedWatts - node.assumedPowerWatts);
+    state.liveNodes--;
+    node.countedDrawWatts = -1;
+  }
+
   private remove(node: NodeRecord): Reservation[] {
+    if (node.liveness !== 'dead') this.unaccount(node);
     const lost = this.dropReservations(node);
     const last = this.dense.pop();
     if (last !== undefined && last !== node) {
@@ -214,6 +254,7 @@ export class FleetView {
     node.reservations.clear();
     node.reservedKvBytes = 0;
     node.reservedServiceMs = 0;
+    node.batchReservations = 0;
     return lost;
   }
 }

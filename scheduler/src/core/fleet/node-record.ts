@@ -1,5 +1,6 @@
 import type { AcceleratorProfile, NodeHardware } from '@switchyard/fleet-model';
-import type { Heartbeat, LoadedModel } from '@switchyard/protocol';
+import type { Heartbeat, LoadedModel, SloClass } from '@switchyard/protocol';
+import type { ClusterState } from '../topology/cluster-state.js';
 
 /** Liveness as judged by the failure detector from heartbeat gaps. */
 export type Liveness = 'alive' | 'suspect' | 'dead';
@@ -15,6 +16,9 @@ export interface Reservation {
   readonly kvBytes: number;
   /** Predicted service time on this node, used to estimate its backlog. */
   readonly predictedServiceMs: number;
+  /** Predicted rise in the node's draw while this work runs. */
+  readonly powerDeltaWatts: number;
+  readonly sloClass: SloClass;
   readonly assumedAtMs: number;
   /** Set when the agent acknowledged the assignment. */
   confirmedAtMs: number | undefined;
@@ -63,6 +67,19 @@ export class NodeRecord {
   reservedServiceMs = 0;
   /** Placements made since the last heartbeat: work the reported queue does not show yet. */
   assumedSinceHeartbeat = 0;
+  /** Σ predicted power delta of those placements (their draw is not in powerDrawWatts yet). */
+  assumedPowerWatts = 0;
+  /** Open reservations of SLO class `batch` (the power controller caps such nodes first). */
+  batchReservations = 0;
+  /** The node's cluster; FleetView attaches it and keeps its power sums. */
+  clusterState: ClusterState | undefined = undefined;
+  /** The draw this node currently contributes to its cluster's measured sum (−1 once taken out). */
+  countedDrawWatts = 0;
+  /**
+   * Why the last report cannot be true (e.g. drawing well above its own power limit, using more
+   * memory than it has); such a node gets no new work until it reports sensibly again.
+   */
+  anomaly: string | undefined = undefined;
   /**
    * Nodes with equal family keys have the same hardware, batch size and loaded models, so every
    * scorer that looks only at those and at load sees them as interchangeable (PlacementIndex).
@@ -86,14 +103,20 @@ export class NodeRecord {
   /** Copies a heartbeat's dynamic fields. The caller has checked incarnation and sequence. */
   applyStatus(status: Heartbeat, nowMs: number): void {
     this.assumedSinceHeartbeat = 0;
+    this.assumedPowerWatts = 0;
     this.lastSeq = status.seq;
     this.lastHeartbeatMs = nowMs;
     this.liveness = 'alive';
     this.reportedState = status.state;
+    const clusterChanged = this.cluster !== status.cluster;
     this.cluster = status.cluster;
     this.zone = status.zone;
-    const batchChanged = this.maxBatchSize !== status.maxBatchSize;
+    const batchChanged =
+      this.maxBatchSize !== status.maxBatchSize ||
+      clusterChanged ||
+      Math.round(this.powerLimitWatts) !== Math.round(status.powerLimitWatts);
     this.maxBatchSize = status.maxBatchSize;
+    this.powerLimitWatts = status.powerLimitWatts;
     if (!sameModels(this.models, status.models)) {
       this.models = status.models;
       this.loadedModels = loadedSet(status.models);
@@ -109,15 +132,21 @@ export class NodeRecord {
     this.powerDrawWatts = status.powerDrawWatts;
     this.powerLimitWatts = status.powerLimitWatts;
     this.temperatureC = status.temperatureC;
+    this.anomaly = anomalyOf(this);
   }
 
   get profileName(): string {
     return this.hardware.profile.name;
   }
 
-  /** Whether new work may be placed here: alive, not cordoned or draining by operator or agent. */
+  /** Whether new work may be placed here: alive, trusted, not cordoned or draining by operator or agent. */
   get schedulable(): boolean {
-    return this.liveness === 'alive' && this.operatorState === 'active' && this.reportedState === 'ready';
+    return (
+      this.liveness === 'alive' &&
+      this.operatorState === 'active' &&
+      this.reportedState === 'ready' &&
+      this.anomaly === undefined
+    );
   }
 
   /** Prompts waiting ahead on the node's serial prefill lane: reported waiting plus our placements since. */
@@ -135,9 +164,29 @@ export class NodeRecord {
   }
 }
 
+/** Slack for sensor noise and the time a new limit takes to bite before a draw over the limit is nonsense. */
+const POWER_OVER_LIMIT_TOLERANCE = 1.1;
+
+function anomalyOf(node: NodeRecord): string | undefined {
+  if (node.hbmUsedBytes > node.hbmTotalBytes) {
+    return `reports ${node.hbmUsedBytes} B of HBM used of ${node.hbmTotalBytes} B`;
+  }
+  if (node.powerLimitWatts > 0 && node.powerDrawWatts > node.powerLimitWatts * POWER_OVER_LIMIT_TOLERANCE) {
+    return `reports drawing ${node.powerDrawWatts} W above its ${node.powerLimitWatts} W power limit`;
+  }
+  const peak = node.hardware.profile.peakWattsPerChip * node.hardware.chipCount;
+  if (node.powerDrawWatts > peak * 2) {
+    return `reports drawing ${node.powerDrawWatts} W, over twice its hardware peak of ${peak} W`;
+  }
+  return undefined;
+}
+
 function familyKeyOf(node: NodeRecord): string {
   const models = [...node.loadedModels].sort().join(',');
-  return `${node.hardware.profile.name}/${node.hardware.chipCount}/${node.maxBatchSize}/${models}`;
+  // Cluster and power limit are part of the family: network latency and power headroom are per
+  // cluster, and a limit below demand slows the node.
+  const { profile, chipCount } = node.hardware;
+  return `${node.cluster}/${profile.name}/${chipCount}/${node.maxBatchSize}/${Math.round(node.powerLimitWatts)}/${models}`;
 }
 
 function loadedSet(models: readonly LoadedModel[]): ReadonlySet<string> {

@@ -16,10 +16,10 @@ import { describe, expect, it } from 'vitest';
 import type { Liveness, NodeRecord, OperatorState } from '../fleet/node-record.js';
 import * as fixtures from '../test-fixtures.js';
 import { estimateOn } from './estimate.js';
-import { buildPlacement } from './registry.js';
+import { buildPlacement, LATENCY_PLACEMENT_CONFIG } from './registry.js';
 import type { PlacementRequest } from './types.js';
 
-const placement = buildPlacement();
+const placement = buildPlacement(LATENCY_PLACEMENT_CONFIG);
 const PROFILES = Object.values(ACCELERATOR_PROFILES);
 const L4 = fixtures.profile('l4');
 const LARGE = fixtures.model('llama-3.1-405b');

@@ -2,11 +2,11 @@ import { createRng } from '@switchyard/fleet-model';
 import { describe, expect, it } from 'vitest';
 import type { Liveness, OperatorState } from '../fleet/node-record.js';
 import { type NodeSpec, nodeRecord, placementRequest } from '../test-fixtures.js';
-import { BUILTIN_PLUGINS, buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PluginRegistry } from './registry.js';
+import { BUILTIN_PLUGINS, buildPlacement, LATENCY_PLACEMENT_CONFIG, type PluginRegistry } from './registry.js';
 import type { PlacementContext, PlacementDecision, PlacementRequest, PlacementSnapshot, Scorer } from './types.js';
 
 const SMALL = 'llama-3.1-8b';
-const placement = buildPlacement(DEFAULT_PLACEMENT_CONFIG);
+const placement = buildPlacement(LATENCY_PLACEMENT_CONFIG);
 
 /** A node spec plus what only the scheduler knows about it. */
 type Setup = NodeSpec & { readonly liveness?: Liveness; readonly operatorState?: OperatorState };
@@ -316,7 +316,7 @@ const registryWith = (values: Record<string, number>): PluginRegistry => ({
 /** The default filters and picker with constant scorers of the given weights. */
 const build = (values: Record<string, number>, weights: Record<string, number>) =>
   buildPlacement(
-    { ...DEFAULT_PLACEMENT_CONFIG, scorers: Object.entries(weights).map(([name, weight]) => ({ name, weight })) },
+    { ...LATENCY_PLACEMENT_CONFIG, scorers: Object.entries(weights).map(([name, weight]) => ({ name, weight })) },
     registryWith(values),
   );
 
@@ -362,7 +362,7 @@ describe('PlacementFramework score handling', () => {
         },
       },
     };
-    const decision = buildPlacement({ ...DEFAULT_PLACEMENT_CONFIG, picker: 'none' }, registry).place(
+    const decision = buildPlacement({ ...LATENCY_PLACEMENT_CONFIG, picker: 'none' }, registry).place(
       placementRequest(SMALL),
       fleetOf(l4),
       context(),

@@ -1,11 +1,12 @@
 import { createRng, getModel, MODEL_CATALOG, type ModelSpec } from '@switchyard/fleet-model';
 import { getProfile } from '@switchyard/fleet-model';
 import type { Heartbeat, Registration } from '@switchyard/protocol';
+import type { Reservation } from '../fleet/node-record.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAILURE_DETECTOR } from '../fleet/failure-detector.js';
 import { FleetView } from '../fleet/fleet-view.js';
 import { PlacementIndex } from './placement-index.js';
-import { buildPlacement } from './registry.js';
+import { buildPlacement, LATENCY_PLACEMENT_CONFIG } from './registry.js';
 import type { PlacementRequest } from './types.js';
 
 const PROFILES = [
@@ -66,6 +67,8 @@ function randomFleet(seed: number, nodes: number): { fleet: FleetView; plain: Fl
           model: 'llama-3.1-8b',
           kvBytes: 1e8,
           predictedServiceMs: 500,
+          powerDeltaWatts: 0,
+          sloClass: 'interactive',
           assumedAtMs: 0,
           confirmedAtMs: undefined,
         });
@@ -89,9 +92,9 @@ function randomRequest(rng: () => number, i: number): PlacementRequest {
 }
 
 describe('PlacementIndex', () => {
-  const placement = buildPlacement();
+  const placement = buildPlacement(LATENCY_PLACEMENT_CONFIG);
 
-  it('is used by the default pipeline', () => {
+  it('is used by the latency pipeline', () => {
     expect(placement.usesIndex).toBe(true);
   });
 
@@ -109,12 +112,14 @@ describe('PlacementIndex', () => {
       const pickedInFull = full.explanation?.find((e) => e.nodeId === fast.node.nodeId);
       expect(pickedInFull?.total).toBeCloseTo(best, 9);
       // Keep both views in step, so that later requests see the load this one adds.
-      const reservation = {
+      const reservation: Reservation = {
         requestId: request.requestId,
         nodeId: fast.node.nodeId,
         model: request.model.name,
         kvBytes: 1e8,
         predictedServiceMs: 400,
+        powerDeltaWatts: 0,
+        sloClass: 'interactive',
         assumedAtMs: 0,
         confirmedAtMs: undefined,
       };

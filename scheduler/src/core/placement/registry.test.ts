@@ -19,7 +19,8 @@ describe('buildPlacement rejects bad configuration', () => {
     {
       name: 'unknown filter',
       config: config({ filters: ['schedulable', 'gpu-vibes'] }),
-      message: /^unknown filter "gpu-vibes"; known: schedulable, model-supported, queue-room, memory-fit$/,
+      message:
+        /^unknown filter "gpu-vibes"; known: schedulable, model-supported, queue-room, memory-fit, power-budget$/,
     },
     {
       name: 'inherited property as filter name',
@@ -29,7 +30,7 @@ describe('buildPlacement rejects bad configuration', () => {
     {
       name: 'unknown scorer',
       config: config({ scorers: [{ name: 'vibes', weight: 1 }] }),
-      message: /^unknown scorer "vibes"; known: predicted-latency, batch-headroom$/,
+      message: /^unknown scorer "vibes"; known: predicted-latency, batch-headroom, slo-aware$/,
     },
     {
       name: 'unknown picker',
@@ -150,11 +151,9 @@ describe('buildPlacement builds valid configuration', () => {
       'model-supported',
       'queue-room',
       'memory-fit',
+      'power-budget',
     ]);
-    expect(framework.scorers.map((s) => [s.scorer.name, s.weight])).toEqual([
-      ['predicted-latency', 1],
-      ['batch-headroom', 0.2],
-    ]);
+    expect(framework.scorers.map((s) => [s.scorer.name, s.weight])).toEqual([['slo-aware', 1]]);
     expect(framework.picker.name).toBe('max-score');
   });
 

@@ -3,9 +3,11 @@ import { batchHeadroomScorer } from './plugins/batch-headroom/batch-headroom.js'
 import { maxScorePicker } from './plugins/max-score/max-score.js';
 import { memoryFitFilter } from './plugins/memory-fit/memory-fit.js';
 import { modelSupportedFilter } from './plugins/model-supported/model-supported.js';
+import { powerBudgetFilter } from './plugins/power-budget/power-budget.js';
 import { predictedLatencyScorer } from './plugins/predicted-latency/predicted-latency.js';
 import { queueRoomFilter } from './plugins/queue-room/queue-room.js';
 import { schedulableFilter } from './plugins/schedulable/schedulable.js';
+import { sloAwareScorer } from './plugins/slo-aware/slo-aware.js';
 import type { Filter, Picker, Scorer } from './types.js';
 
 /** Numeric parameters a plugin accepts, by name. */
@@ -31,10 +33,15 @@ export const BUILTIN_PLUGINS: PluginRegistry = {
     'model-supported': { params: [], create: () => modelSupportedFilter() },
     'queue-room': { params: ['queueFactor'], create: (p) => queueRoomFilter(p) },
     'memory-fit': { params: [], create: () => memoryFitFilter() },
+    'power-budget': { params: [], create: () => powerBudgetFilter() },
   },
   scorers: {
     'predicted-latency': { params: ['halfScoreMs'], create: (p) => predictedLatencyScorer(p) },
     'batch-headroom': { params: [], create: () => batchHeadroomScorer() },
+    'slo-aware': {
+      params: ['interactiveTtftMs', 'standardTotalMs', 'batchTotalMs', 'joulesPerTokenRef', 'steerPenalty'],
+      create: (p) => sloAwareScorer(p),
+    },
   },
   pickers: {
     'max-score': { params: [], create: () => maxScorePicker() },
@@ -54,8 +61,18 @@ export interface PlacementConfig {
   readonly picker: string | PluginRef;
 }
 
-/** The default pipeline: cheapest filters first, latency dominant, headroom to spread ties. */
+/**
+ * The default pipeline: cheapest filters first, the power budget last (it needs the estimate);
+ * one SLO-aware scorer, so that its tiers (meets the SLO, then least energy) stay strict.
+ */
 export const DEFAULT_PLACEMENT_CONFIG: PlacementConfig = {
+  filters: ['schedulable', 'model-supported', 'queue-room', 'memory-fit', 'power-budget'],
+  scorers: [{ name: 'slo-aware', weight: 1 }],
+  picker: 'max-score',
+};
+
+/** The pipeline before SLO classes and power: latency first, headroom to spread ties (kept for comparison). */
+export const LATENCY_PLACEMENT_CONFIG: PlacementConfig = {
   filters: ['schedulable', 'model-supported', 'queue-room', 'memory-fit'],
   scorers: [
     { name: 'predicted-latency', weight: 1 },

@@ -11,6 +11,13 @@ export interface PlacementRequest {
   readonly maxOutputTokens: number;
   readonly priority: Priority;
   readonly sloClass: SloClass;
+  /** The client's region: each cluster's round trip from it is added to the predicted latency. */
+  readonly region?: string | undefined;
+  /**
+   * What the request must meet, in ms from now: for `interactive` the TTFT target, for `batch`
+   * and `standard` with a deadline the time left to complete. Undefined: the scorer's default.
+   */
+  readonly targetMs?: number | undefined;
   /** Nodes this request must not go to (e.g. nodes it was already lost on). */
   readonly excludeNodeIds?: ReadonlySet<string>;
 }
@@ -30,15 +37,21 @@ export interface PlacementSnapshot {
   readonly index?: PlacementIndex | undefined;
 }
 
-/** Predicted timings of the request on one node, from the fleet model. */
+/** Predicted timings, energy and power of the request on one node, from the fleet model. */
 export interface Estimate {
   readonly coldStart: boolean;
+  /** The client's round trip to the node's cluster (0 when the request names no region). */
+  readonly networkMs: number;
   readonly loadMs: number;
   readonly queueWaitMs: number;
   readonly prefillMs: number;
   readonly ttftMs: number;
   readonly decodeMs: number;
   readonly totalMs: number;
+  /** The request's share of the node's energy: its prefill plus its share of the decode batch. */
+  readonly energyJoules: number;
+  /** How much the node's draw rises while the request runs. */
+  readonly powerDeltaWatts: number;
 }
 
 /** A node under evaluation; `estimate()` is computed at most once per node per decision. */

@@ -9,12 +9,15 @@ const request = placementRequest('llama-3.1-8b');
 function withEstimate(ttftMs: number, decodeMs: number): Candidate {
   const estimate: Estimate = {
     coldStart: false,
+    networkMs: 0,
     loadMs: 0,
     queueWaitMs: 0,
     prefillMs: ttftMs,
     ttftMs,
     decodeMs,
     totalMs: ttftMs + decodeMs,
+    energyJoules: 0,
+    powerDeltaWatts: 0,
   };
   return { node: nodeRecord(), estimate: () => estimate };
 }

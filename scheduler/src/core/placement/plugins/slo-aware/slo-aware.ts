@@ -1,0 +1,67 @@
+import type { PowerStage } from '@switchyard/protocol';
+import type { Candidate, PlacementRequest, Scorer } from '../../types.js';
+
+/** Parameters of the SLO-aware scorer. */
+export interface SloAwareParams {
+  /** Time-to-first-token target of `interactive` work that sets none itself (default 1000 ms). */
+  readonly interactiveTtftMs?: number;
+  /** Completion target of `standard` work without a deadline (default 30 s). */
+  readonly standardTotalMs?: number;
+  /** Completion target of `batch` work without a deadline (default 1 h). */
+  readonly batchTotalMs?: number;
+  /** Energy per token that halves the efficiency score (default 1 J/token). */
+  readonly joulesPerTokenRef?: number;
+  /** Multiplier on energy cost in a cluster steering work away (default 2; ×2 again per stage beyond). */
+  readonly steerPenalty?: number;
+}
+
+/** Scores of work that meets its target lie in [MEETS_FLOOR, 1]; of work that misses, in [0, MISSES_CEILING]. */
+export const MEETS_FLOOR = 0.6;
+export const MISSES_CEILING = 0.4;
+
+const STAGE_EXPONENT: Readonly<Record<PowerStage, number>> = { normal: 0, steer: 1, defer: 2, cap: 3 };
+
+/**
+ * The placement policy for SLO classes, as one scorer so that its tiers are strict:
+ * - a node that meets the request's target (TTFT for `interactive`, completion for `standard` and
+ *   `batch`, the request's own deadline when it has one) scores in [0.6, 1]; one that misses it
+ *   scores in [0, 0.4], higher the sooner, so if none can meet it the fastest wins;
+ * - among nodes that meet it, `interactive` and `batch` work take the least energy cost and
+ *   `standard` work mostly the soonest completion (energy breaks near-ties);
+ * - energy cost is joules per token × a penalty for the node's cluster power stage (steer ×2,
+ *   defer ×4, cap ×8), so work drifts away from clusters near their budget without ever
+ *   giving up its SLO for it.
+ * Not indexable: energy per token falls as a node's batch fills, so the score is not monotone in
+ * load (the framework scans every node).
+ */
+export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
+  const interactiveTtftMs = positive('interactiveTtftMs', params.interactiveTtftMs ?? 1000);
+  const standardTotalMs = positive('standardTotalMs', params.standardTotalMs ?? 30_000);
+  const batchTotalMs = positive('batchTotalMs', params.batchTotalMs ?? 3_600_000);
+  const joulesPerTokenRef = positive('joulesPerTokenRef', params.joulesPerTokenRef ?? 1);
+  const steerPenalty = params.steerPenalty ?? 2;
+  if (!(steerPenalty >= 1)) throw new RangeError(`slo-aware: steerPenalty must be ≥ 1, got ${steerPenalty}`);
+  return {
+    name: 'slo-aware',
+    score(request: PlacementRequest, candidate: Candidate): number {
+      const estimate = candidate.estimate();
+      const interactive = request.sloClass === 'interactive';
+      const measured = interactive ? estimate.ttftMs : estimate.totalMs;
+      const target =
+        request.targetMs ??
+        (interactive ? interactiveTtftMs : request.sloClass === 'standard' ? standardTotalMs : batchTotalMs);
+      if (!(measured <= target)) return MISSES_CEILING / (1 + measured / target);
+      const stage = candidate.node.clusterState?.stage ?? 'normal';
+      const tokens = request.inputTokens + request.maxOutputTokens;
+      const cost = (estimate.energyJoules / tokens) * steerPenalty ** STAGE_EXPONENT[stage];
+      const efficiency = 1 / (1 + cost / joulesPerTokenRef);
+      const quality = request.sloClass === 'standard' ? 0.8 / (1 + measured / target) + 0.2 * efficiency : efficiency;
+      return MEETS_FLOOR + (1 - MEETS_FLOOR) * quality;
+    },
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`slo-aware: ${name} must be > 0, got ${value}`);
+  return value;
+}
