@@ -2,7 +2,10 @@
 import { agentCommand } from './commands/agent.js';
 import { batchCommand } from './commands/batch.js';
 import { demoCommand } from './commands/demo.js';
+import { explainCommand } from './commands/explain.js';
+import { latencyCommand } from './commands/latency.js';
 import { nodeCommand } from './commands/node.js';
+import { powerCommand } from './commands/power.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { sessionCommand } from './commands/session.js';
 import { statusCommand } from './commands/status.js';
@@ -19,6 +22,9 @@ const COMMANDS: readonly Command[] = [
   submitCommand,
   statusCommand,
   nodeCommand,
+  explainCommand,
+  powerCommand,
+  latencyCommand,
 ];
 
 function mainHelp(): string {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { clampPowerLimit, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
 import { isSubjectToken } from '@switchyard/protocol';
 import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
@@ -25,6 +25,11 @@ export interface SimulatedNodeSpec {
   readonly models: readonly string[];
   readonly seed: number;
   readonly maxBatchSize?: number;
+  /**
+   * Node-wide power limit (W) an operator sets at start, clamped to the hardware's range; default
+   * uncapped. The scheduler's power commands replace it later.
+   */
+  readonly powerLimitWatts?: number;
 }
 
 /** `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead). */
@@ -67,6 +72,12 @@ export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string)
   ) {
     throw new AgentConfigError(`node ${spec.nodeId}: chip count must be an integer in 1..256`);
   }
+  if (
+    spec.powerLimitWatts !== undefined &&
+    !(Number.isFinite(spec.powerLimitWatts) && spec.powerLimitWatts > 0 && spec.powerLimitWatts <= 10_000_000)
+  ) {
+    throw new AgentConfigError(`node ${spec.nodeId}: power limit must be a number of watts in (0, 10000000]`);
+  }
   for (const name of spec.models) {
     if (models(name) === undefined)
       throw new AgentConfigError(`node ${spec.nodeId}: unknown model ${JSON.stringify(name)}`);
@@ -76,6 +87,8 @@ export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string)
 /**
  * Composition root of an agent process: one NATS connection, one NodeAgent per hosted node, each
  * with a simulated accelerator. A real node hosts exactly one; dev fleets host many per process.
+ * Every command names its node in the subject (assign, power, session adopt/release) and each
+ * NodeAgent subscribes to its own, so the server routes them and the host needs no dispatcher.
  */
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
@@ -107,6 +120,16 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     const profile = getProfile(spec.profile);
     if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
     const hardware = { profile, chipCount: spec.chipCount ?? profile.referenceChipsPerNode };
+    if (spec.powerLimitWatts !== undefined) {
+      log.info(
+        {
+          nodeId: spec.nodeId,
+          requestedWatts: spec.powerLimitWatts,
+          appliedWatts: clampPowerLimit(hardware, spec.powerLimitWatts),
+        },
+        'operator power limit set at start',
+      );
+    }
     return new NodeAgent({
       identity: {
         nodeId: spec.nodeId,
@@ -124,7 +147,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       ...(config.sessionIdleOffloadMs === undefined ? {} : { sessionIdleOffloadMs: config.sessionIdleOffloadMs }),
       backend: (listener) =>
         config.backend === 'null'
-          ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize)
+          ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
           : new SimulatedBackend(
               {
                 hardware,
@@ -132,6 +155,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
                 preloadedModels: spec.models,
                 seed: spec.seed,
                 ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+                ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
               },
               listener,
             ),

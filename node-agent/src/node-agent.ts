@@ -18,6 +18,7 @@ import {
 import type { BackendCompletion, BackendJob, BackendListener, ExecutionBackend } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
+import { applyPowerLimit } from './power-limit.js';
 import { RegistrationLoop } from './registration-loop.js';
 import { SessionHost } from './sessions/session-host.js';
 import type { SessionLog } from './sessions/session-log.js';
@@ -124,6 +125,9 @@ export class NodeAgent implements BackendListener {
       nc.subscribe(subjects.notice(identity.nodeId), {
         callback: (err, msg) => void (err === null && this.onNotice(msg)),
       }),
+      nc.subscribe(subjects.nodePower(identity.nodeId), {
+        callback: (err, msg) => void (err === null && this.onPowerLimit(msg)),
+      }),
     );
     if (this.options.sessionLog !== undefined && this.options.sessionOwner !== undefined) {
       const host = new SessionHost({
@@ -172,6 +176,17 @@ export class NodeAgent implements BackendListener {
       return;
     }
     if (decoded.value.action === 'register') void this.register();
+  }
+
+  /** Applied and answered at once, not deferred like work acks: the scheduler caps no further until it hears. */
+  private onPowerLimit(msg: Msg): void {
+    const reply = applyPowerLimit(msg.data, {
+      nodeId: this.nodeId,
+      backend: this.backend,
+      log: this.options.log,
+      stopped: this.stopped,
+    });
+    this.respond(msg, reply);
   }
 
   private onAssign(msg: Msg): void {

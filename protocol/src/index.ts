@@ -14,3 +14,4 @@ export * from './messages/replies.js';
 export * from './json-schema.js';
 export * from './client/session-client.js';
 export * from './client/batch-client.js';
+export * from './config.js';

@@ -13,3 +13,8 @@ export * from './core/sessions/ownership.js';
 export * from './core/sessions/session-store.js';
 export * from './core/sessions/session-registry.js';
 export { SessionService, DEFAULT_SESSION_CONFIG, type SessionServiceConfig } from './service/session-service.js';
+export * from './core/topology/cluster-state.js';
+export * from './core/topology/topology.js';
+export * from './core/power/power-plan.js';
+export { clusterPowerOf } from './service/power-service.js';
+export { NatsOutbox } from './adapters/nats/nats-outbox.js';

@@ -16,6 +16,8 @@ import { DEFAULT_INFERENCE_CONFIG, type InferenceServiceConfig } from './service
 import { Counters, type Logger } from './service/ports.js';
 import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig } from './service/session-service.js';
 import { type ServingTerm, startServingTerm } from './serving-term.js';
+import { Topology, type TopologySpec } from './core/topology/topology.js';
+import type { BudgetOverrides } from './service/power-admin.js';
 
 /** Everything a scheduler process is configured with. */
 export interface SchedulerConfig {
@@ -40,6 +42,10 @@ export interface SchedulerConfig {
   readonly sessions?: SessionServiceConfig;
   /** Run as one of several schedulers: serve only while holding the leader lease of this length. */
   readonly leaseMs?: number;
+  /** Clusters with power budgets and client regions with latencies (default: none, no budgets). */
+  readonly topology?: TopologySpec;
+  /** How often the power controller runs (default 1 s). */
+  readonly powerIntervalMs?: number;
 }
 
 /** A running scheduler. */
@@ -69,6 +75,10 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   );
   const detector = validateFailureDetectorConfig(config.failureDetector ?? DEFAULT_FAILURE_DETECTOR);
   const placement = buildPlacement(config.placement ?? DEFAULT_PLACEMENT_CONFIG);
+  const topology: TopologySpec = config.topology ?? { clusters: [], regions: [] };
+  const checked = new Topology(topology); // fail at start-up, not at the first election, on a bad topology
+  log.info({ clusters: [...checked.all()].map((c) => c.name), regions: checked.regionNames }, 'topology loaded');
+  const budgetOverrides: BudgetOverrides = new Map();
   const clock = Date.now;
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
   const counters = new Counters();
@@ -97,6 +107,9 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       inference: config.inference ?? DEFAULT_INFERENCE_CONFIG,
       sessions: config.sessions ?? DEFAULT_SESSION_CONFIG,
       sweepIntervalMs: config.sweepIntervalMs ?? 200,
+      topology,
+      budgetOverrides,
+      powerIntervalMs: config.powerIntervalMs ?? 1000,
       ...(config.models === undefined ? {} : { models: config.models }),
     });
     idle.fleet = term.fleet;

@@ -16,6 +16,10 @@ import { FleetService } from './service/fleet-service.js';
 import { InferenceService, type InferenceServiceConfig } from './service/inference-service.js';
 import type { Counters, Logger } from './service/ports.js';
 import { SessionService, type SessionServiceConfig } from './service/session-service.js';
+import { Topology, type TopologySpec } from './core/topology/topology.js';
+import { applyBudgetOverrides, type BudgetOverrides, PowerAdmin } from './service/power-admin.js';
+import { PowerService } from './service/power-service.js';
+import { explainPlacement } from './service/explain.js';
 
 /** What one term of service is built from (all of it outlives the term). */
 export interface TermInputs {
@@ -32,6 +36,12 @@ export interface TermInputs {
   readonly inference: InferenceServiceConfig;
   readonly sessions: SessionServiceConfig;
   readonly sweepIntervalMs: number;
+  /** Clusters, budgets and regions (each term builds a fresh Topology from it). */
+  readonly topology: TopologySpec;
+  /** Budget changes made at run time; they outlive terms. */
+  readonly budgetOverrides: BudgetOverrides;
+  /** How often the power controller runs (default 1 s). */
+  readonly powerIntervalMs: number;
 }
 
 /** A scheduler serving: its fleet view, ledger and sessions, subscribed to every subject. */
@@ -52,7 +62,9 @@ export interface ServingTerm {
 export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm> {
   const { schedulerId, nc, log, counters, detector, placement, clock, rng } = inputs;
   const models = inputs.models ?? getModel;
-  const fleet = new FleetView(getProfile, detector, new PlacementIndex());
+  const topology = new Topology(inputs.topology);
+  applyBudgetOverrides(topology, inputs.budgetOverrides);
+  const fleet = new FleetView(getProfile, detector, new PlacementIndex(), topology);
   const ledger = new RequestLedger(inputs.ledger);
   const outbox = new NatsOutbox(nc, log);
   const inference = new InferenceService(
@@ -113,7 +125,19 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     (nodeId, lost) => inference.nodeLost(nodeId, lost),
     (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
   );
-  const subscriptions = new SchedulerSubscriptions(nc, fleetService, inference, counters, log, sessions, batches);
+  const powerAdmin = new PowerAdmin(topology, inputs.budgetOverrides, counters, log);
+  const powerService = new PowerService(fleet, outbox, counters, log, clock);
+  const subscriptions = new SchedulerSubscriptions(
+    nc,
+    fleetService,
+    inference,
+    counters,
+    log,
+    sessions,
+    batches,
+    powerAdmin,
+    (request) => explainPlacement(placement, fleet, models, request, clock(), rng),
+  );
   subscriptions.start();
   try {
     await batches?.start();
@@ -137,6 +161,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       sessions?.sweepOrphans();
     }
   }, inputs.sweepIntervalMs);
+  const powerTimer = setInterval(() => powerService.tick(), inputs.powerIntervalMs);
   await nc.flush();
 
   return {
@@ -147,6 +172,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     async stop(graceMs) {
       // Stop the sweep first: without heartbeats it would declare every node dead and move its sessions.
       clearInterval(sweepTimer);
+      clearInterval(powerTimer);
       await subscriptions.drain();
       const graceEnds = Date.now() + graceMs;
       while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));

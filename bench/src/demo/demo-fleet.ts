@@ -55,6 +55,26 @@ export const DEMO_FLEET: readonly NodeGroup[] = [
   { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
 ];
 
+/**
+ * The demo's geography and power (a TopologyConfig file): budgets at about 60–75 % of each cluster's
+ * peak draw, so a busy cluster reaches its steer stage; three client regions, each near one
+ * cluster, with round trips from public inter-region figures (Frankfurt–Virginia ≈ 85–90 ms,
+ * Frankfurt–Singapore ≈ 160 ms, Virginia–Singapore ≈ 220 ms).
+ */
+export const DEMO_TOPOLOGY = {
+  clusters: [
+    { name: 'edge-fra-1', location: 'Frankfurt', powerBudgetWatts: 5200, safetyMargin: 0.05 },
+    { name: 'edge-iad-1', location: 'Ashburn, Virginia', powerBudgetWatts: 4000, safetyMargin: 0.05 },
+    { name: 'edge-sin-1', location: 'Singapore', powerBudgetWatts: 2400, safetyMargin: 0.05 },
+  ],
+  regions: [
+    { name: 'eu-central', latencyMs: { 'edge-fra-1': 4, 'edge-iad-1': 88, 'edge-sin-1': 160 } },
+    { name: 'us-east', latencyMs: { 'edge-fra-1': 88, 'edge-iad-1': 3, 'edge-sin-1': 220 } },
+    { name: 'ap-southeast', latencyMs: { 'edge-fra-1': 160, 'edge-iad-1': 220, 'edge-sin-1': 5 } },
+  ],
+  unlistedLatencyMs: 250,
+} as const;
+
 /** Node ids of a group, as the agent names them (`<prefix>-<i>`). */
 export function groupNodeIds(group: NodeGroup): string[] {
   return Array.from({ length: group.nodes }, (_, i) => `${groupPrefix(group)}-${i}`);
@@ -109,6 +129,7 @@ export async function startSchedulerProcess(
   seed: number,
   name = 'scheduler',
   leaseMs?: number,
+  topologyFile?: string,
 ): Promise<FleetProcess> {
   const process = launch(
     cliEntry,
@@ -118,6 +139,7 @@ export async function startSchedulerProcess(
       '--scheduler-id',
       name,
       ...(leaseMs === undefined ? [] : ['--lease-ms', String(leaseMs)]),
+      ...(topologyFile === undefined ? [] : ['--topology', topologyFile]),
       '--suspect-after-ms',
       String(timings.suspectAfterMs),
       '--dead-after-ms',

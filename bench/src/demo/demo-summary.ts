@@ -21,6 +21,65 @@ export interface DemoSummary {
   readonly sessions?: { readonly audit: SessionAudit; readonly turns: readonly TurnOutcome[] };
   readonly leaderKill?: { readonly atMs: number; readonly failoverMs?: number };
   readonly resent?: { readonly noScheduler: number; readonly refused: number; readonly afterTimeout: number };
+  readonly budgetCut?: {
+    readonly cluster: string;
+    readonly atMs: number;
+    readonly fromWatts: number;
+    readonly toWatts: number;
+  };
+  readonly sloTargets?: SloTargets;
+}
+
+/** What each SLO class is held to in the summary. */
+export interface SloTargets {
+  readonly interactiveTtftMs: number;
+  readonly standardDeadlineMs: number;
+  readonly batchDeadlineMs: number;
+}
+
+/**
+ * Share of each class's requests that met its SLO: interactive — answered with a client-seen
+ * TTFT within target; standard and batch — answered within their deadline. Errors count as misses.
+ */
+export function sloAttainment(
+  outcomes: readonly RequestOutcome[],
+  targets: SloTargets,
+): { sloClass: string; requests: number; met: number }[] {
+  return (['interactive', 'standard', 'batch'] as const).map((sloClass) => {
+    const rows = outcomes.filter((o) => o.sloClass === sloClass);
+    const met = rows.filter((o) => {
+      if (o.code !== 'ok') return false;
+      if (sloClass === 'interactive') return (o.clientTtftMs ?? Number.POSITIVE_INFINITY) <= targets.interactiveTtftMs;
+      return o.latencyMs <= (sloClass === 'standard' ? targets.standardDeadlineMs : targets.batchDeadlineMs);
+    }).length;
+    return { sloClass, requests: rows.length, met };
+  });
+}
+
+const STAGE_MARK: Readonly<Record<string, string>> = { normal: '', steer: ' s', defer: ' D', cap: ' CAP' };
+
+/** Per-cluster committed power against budget over time, one row per `everyMs`. */
+export function powerTimeline(samples: readonly ClusterSample[], everyMs = 4000): string {
+  const clusters = [
+    ...new Set(samples.flatMap((s) => s.clusters.filter((c) => c.power !== undefined).map((c) => c.cluster))),
+  ].sort();
+  if (clusters.length === 0) return '';
+  const rows: (string | number)[][] = [];
+  let nextMs = 0;
+  for (const sample of samples) {
+    if (sample.atMs < nextMs) continue;
+    nextMs = sample.atMs + everyMs;
+    rows.push([
+      `${(sample.atMs / 1000).toFixed(0)} s`,
+      ...clusters.map((name) => {
+        const power = sample.clusters.find((c) => c.cluster === name)?.power;
+        if (power === undefined) return '–';
+        const pct = power.budgetWatts > 0 ? Math.round((100 * power.measuredWatts) / power.budgetWatts) : 0;
+        return `${(power.measuredWatts / 1000).toFixed(2)}/${(power.budgetWatts / 1000).toFixed(1)} kW ${pct}%${STAGE_MARK[power.stage] ?? ''}`;
+      }),
+    ]);
+  }
+  return formatTable(['time', ...clusters.map((c) => `${c} measured/budget`)], rows);
 }
 
 const avg = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -100,10 +159,51 @@ export function renderSummary(summary: DemoSummary): string {
       }),
     ),
   );
+  const timeline = powerTimeline(summary.samples);
+  if (timeline !== '') {
+    lines.push('');
+    lines.push(
+      'Power by cluster (s = steering new work away, D = deferring batch work, CAP = node power limits lowered):',
+    );
+    lines.push(timeline);
+    if (summary.budgetCut !== undefined) {
+      const { cluster, atMs, fromWatts, toWatts } = summary.budgetCut;
+      const after = summary.samples.filter((s) => s.atMs > atMs);
+      const under = after.find((s) => {
+        const power = s.clusters.find((c) => c.cluster === cluster)?.power;
+        return power !== undefined && power.measuredWatts <= toWatts;
+      });
+      lines.push(
+        `Budget cut: ${cluster} ${(fromWatts / 1000).toFixed(1)} → ${(toWatts / 1000).toFixed(1)} kW at ${(atMs / 1000).toFixed(1)} s; ` +
+          (under === undefined
+            ? 'measured draw had not fallen under it by the end'
+            : `measured draw under the new budget ${((under.atMs - atMs) / 1000).toFixed(1)} s later`),
+      );
+    }
+  }
+  if (summary.sloTargets !== undefined) {
+    const t = summary.sloTargets;
+    lines.push('');
+    lines.push(
+      formatTable(
+        ['SLO class', 'target', 'requests', 'met', 'attainment'],
+        sloAttainment(outcomes, t).map(({ sloClass, requests, met }) => [
+          sloClass,
+          sloClass === 'interactive'
+            ? `TTFT ≤ ${t.interactiveTtftMs} ms`
+            : `done ≤ ${((sloClass === 'standard' ? t.standardDeadlineMs : t.batchDeadlineMs) / 1000).toFixed(0)} s`,
+          requests,
+          met,
+          requests === 0 ? '–' : `${((100 * met) / requests).toFixed(1)}%`,
+        ]),
+      ),
+    );
+  }
   const c = summary.counters;
   lines.push('');
   lines.push(
     `${summary.leaderKill === undefined ? 'Scheduler' : 'Scheduler (the leader at the end, since it took over)'}: ${c['placements.ok'] ?? 0} placements, ${c['requests.replaced'] ?? 0} re-placed after node loss, ` +
+      `${c['power.limits.lowered'] ?? 0} node power limits lowered and ${c['power.limits.raised'] ?? 0} raised, ` +
       `${c['assignments.refused'] ?? 0} assignments refused, ${c['nodes.died'] ?? 0} nodes died, ${c['results.late'] ?? 0} late results ignored`,
   );
   if (summary.kill !== undefined) {

@@ -1,13 +1,21 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { decode, encode, type StatusReply, StatusResponse, subjects } from '@switchyard/protocol';
+import {
+  ClusterBudgetResponse,
+  decode,
+  encode,
+  type StatusReply,
+  StatusResponse,
+  subjects,
+} from '@switchyard/protocol';
 import { NatsServerProcess } from '@switchyard/test-kit';
 import { percentile, sortedCopy } from '../report/percentiles.js';
 import { readAzureTrace, type TraceRequest } from '../workload/azure-trace.js';
 import {
   DEMO_FLEET,
+  DEMO_TOPOLOGY,
   type FleetProcess,
   type FleetTimings,
   groupNodeIds,
@@ -39,6 +47,25 @@ export interface DemoOptions {
   /** Output tokens per request are capped at this (default 1024). */
   readonly maxOutputTokens?: number;
   readonly out?: NodeJS.WriteStream;
+  /** Fraction of the run at which edge-fra-1's power budget is cut (0: never; default 0.3). */
+  readonly budgetCutAt?: number;
+}
+
+/** What the demo's clients expect, per SLO class (the scheduler's slo-aware defaults for interactive). */
+export const DEMO_SLO = { interactiveTtftMs: 1000, standardDeadlineMs: 60_000, batchDeadlineMs: 120_000 } as const;
+
+/** Cuts a cluster's power budget through the admin subject; returns the applied budget or an error text. */
+async function cutBudget(nc: NatsConnection, cluster: string, budgetWatts: number): Promise<string | undefined> {
+  try {
+    const reply = await nc.request(subjects.adminPowerBudget, encode({ v: 1, cluster, budgetWatts }), {
+      timeout: 2000,
+    });
+    const decoded = decode(ClusterBudgetResponse, reply.data);
+    if (!decoded.ok) return decoded.error.message;
+    return decoded.value.ok ? undefined : `${decoded.value.error.code}: ${decoded.value.error.message}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
@@ -90,6 +117,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       natsUrl = nats.url;
       say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
     }
+    const topologyFile = join(options.logDir, 'topology.json');
+    await writeFile(topologyFile, JSON.stringify(DEMO_TOPOLOGY, null, 2));
     // Two schedulers: the first takes the leader lease, the second stands by to take over.
     const leader = await startSchedulerProcess(
       options.cliEntry,
@@ -99,6 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       options.seed,
       'sched-a',
       LEASE_MS,
+      topologyFile,
     );
     const standby = await startSchedulerProcess(
       options.cliEntry,
@@ -108,6 +138,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       options.seed + 1,
       'sched-b',
       LEASE_MS,
+      topologyFile,
     );
     started.push(leader, standby);
     say(
@@ -134,7 +165,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await new Promise((r) => setTimeout(r, 200));
       status = await fetchStatus(client);
     }
-    say(`▸ ${status?.totalNodes ?? 0}/${totalNodes} nodes registered; logs in ${options.logDir}\n`);
+    say(`▸ ${status?.totalNodes ?? 0}/${totalNodes} nodes registered; logs in ${options.logDir}`);
+    say(
+      `▸ power budgets: ${DEMO_TOPOLOGY.clusters.map((c) => `${c.name} ${(c.powerBudgetWatts / 1000).toFixed(1)} kW`).join(', ')}; ` +
+        `clients in ${DEMO_TOPOLOGY.regions.map((r) => r.name).join(', ')}\n`,
+    );
 
     const sizes =
       options.tracePath === undefined ? syntheticSizes(Math.random) : await readAzureTrace(options.tracePath);
@@ -148,6 +183,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         sizes: sizes.filter((s) => s.outputTokens > 0),
         maxInputTokens: 8192,
         maxOutputTokens: options.maxOutputTokens ?? 1024,
+        regions: [
+          { name: 'eu-central', weight: 0.45 },
+          { name: 'us-east', weight: 0.35 },
+          { name: 'ap-southeast', weight: 0.2 },
+        ],
+        classes: [
+          { sloClass: 'interactive', weight: 0.6 },
+          { sloClass: 'standard', weight: 0.25, deadlineMs: DEMO_SLO.standardDeadlineMs },
+          { sloClass: 'batch', weight: 0.15, deadlineMs: DEMO_SLO.batchDeadlineMs },
+        ],
       },
       options.ratePerS,
       options.seed,
@@ -190,6 +235,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         },
         options.durationMs * Math.min(0.95, options.killAt + 0.25),
       );
+    }
+    const budgetCutAt = options.budgetCutAt ?? 0.3;
+    let budgetCut: DemoSummary['budgetCut'];
+    if (budgetCutAt > 0) {
+      setTimeout(() => {
+        void (async () => {
+          const cluster = 'edge-fra-1';
+          const before = samples.at(-1)?.clusters.find((c) => c.cluster === cluster)?.power;
+          const fromWatts = before?.budgetWatts ?? DEMO_TOPOLOGY.clusters[0].powerBudgetWatts;
+          // Below what it draws now, but above what its nodes draw at their lowest power limits.
+          const toWatts = Math.round(Math.max(3400, 0.7 * (before?.measuredWatts ?? fromWatts)));
+          const failed = await cutBudget(client!, cluster, toWatts);
+          const atMs = Date.now() - startMs;
+          const line =
+            failed === undefined
+              ? `⚡ ${cluster} power budget cut ${(fromWatts / 1000).toFixed(1)} kW → ${(toWatts / 1000).toFixed(1)} kW (drawing ${((before?.measuredWatts ?? 0) / 1000).toFixed(1)} kW)`
+              : `✖ budget cut failed: ${failed}`;
+          if (failed === undefined) budgetCut = { cluster, atMs, fromWatts, toWatts };
+          if (isTty) out.write(`\r\x1b[2K${line}\n`);
+          else say(line);
+        })();
+      }, options.durationMs * budgetCutAt);
     }
     let killedAtMs: number | undefined;
     let deadDetectedAfterMs: number | undefined;
@@ -262,6 +329,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       counters: finalStatus?.counters ?? {},
       sessions: { audit, turns: sessionDriver.outcomes },
       resent: { noScheduler: driver.retries, refused: driver.refusalsRetried, afterTimeout: driver.resentAfterTimeout },
+      ...(budgetCut === undefined ? {} : { budgetCut }),
+      sloTargets: DEMO_SLO,
       ...(leaderKilledAtMs === undefined
         ? {}
         : { leaderKill: { atMs: leaderKilledAtMs - startMs, ...(failoverMs === undefined ? {} : { failoverMs }) } }),

@@ -1,6 +1,14 @@
 import { type Msg, type NatsConnection, RequestError, TimeoutError } from '@nats-io/transport-node';
 import { createRng } from '@switchyard/fleet-model';
-import { decode, encode, InferReply, type InferRequestInput, type Priority, subjects } from '@switchyard/protocol';
+import {
+  decode,
+  encode,
+  InferReply,
+  type InferRequestInput,
+  type Priority,
+  type SloClass,
+  subjects,
+} from '@switchyard/protocol';
 import type { TraceRequest } from '../workload/azure-trace.js';
 
 /** What the load driver sends. */
@@ -11,6 +19,10 @@ export interface LoadMix {
   readonly sizes: readonly TraceRequest[];
   readonly maxInputTokens: number;
   readonly maxOutputTokens: number;
+  /** Client regions with relative weights (requests carry their region); none: no region. */
+  readonly regions?: readonly { readonly name: string; readonly weight: number }[];
+  /** SLO classes with relative weights and the deadline each sets (default: all interactive). */
+  readonly classes?: readonly { readonly sloClass: SloClass; readonly weight: number; readonly deadlineMs?: number }[];
 }
 
 /** The outcome of one request as the client saw it. */
@@ -20,8 +32,13 @@ export interface RequestOutcome {
   /** `ok`, a wire error code, or CLIENT_TIMEOUT when no answer came at all. */
   readonly code: string;
   readonly model: string;
+  readonly sloClass: SloClass;
+  readonly region?: string;
   readonly cluster?: string;
+  /** TTFT on the node. */
   readonly ttftMs?: number;
+  /** TTFT as the client saw it: its latency less the node's decode time (node TTFT + network + scheduler hop). */
+  readonly clientTtftMs?: number;
   readonly outputTokens?: number;
 }
 
@@ -138,29 +155,36 @@ export class LoadDriver {
     return item;
   }
 
-  private pickModel(): string {
-    const total = this.mix.models.reduce((sum, m) => sum + m.weight, 0);
+  private pickWeighted<T extends { readonly weight: number }>(items: readonly T[]): T {
+    const total = items.reduce((sum, item) => sum + item.weight, 0);
     let r = this.rng() * total;
-    for (const model of this.mix.models) {
-      r -= model.weight;
-      if (r <= 0) return model.name;
+    for (const item of items) {
+      r -= item.weight;
+      if (r <= 0) return item;
     }
-    return this.pick(this.mix.models).name;
+    return this.pick(items);
   }
 
   private sendOne(): void {
     const size = this.pick(this.mix.sizes);
-    const model = this.pickModel();
+    const model = this.pickWeighted(this.mix.models).name;
     const r = this.rng();
     const priority: Priority = r < 0.2 ? 'high' : r < 0.9 ? 'normal' : 'low';
+    const slo = this.mix.classes === undefined ? undefined : this.pickWeighted(this.mix.classes);
+    const sloClass: SloClass = slo?.sloClass ?? 'interactive';
+    const region = this.mix.regions === undefined ? undefined : this.pickWeighted(this.mix.regions).name;
     const request: InferRequestInput = {
       v: 1,
       model,
       inputTokens: Math.max(1, Math.min(this.mix.maxInputTokens, size.inputTokens)),
       maxOutputTokens: Math.max(1, Math.min(this.mix.maxOutputTokens, size.outputTokens)),
       priority,
+      sloClass,
       idempotencyKey: `req-${this.sentCount + 1}`,
+      ...(region === undefined ? {} : { region }),
+      ...(slo?.deadlineMs === undefined ? {} : { deadlineAfterMs: slo.deadlineMs }),
     };
+    const tags = { model, sloClass, ...(region === undefined ? {} : { region }) };
     this.sentCount++;
     this.inFlightCount++;
     const sentAtMs = performance.now();
@@ -169,16 +193,17 @@ export class LoadDriver {
         (reply) => {
           const latencyMs = performance.now() - sentAtMs;
           const decoded = decode(InferReply, reply.data);
-          if (!decoded.ok) return { sentAtMs, latencyMs, code: 'INVALID_REPLY', model };
+          if (!decoded.ok) return { sentAtMs, latencyMs, code: 'INVALID_REPLY', ...tags };
           const answer = decoded.value;
-          if (!answer.ok) return { sentAtMs, latencyMs, code: answer.error.code, model };
+          if (!answer.ok) return { sentAtMs, latencyMs, code: answer.error.code, ...tags };
           return {
             sentAtMs,
             latencyMs,
             code: 'ok',
-            model,
+            ...tags,
             cluster: answer.cluster,
             ttftMs: answer.timings.ttftMs,
+            clientTtftMs: Math.max(answer.timings.ttftMs, latencyMs - (answer.timings.totalMs - answer.timings.ttftMs)),
             outputTokens: answer.outputTokens,
           };
         },
@@ -186,7 +211,7 @@ export class LoadDriver {
           sentAtMs,
           latencyMs: performance.now() - sentAtMs,
           code: err instanceof RequestError && err.isNoResponders() ? 'NO_SCHEDULER' : 'CLIENT_TIMEOUT',
-          model,
+          ...tags,
         }),
       )
       .then((outcome: RequestOutcome) => {

@@ -4,7 +4,8 @@
  *   on every node that passes, keep the lowest TTFT;
  * - a brute-force recomputation of the framework's own definition (every configured filter and
  *   weighted scorer on every node, no caching, no shortcuts), to prove that whatever the framework
- *   does to be fast it still picks a node of the best weighted score.
+ *   does to be fast (it searches the fleet's placement index) it still picks a node of the best
+ *   weighted score, and to measure by how much it misses when it does not.
  */
 import { supportsModel } from '@switchyard/fleet-model';
 import {
@@ -16,6 +17,7 @@ import {
   type PlacementContext,
   type PlacementFramework,
   type PlacementRequest,
+  type PlacementSnapshot,
 } from '@switchyard/scheduler';
 
 /** Scores closer than this are the same score (the max-score picker's tie epsilon). */
@@ -95,6 +97,11 @@ export interface PickVerification {
   readonly checked: number;
   /** Decisions whose pick is not a best-scoring node (or ok/rejected disagree). Must be 0. */
   readonly mismatches: number;
+  /** Placed decisions whose pick scores more than 1e-9 below the brute-force best. */
+  readonly pickDiffers: number;
+  /** Mean and largest (brute-force best − recomputed score of the pick) over placed decisions. */
+  readonly meanScoreGap: number;
+  readonly maxScoreGap: number;
   /** Requests no node could take (both agree on the rejection). */
   readonly rejected: number;
   /** Requests with more than one node at the best score (the picker's RNG chose among them). */
@@ -103,21 +110,28 @@ export interface PickVerification {
   readonly meanSurvivors: number;
   /**
    * Share of placed requests whose pick has the plain scan's lowest predicted TTFT (informative: the
-   * weighted score also counts decode time and batch headroom, so it may trade a little TTFT).
+   * default scorer trades TTFT for energy once the SLO is met).
    */
   readonly minTtftShare: number;
   /** First few mismatches, described. */
   readonly examples: readonly string[];
 }
 
-/** Runs `framework.place` and the brute-force recomputation on each request and compares picks. */
+/**
+ * Runs `framework.place` over `snapshot` (with its placement index, as the scheduler does) and the
+ * brute-force recomputation on each request, and compares picks and scores.
+ */
 export function verifyPicks(
   framework: PlacementFramework,
-  nodes: readonly NodeRecord[],
+  snapshot: PlacementSnapshot,
   requests: readonly PlacementRequest[],
   context: PlacementContext,
 ): PickVerification {
+  const nodes = snapshot.nodes;
   let mismatches = 0;
+  let pickDiffers = 0;
+  let gapSum = 0;
+  let maxScoreGap = 0;
   let rejected = 0;
   let tied = 0;
   let survivors = 0;
@@ -129,7 +143,7 @@ export function verifyPicks(
     if (examples.length < 5) examples.push(text);
   };
   for (const request of requests) {
-    const decision = framework.place(request, { nodes }, context);
+    const decision = framework.place(request, snapshot, context);
     const brute = bruteForceScores(framework, request, nodes);
     survivors += brute.scores.size;
     if (brute.bestCount > 1) tied++;
@@ -142,10 +156,13 @@ export function verifyPicks(
     const pickedScore = brute.scores.get(decision.node);
     if (pickedScore === undefined) {
       note(`${request.requestId}: framework picked ${decision.node.nodeId}, which brute force filters out`);
-    } else if (
-      pickedScore < brute.bestScore - SCORE_EPSILON ||
-      Math.abs(decision.score - brute.bestScore) > SCORE_EPSILON
-    ) {
+      continue;
+    }
+    const gap = Math.max(0, brute.bestScore - pickedScore);
+    gapSum += gap;
+    if (gap > maxScoreGap) maxScoreGap = gap;
+    if (gap > SCORE_EPSILON) pickDiffers++;
+    if (gap > SCORE_EPSILON || Math.abs(decision.score - brute.bestScore) > SCORE_EPSILON) {
       note(
         `${request.requestId}: framework picked ${decision.node.nodeId} (score ${decision.score}, recomputed ${pickedScore}); best is ${brute.bestScore}`,
       );
@@ -157,6 +174,9 @@ export function verifyPicks(
   return {
     checked: requests.length,
     mismatches,
+    pickDiffers,
+    meanScoreGap: placed > 0 ? gapSum / placed : 0,
+    maxScoreGap,
     rejected,
     tied,
     meanSurvivors: requests.length > 0 ? survivors / requests.length : 0,

@@ -1,7 +1,9 @@
 /**
  * A simulated fleet for the microbenchmarks: N nodes registered in a real FleetView through real
  * Registration and Heartbeat messages (encoded and decoded by the protocol codec, so every node is
- * schema-valid). Same seed, same fleet (the requests are in request-mix.ts).
+ * schema-valid), in ten clusters of a real Topology with power budgets (most with room, some
+ * steering or deferring work, one capping its nodes' power limits) and four client regions with a
+ * latency matrix (request-mix.ts, which also builds the requests). Same seed, same fleet.
  */
 import {
   createRng,
@@ -11,33 +13,67 @@ import {
   type AcceleratorProfile,
   type ModelSpec,
 } from '@switchyard/fleet-model';
-import { Heartbeat, PROTOCOL_VERSION, Registration, decode, encode, type LoadedModel } from '@switchyard/protocol';
+import {
+  Heartbeat,
+  PROTOCOL_VERSION,
+  Registration,
+  decode,
+  encode,
+  type LoadedModel,
+  type PowerStage,
+} from '@switchyard/protocol';
 import {
   DEFAULT_FAILURE_DETECTOR,
+  DEFAULT_SAFETY_MARGIN,
   FleetView,
   PlacementIndex,
+  Topology,
   estimateOn,
+  planPowerLimits,
   requestKvBytes,
+  type NodeRecord,
   type PlacementRequest,
 } from '@switchyard/scheduler';
+import { FIXTURE_REGIONS } from './request-mix.js';
 import { logUniformInt, pick, pickWeighted } from './seeded-draws.js';
 
 /** The request generator lives beside the fleet: re-exported so one import gives both. */
 export { buildRequestMix } from './request-mix.js';
 
-/** Ten sites, two or three zones each. */
-export const FIXTURE_CLUSTERS: readonly { readonly cluster: string; readonly zones: readonly string[] }[] = [
-  { cluster: 'edge-fra-1', zones: ['fra-a', 'fra-b', 'fra-c'] },
-  { cluster: 'edge-fra-2', zones: ['fra2-a', 'fra2-b'] },
-  { cluster: 'edge-iad-1', zones: ['iad-a', 'iad-b', 'iad-c'] },
-  { cluster: 'edge-iad-2', zones: ['iad2-a', 'iad2-b'] },
-  { cluster: 'edge-pdx-1', zones: ['pdx-a', 'pdx-b'] },
-  { cluster: 'edge-lhr-1', zones: ['lhr-a', 'lhr-b'] },
-  { cluster: 'edge-sin-1', zones: ['sin-a', 'sin-b', 'sin-c'] },
-  { cluster: 'edge-nrt-1', zones: ['nrt-a', 'nrt-b'] },
-  { cluster: 'edge-syd-1', zones: ['syd-a', 'syd-b'] },
-  { cluster: 'edge-gru-1', zones: ['gru-a', 'gru-b'] },
+/** A site of the fixture: its zones, where it is, and the power stage its budget is set to put it in. */
+export interface FixtureCluster {
+  readonly cluster: string;
+  readonly zones: readonly string[];
+  readonly location: string;
+  readonly stage: PowerStage;
+}
+
+/**
+ * Ten sites, two or three zones each. Budgets are set once the fleet is built, from each site's
+ * committed draw: six have room (55–80 % of the usable budget), two steer work away (≈ 90 %), one
+ * defers batch work (≈ 97 %) and one draws over its budget, so the power controller caps its nodes.
+ */
+export const FIXTURE_CLUSTERS: readonly FixtureCluster[] = [
+  { cluster: 'edge-fra-1', zones: ['fra-a', 'fra-b', 'fra-c'], location: 'Frankfurt', stage: 'normal' },
+  { cluster: 'edge-fra-2', zones: ['fra2-a', 'fra2-b'], location: 'Frankfurt', stage: 'steer' },
+  { cluster: 'edge-iad-1', zones: ['iad-a', 'iad-b', 'iad-c'], location: 'Ashburn', stage: 'normal' },
+  { cluster: 'edge-iad-2', zones: ['iad2-a', 'iad2-b'], location: 'Ashburn', stage: 'defer' },
+  { cluster: 'edge-pdx-1', zones: ['pdx-a', 'pdx-b'], location: 'Portland', stage: 'normal' },
+  { cluster: 'edge-lhr-1', zones: ['lhr-a', 'lhr-b'], location: 'London', stage: 'steer' },
+  { cluster: 'edge-sin-1', zones: ['sin-a', 'sin-b', 'sin-c'], location: 'Singapore', stage: 'normal' },
+  { cluster: 'edge-nrt-1', zones: ['nrt-a', 'nrt-b'], location: 'Tokyo', stage: 'cap' },
+  { cluster: 'edge-syd-1', zones: ['syd-a', 'syd-b'], location: 'Sydney', stage: 'normal' },
+  { cluster: 'edge-gru-1', zones: ['gru-a', 'gru-b'], location: 'São Paulo', stage: 'normal' },
 ];
+
+/** Committed draw as a share of the usable budget, by the stage a cluster is meant to be in. */
+const STAGE_SHARE: Readonly<Record<Exclude<PowerStage, 'cap'>, readonly [low: number, high: number]>> = {
+  normal: [0.55, 0.8],
+  steer: [0.88, 0.92],
+  defer: [0.96, 0.98],
+};
+/** Measured draw of the capping cluster as a multiple of its usable budget. */
+const CAP_OVERDRAW = 1.06;
 
 /** How a profile appears in the fleet: its share of nodes, node sizes (chips) and the model sets it serves. */
 interface ProfileMix {
@@ -116,6 +152,10 @@ export interface FixtureNode {
 /** Counts of how the fixture fleet came out, for the report. */
 export interface FleetFixtureStats {
   readonly nodes: number;
+  /** The power stage each cluster ended in. */
+  readonly stages: Readonly<Record<string, PowerStage>>;
+  /** Nodes whose power limit the controller lowered (in the capping cluster). */
+  readonly capped: number;
   readonly byProfile: Readonly<Record<string, number>>;
   readonly cordoned: number;
   readonly draining: number;
@@ -181,7 +221,14 @@ function drawLoad(rng: () => number, maxBatchSize: number): { inFlight: number; 
   return { inFlight: maxBatchSize, queueDepth: Math.floor(rng() * 5 * maxBatchSize) };
 }
 
-function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => number, draining: boolean): Heartbeat {
+function statusFor(
+  node: FixtureNode,
+  seq: number,
+  sentAtMs: number,
+  rng: () => number,
+  draining: boolean,
+  limitWatts = node.chips * node.profile.peakWattsPerChip,
+): Heartbeat {
   const { inFlight, queueDepth } = drawLoad(rng, node.maxBatchSize);
   const weightsBytes = node.models.reduce((sum, m) => sum + modelOf(m.name).weightBytes, 0);
   const first = node.models[0];
@@ -207,8 +254,8 @@ function statusFor(node: FixtureNode, seq: number, sentAtMs: number, rng: () => 
     inFlight,
     maxBatchSize: node.maxBatchSize,
     utilization: Math.round(utilisation * 1000) / 1000,
-    powerDrawWatts: Math.round(powerDrawWatts),
-    powerLimitWatts: chips * profile.peakWattsPerChip,
+    powerDrawWatts: Math.round(Math.min(powerDrawWatts, limitWatts)),
+    powerLimitWatts: limitWatts,
     temperatureC: Math.round(35 + 45 * utilisation),
   };
 }
@@ -255,8 +302,13 @@ export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
   const cordonedShare = options.cordonedShare ?? 0.015;
   const drainingShare = options.drainingShare ?? 0.005;
   const suspectShare = options.suspectShare ?? 0.015;
-  // The scheduler's own wiring: the fleet keeps a placement index current.
-  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, new PlacementIndex());
+  // The scheduler's own wiring: the fleet keeps a placement index current. Budgets are placeholders
+  // until the fleet is built (setPowerStages).
+  const topology = new Topology({
+    clusters: FIXTURE_CLUSTERS.map((c) => ({ name: c.cluster, location: c.location, powerBudgetWatts: 1e12 })),
+    regions: FIXTURE_REGIONS.map((r) => ({ name: r.name, latencyMs: r.latencyMs })),
+  });
+  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, new PlacementIndex(), topology);
   const nodes: FixtureNode[] = [];
   const drainingIds = new Set<string>();
   const byProfile: Record<string, number> = {};
@@ -302,18 +354,82 @@ export function buildFleetFixture(options: FleetFixtureOptions): FleetFixture {
   }
 
   const reservations = reserveSome(fleet, nodes, options.reservedShare ?? 0.3, nowMs, rng);
+  // Budgets and power limits draw from a stream of their own, so the nodes stay those earlier
+  // versions of the fixture built.
+  const powerRng = createRng((options.seed ?? 1) * 7919 + 29);
+  const byId = new Map(nodes.map((node) => [node.nodeId, node]));
+  const limits = new Map<string, number>();
+  const stages = setPowerStages(fleet, topology, powerRng, (record, limitWatts) => {
+    const node = byId.get(record.nodeId);
+    // A silent (suspect) node's agent would not take the new limit; leave it be.
+    if (node === undefined || record.liveness !== 'alive') return;
+    limits.set(node.nodeId, limitWatts);
+    const heartbeat = statusFor(
+      node,
+      record.lastSeq + 1,
+      nowMs - 5,
+      powerRng,
+      drainingIds.has(node.nodeId),
+      limitWatts,
+    );
+    const outcome = fleet.applyHeartbeat(roundTrip ? viaCodec(Heartbeat, heartbeat) : heartbeat, nowMs);
+    if (outcome !== 'applied') throw new Error(`fixture power-limit heartbeat to ${node.nodeId} was ${outcome}`);
+  });
 
   return {
     fleet,
     nodes,
     nowMs,
-    stats: { nodes: nodes.length, byProfile, cordoned, draining: drainingIds.size, suspect, saturated, reservations },
+    stats: {
+      nodes: nodes.length,
+      stages,
+      capped: limits.size,
+      byProfile,
+      cordoned,
+      draining: drainingIds.size,
+      suspect,
+      saturated,
+      reservations,
+    },
     heartbeat(index, seq, sentAtMs, heartbeatRng) {
       const node = nodes[index];
       if (node === undefined) throw new RangeError(`no fixture node ${index}`);
-      return statusFor(node, seq, sentAtMs, heartbeatRng, drainingIds.has(node.nodeId));
+      return statusFor(node, seq, sentAtMs, heartbeatRng, drainingIds.has(node.nodeId), limits.get(node.nodeId));
     },
   };
+}
+
+/**
+ * Sets each cluster's budget from its committed draw so that it lands in its FIXTURE_CLUSTERS stage.
+ * The capping cluster's budget goes under its measured draw and the power controller's own plan
+ * (planPowerLimits) lowers its nodes' limits; `applyLimit` delivers each new limit as the node's
+ * next heartbeat would. Returns the stage each cluster ended in.
+ */
+function setPowerStages(
+  fleet: FleetView,
+  topology: Topology,
+  rng: () => number,
+  applyLimit: (node: NodeRecord, limitWatts: number) => void,
+): Record<string, PowerStage> {
+  const usableToBudget = 1 / (1 - DEFAULT_SAFETY_MARGIN);
+  for (const spec of FIXTURE_CLUSTERS) {
+    const state = topology.find(spec.cluster);
+    if (state === undefined || state.liveNodes === 0) continue;
+    if (spec.stage === 'cap') {
+      topology.setBudget(spec.cluster, (state.measuredWatts / CAP_OVERDRAW) * usableToBudget);
+      for (const change of planPowerLimits(state, fleet.nodes, new Set())) {
+        const node = fleet.get(change.nodeId);
+        if (node !== undefined) applyLimit(node, change.limitWatts);
+      }
+    } else {
+      const [low, high] = STAGE_SHARE[spec.stage];
+      const share = low + (high - low) * rng();
+      topology.setBudget(spec.cluster, (state.committedWatts / share) * usableToBudget);
+    }
+  }
+  const stages: Record<string, PowerStage> = {};
+  for (const state of topology.all()) stages[state.name] = state.stage;
+  return stages;
 }
 
 /**

@@ -1,12 +1,15 @@
 /**
- * Heartbeat ingest at 10k nodes: protocol decode + FleetView.applyHeartbeat (what the NATS adapter
- * does per message), and each half alone. Messages are pre-encoded in rounds (every node once per
- * round, in a shuffled order); when a case has used every round, the sequence numbers inside the
- * bytes are rewritten upwards (untimed) so that no heartbeat is ever stale.
+ * Heartbeat ingest at 10k nodes: what the scheduler does per heartbeat message (the NATS adapter
+ * takes the node id from the subject and decodes the body; FleetService checks the body's node id
+ * against it, applies it to the FleetView, which re-files the node in the placement index, and
+ * counts it), and decode and apply alone. Messages are pre-encoded in rounds (every node once per
+ * round, in a shuffled order, with fresh load figures each round); when a case has used every
+ * round, the sequence numbers inside the bytes are rewritten upwards (untimed) so that no
+ * heartbeat is ever stale.
  */
 import { createRng } from '@switchyard/fleet-model';
-import { Heartbeat, decode, encode } from '@switchyard/protocol';
-import type { HeartbeatOutcome } from '@switchyard/scheduler';
+import { Heartbeat, decode, encode, nodeIdFromAgentSubject, subjects } from '@switchyard/protocol';
+import { Counters, type HeartbeatOutcome } from '@switchyard/scheduler';
 import { buildFleetFixture, type FleetFixture } from './fleet-fixture.js';
 import { selected, shortCount, type MicroCase, type SuiteOptions, type SuitePlan } from './runner.js';
 
@@ -40,6 +43,8 @@ function writeDigits(bytes: Uint8Array, offset: number, value: number): void {
 /** Encoded heartbeats for every node of a fixture, `rounds` times, whose sequence numbers can be moved on. */
 export class HeartbeatStream {
   readonly messages: Uint8Array[] = [];
+  /** The subject each message arrives on (`sy.v1.agent.<nodeId>.heartbeat`). */
+  readonly subjects: string[] = [];
   /** Byte offset of each message's sequence digits. */
   private readonly seqOffsets: number[] = [];
   /** Round of each message (its sequence number is `seqBase + round`). */
@@ -63,6 +68,7 @@ export class HeartbeatStream {
         const at = indexOf(bytes, SEQ_KEY);
         if (at < 0) throw new Error('encoded heartbeat has no "seq" field');
         this.messages.push(bytes);
+        this.subjects.push(subjects.heartbeat(fixture.nodes[index]!.nodeId));
         this.seqOffsets.push(at + SEQ_KEY.length);
         this.roundOf.push(round);
       }
@@ -137,6 +143,7 @@ export function planHeartbeatSuite(options: SuiteOptions): SuitePlan {
       let cursor = 0;
       let nowMs = fixture.nowMs;
       const fleet = fixture.fleet;
+      const serviceCounters = new Counters();
       cases.push({
         suite: HEARTBEAT_SUITE,
         name: names.ingest,
@@ -149,9 +156,14 @@ export function planHeartbeatSuite(options: SuiteOptions): SuitePlan {
           nowMs += 1_000;
         },
         fn: () => {
+          const subjectNodeId = nodeIdFromAgentSubject(stream.subjects[cursor]!);
           const decoded = decode(Heartbeat, stream.messages[cursor++]!);
           if (!decoded.ok) throw new Error(decoded.error.message);
-          count(counters.ingest, fleet.applyHeartbeat(decoded.value, nowMs));
+          if (decoded.value.nodeId !== subjectNodeId)
+            throw new Error(`heartbeat of ${subjectNodeId} names another node`);
+          const outcome = fleet.applyHeartbeat(decoded.value, nowMs);
+          serviceCounters.increment(outcome === 'applied' ? 'heartbeats.applied' : 'heartbeats.stale');
+          count(counters.ingest, outcome);
         },
       });
     }

@@ -1,6 +1,7 @@
 import { Heartbeat, decode } from '@switchyard/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFleetFixture } from './fleet-fixture.js';
+import { FIXTURE_REGIONS, buildRequestMix } from './request-mix.js';
 import { HeartbeatStream } from './heartbeat.bench.js';
 import { MICRO_REPORT_SCHEMA, compare, formatResults, machineInfo, type MicroReport } from './micro-report.js';
 import { runMicroSuites, type MicroRun } from './micro-suites.js';
@@ -34,9 +35,21 @@ describe('micro-benchmark suites (smoke, 200 nodes)', () => {
     },
   );
 
-  it('picks a best-scoring node in every verified request (framework vs brute force)', () => {
-    expect(run.checks['placement']?.['verified@200']).toBe(40);
-    expect(run.checks['placement']?.['mismatches']).toBe(0);
+  it('picks a best-scoring node in every verified request (indexed framework vs brute force)', () => {
+    expect(run.checks['placement']).toMatchObject({
+      'verified@200': 40,
+      mismatches: 0,
+      'pickDiffersPct@200': 0,
+    });
+    expect(run.checks['placement']?.['maxScoreGap@200']).toBeLessThanOrEqual(1e-9);
+    expect(run.checks['placement']?.['meanScoreGap@200']).toBeLessThanOrEqual(1e-9);
+  });
+
+  it('times the default pipeline per SLO class at the reference fleet size', () => {
+    const names = run.results.filter((r) => r.suite === 'placement-breakdown').map((r) => r.name);
+    for (const sloClass of ['interactive', 'standard', 'batch']) {
+      expect(names).toContain(`place() default pipeline, ${sloClass} requests only @ 200 nodes`);
+    }
   });
 
   it('applies every timed heartbeat (none stale, none unknown)', () => {
@@ -86,12 +99,33 @@ describe('micro-benchmark plumbing', () => {
     expect(seqs()).toEqual(before.map((seq) => seq + 2));
   });
 
+  it('spreads the fleet over clusters in every power stage, with a capped cluster and requests from every region and SLO class', () => {
+    const fixture = buildFleetFixture({ nodes: 1_000, seed: 4 });
+    expect(new Set(Object.values(fixture.stats.stages))).toEqual(new Set(['normal', 'steer', 'defer', 'cap']));
+    expect(fixture.stats.capped).toBeGreaterThan(10);
+    const capped = fixture.fleet.nodes.filter((n) => n.clusterState?.stage === 'cap' && n.schedulable);
+    expect(capped.some((n) => n.powerLimitWatts < n.hardware.chipCount * n.hardware.profile.peakWattsPerChip)).toBe(
+      true,
+    );
+    const requests = buildRequestMix(2_000, 4);
+    expect(new Set(requests.map((r) => r.region))).toEqual(new Set(FIXTURE_REGIONS.map((r) => r.name)));
+    expect(new Set(requests.map((r) => r.sloClass))).toEqual(new Set(['interactive', 'standard', 'batch']));
+    expect(requests.filter((r) => r.targetMs !== undefined).length).toBeGreaterThan(200);
+    // Every region has a round trip to every cluster (configured, or the topology's default for unlisted pairs).
+    for (const region of FIXTURE_REGIONS) {
+      for (const state of fixture.fleet.topology.all()) expect(state.networkMs(region.name)).toBeGreaterThan(0);
+    }
+  });
+
   it('builds the same fleet from the same seed', () => {
     const a = buildFleetFixture({ nodes: 300, seed: 9 });
     const b = buildFleetFixture({ nodes: 300, seed: 9 });
     expect(a.stats).toEqual(b.stats);
-    expect(a.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes])).toEqual(
-      b.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes]),
+    expect(a.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes, n.powerLimitWatts])).toEqual(
+      b.fleet.nodes.map((n) => [n.nodeId, n.load, n.hbmUsedBytes, n.powerLimitWatts]),
+    );
+    expect([...a.fleet.topology.all()].map((c) => [c.name, c.budgetWatts, c.stage])).toEqual(
+      [...b.fleet.topology.all()].map((c) => [c.name, c.budgetWatts, c.stage]),
     );
     expect(a.stats.cordoned + a.stats.suspect + a.stats.draining).toBeGreaterThan(0);
   });

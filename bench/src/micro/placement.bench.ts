@@ -1,9 +1,12 @@
 /**
- * Placement decision latency over fleets of 1k / 10k / 50k nodes with the default pipeline, the plain
- * exhaustive scan DESIGN.md compares against, a breakdown of where a decision's time goes, and a
- * brute-force check that the framework's pick is a best-scoring node.
+ * Placement decision latency over fleets of 1k / 10k / 50k nodes with the default pipeline (searched
+ * through the fleet's placement index), the same pipeline's full scan, the plain exhaustive scan
+ * DESIGN.md compares against, a breakdown of where a decision's time goes (by SLO class, and with
+ * parts of the pipeline left out), and a brute-force check of every verified pick: how often it
+ * scores below the best node of an exhaustive scan, and by how much.
  */
 import { createRng } from '@switchyard/fleet-model';
+import type { SloClass } from '@switchyard/protocol';
 import {
   DEFAULT_PLACEMENT_CONFIG,
   buildPlacement,
@@ -22,11 +25,18 @@ export const DEFAULT_PLACEMENT_NODE_COUNTS: readonly number[] = [1_000, 10_000, 
 
 /** Requests cycled through by every placement case (a power of two, so the index is a mask). */
 const REQUEST_POOL = 4096;
+/** Requests of one SLO class cycled through by the per-class cases (a power of two). */
+const CLASS_POOL = 512;
+const SLO_CLASSES: readonly SloClass[] = ['interactive', 'standard', 'batch'];
 
 function targetFor(nodes: number): Target | undefined {
   if (nodes === 10_000) return { p99Us: 20, minOpsPerSec: 100_000, label: 'DESIGN: p99 ≤ 20 µs, ≥ 100k/s @10k' };
   if (nodes === 50_000) return { p99Us: 30, label: 'DESIGN: p99 ≤ 30 µs @50k' };
   return undefined;
+}
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((1000 * part) / whole) / 10 : 0;
 }
 
 /** A function that cycles through `requests`, so consecutive calls see different models and sizes. */
@@ -59,7 +69,28 @@ interface PlacementCaseSpec {
   readonly suite: string;
   readonly name: string;
   readonly target?: Target;
-  make(fixture: FleetFixture, requests: readonly PlacementRequest[], context: PlacementContext): () => unknown;
+  make(fixture: FleetFixture, requests: RequestPools, context: PlacementContext): () => unknown;
+}
+
+/** The mixed request pool and one pool per SLO class. */
+interface RequestPools {
+  readonly mixed: readonly PlacementRequest[];
+  readonly byClass: Readonly<Record<SloClass, readonly PlacementRequest[]>>;
+}
+
+function requestPools(seed: number): RequestPools {
+  const mixed = buildRequestMix(REQUEST_POOL, seed);
+  // The class pools come from a longer mix of the same shape (batch is a tenth of it).
+  const longer = buildRequestMix(REQUEST_POOL * 4, seed + 101);
+  const byClass = Object.fromEntries(
+    SLO_CLASSES.map((sloClass) => {
+      const pool = longer.filter((r) => r.sloClass === sloClass).slice(0, CLASS_POOL);
+      if (pool.length < CLASS_POOL)
+        throw new RangeError(`request mix has fewer than ${CLASS_POOL} ${sloClass} requests`);
+      return [sloClass, pool];
+    }),
+  ) as Record<SloClass, PlacementRequest[]>;
+  return { mixed, byClass };
 }
 
 function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCaseSpec[] {
@@ -72,7 +103,7 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
       ...(target === undefined ? {} : { target }),
       make(fixture, requests, context) {
         const framework = buildPlacement(DEFAULT_PLACEMENT_CONFIG);
-        const next = cycling(requests);
+        const next = cycling(requests.mixed);
         return () => framework.place(next(), fixture.fleet, context);
       },
     },
@@ -81,7 +112,7 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
       name: `scan() default pipeline, every node (explain/diagnostics path) ${at}`,
       make(fixture, requests, context) {
         const framework = buildPlacement(DEFAULT_PLACEMENT_CONFIG);
-        const next = cycling(requests);
+        const next = cycling(requests.mixed);
         return () => framework.scan(next(), fixture.fleet, context);
       },
     },
@@ -92,17 +123,28 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
     name: `plain exhaustive scan, min TTFT ${at}`,
     target: { label: 'DESIGN: plain scan ~120 µs p50 @10k (reference)' },
     make(fixture, requests) {
-      const next = cycling(requests);
+      const next = cycling(requests.mixed);
       return () => plainScanMinTtft(fixture.fleet.nodes, next());
     },
   });
+  for (const sloClass of SLO_CLASSES) {
+    specs.push({
+      suite: 'placement-breakdown',
+      name: `place() default pipeline, ${sloClass} requests only ${at}`,
+      make(fixture, requests, context) {
+        const framework = buildPlacement(DEFAULT_PLACEMENT_CONFIG);
+        const next = cycling(requests.byClass[sloClass]);
+        return () => framework.place(next(), fixture.fleet, context);
+      },
+    });
+  }
   for (const ablation of ABLATIONS) {
     specs.push({
       suite: 'placement-breakdown',
       name: `${ablation.name} ${at}`,
       make(fixture, requests, context) {
         const partial = buildPlacement(ablation.config);
-        const next = cycling(requests);
+        const next = cycling(requests.mixed);
         return () => partial.place(next(), fixture.fleet, context);
       },
     });
@@ -111,7 +153,7 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
     suite: 'placement-breakdown',
     name: `estimateOn() on every node with the model loaded, bare loop ${at}`,
     make(fixture, requests) {
-      const next = cycling(requests);
+      const next = cycling(requests.mixed);
       const all = fixture.fleet.nodes;
       return () => {
         const request = next();
@@ -131,7 +173,7 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
 export function planPlacementSuite(options: SuiteOptions): SuitePlan {
   const counts = options.nodeCounts ?? DEFAULT_PLACEMENT_NODE_COUNTS;
   const referenceCount = counts.includes(10_000) ? 10_000 : (counts[Math.floor(counts.length / 2)] ?? 0);
-  const requests = buildRequestMix(REQUEST_POOL, options.seed + 1);
+  const requests = requestPools(options.seed + 1);
   const verifyBase = options.verifySamples ?? 200;
   const cases: MicroCase[] = [];
   const checks: Record<string, number | string> = {};
@@ -144,16 +186,20 @@ export function planPlacementSuite(options: SuiteOptions): SuitePlan {
     if (specs.length === 0) continue; // --filter selected nothing at this size: do not build the fleet
     const started = performance.now();
     const fixture = buildFleetFixture({ nodes, seed: options.seed });
+    const { stats } = fixture;
+    const index = fixture.fleet.index;
     options.log?.(
       `placement: built ${shortCount(nodes)}-node fleet in ${Math.round(performance.now() - started)} ms ` +
-        `(${JSON.stringify(fixture.stats.byProfile)}, cordoned ${fixture.stats.cordoned}, suspect ${fixture.stats.suspect}, ` +
-        `draining ${fixture.stats.draining}, queued ${fixture.stats.saturated}, open reservations ${fixture.stats.reservations})`,
+        `(${JSON.stringify(stats.byProfile)}, cordoned ${stats.cordoned}, suspect ${stats.suspect}, ` +
+        `draining ${stats.draining}, queued ${stats.saturated}, open reservations ${stats.reservations}, ` +
+        `power-capped ${stats.capped}; stages ${JSON.stringify(stats.stages)}; index: ${index?.families.size ?? 0} families, ` +
+        `${index?.shapeList.length ?? 0} shapes)`,
     );
     const sample = Math.max(20, Math.round(verifyBase * Math.min(1, 10_000 / nodes)));
     const verification = verifyPicks(
       buildPlacement(DEFAULT_PLACEMENT_CONFIG),
-      fixture.fleet.nodes,
-      requests.slice(0, sample),
+      fixture.fleet,
+      requests.mixed.slice(0, sample),
       {
         nowMs: fixture.nowMs,
         rng: createRng(options.seed),
@@ -163,6 +209,9 @@ export function planPlacementSuite(options: SuiteOptions): SuitePlan {
     mismatches += verification.mismatches;
     checks[`mismatches@${key}`] = verification.mismatches;
     checks[`verified@${key}`] = verification.checked;
+    checks[`pickDiffersPct@${key}`] = percent(verification.pickDiffers, verification.checked - verification.rejected);
+    checks[`meanScoreGap@${key}`] = verification.meanScoreGap;
+    checks[`maxScoreGap@${key}`] = verification.maxScoreGap;
     checks[`rejected@${key}`] = verification.rejected;
     checks[`tied@${key}`] = verification.tied;
     checks[`meanSurvivors@${key}`] = Math.round(verification.meanSurvivors);

@@ -55,6 +55,11 @@ export const agentCommand: Command = {
       env: 'SWITCHYARD_MAX_BATCH_SIZE',
       description: "continuous-batching limit (default: the profile's)",
     },
+    'power-limit-watts': {
+      type: 'string',
+      env: 'SWITCHYARD_POWER_LIMIT_WATTS',
+      description: 'node power limit at start (W), clamped to the hardware range; the scheduler may change it',
+    },
     'heartbeat-interval-ms': {
       type: 'string',
       env: 'SWITCHYARD_HEARTBEAT_INTERVAL_MS',
@@ -87,6 +92,10 @@ export const agentCommand: Command = {
     const chips = typeof values['chips'] === 'string' ? intOption(values, 'chips', 1, 256) : undefined;
     const maxBatch =
       typeof values['max-batch-size'] === 'string' ? intOption(values, 'max-batch-size', 1, 65_536) : undefined;
+    const powerLimitWatts =
+      typeof values['power-limit-watts'] === 'string'
+        ? intOption(values, 'power-limit-watts', 1, 10_000_000)
+        : undefined;
     const nodes: SimulatedNodeSpec[] = Array.from({ length: count }, (_, i) => ({
       nodeId: count === 1 ? prefix : `${prefix}-${i}`,
       cluster: stringOption(values, 'cluster'),
@@ -96,6 +105,7 @@ export const agentCommand: Command = {
       seed: seed * 7919 + i,
       ...(chips === undefined ? {} : { chipCount: chips }),
       ...(maxBatch === undefined ? {} : { maxBatchSize: maxBatch }),
+      ...(powerLimitWatts === undefined ? {} : { powerLimitWatts }),
     }));
     const backend = stringOption(values, 'backend');
     if (backend !== 'simulated' && backend !== 'null')

@@ -1,4 +1,6 @@
-import { startScheduler } from '@switchyard/scheduler';
+import { readFileSync } from 'node:fs';
+import { parseTopologyConfig } from '@switchyard/protocol';
+import { startScheduler, type TopologySpec } from '@switchyard/scheduler';
 import { type Command, intOption, stringOption, untilSignal } from '../command.js';
 
 export const schedulerCommand: Command = {
@@ -31,6 +33,18 @@ export const schedulerCommand: Command = {
       description: 'deadline for requests that set none',
     },
     seed: { type: 'string', env: 'SWITCHYARD_SEED', description: 'seed of the tie-breaking RNG (default: random)' },
+    topology: {
+      type: 'string',
+      env: 'SWITCHYARD_TOPOLOGY',
+      description:
+        'JSON file: clusters with power budgets, client regions with latencies (docs/schemas/TopologyConfig.json)',
+    },
+    'power-interval-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_POWER_INTERVAL_MS',
+      default: '1000',
+      description: 'how often the power controller checks cluster budgets and node limits',
+    },
     'lease-ms': {
       type: 'string',
       env: 'SWITCHYARD_LEASE_MS',
@@ -43,7 +57,11 @@ export const schedulerCommand: Command = {
     const deadAfterMs = intOption(values, 'dead-after-ms', 2, 3_600_000);
     const schedulerId = values['scheduler-id'];
     const seed = values['seed'];
+    const topologyFile = values['topology'];
+    const topology = typeof topologyFile === 'string' ? loadTopology(topologyFile) : undefined;
     const scheduler = await startScheduler({
+      ...(topology === undefined ? {} : { topology }),
+      powerIntervalMs: intOption(values, 'power-interval-ms', 50, 600_000),
       natsUrl: stringOption(values, 'nats-url'),
       logLevel: stringOption(values, 'log-level'),
       failureDetector: { suspectAfterMs, deadAfterMs, forgetAfterMs: Math.max(deadAfterMs, 10 * 60_000) },
@@ -62,3 +80,19 @@ export const schedulerCommand: Command = {
     return stopOn === 'closed' ? 1 : 0;
   },
 };
+
+/** Reads and validates a topology file (ConfigError names the file and every problem). */
+export function loadTopology(path: string): TopologySpec {
+  const config = parseTopologyConfig(readFileSync(path, 'utf8'), path);
+  return {
+    clusters: config.clusters.map((c) => ({
+      name: c.name,
+      location: c.location,
+      powerBudgetWatts: c.powerBudgetWatts,
+      safetyMargin: c.safetyMargin,
+    })),
+    regions: config.regions,
+    unlistedLatencyMs: config.unlistedLatencyMs,
+    ...(config.powerThresholds === undefined ? {} : { powerThresholds: config.powerThresholds }),
+  };
+}

@@ -1,7 +1,62 @@
 import { connect } from '@nats-io/transport-node';
-import { decode, encode, StatusResponse, subjects } from '@switchyard/protocol';
+import { type ClusterView, decode, encode, type StatusReply, StatusResponse, subjects } from '@switchyard/protocol';
 import { type Command, intOption, stringOption } from '../command.js';
 import { formatTable } from '@switchyard/bench';
+import { formatWatts } from './power.js';
+
+/** The cluster table; budget columns appear when the scheduler reports power accounting for some cluster. */
+function clusterTable(clusters: readonly ClusterView[]): string {
+  const budgeted = clusters.some((c) => c.power !== undefined);
+  const headers = ['cluster', 'nodes', 'ready', 'in flight', 'queued', 'power W', 'limit W'];
+  if (budgeted) headers.push('committed / budget W', 'stage');
+  return formatTable(
+    headers,
+    clusters.map((c) => {
+      const row: (string | number)[] = [
+        c.cluster,
+        c.nodes,
+        c.readyNodes,
+        c.inFlight,
+        c.queueDepth,
+        Math.round(c.powerDrawWatts),
+        Math.round(c.powerLimitWatts),
+      ];
+      if (budgeted) {
+        row.push(
+          c.power === undefined
+            ? '–'
+            : `${formatWatts(c.power.committedWatts)} / ${c.power.budgetWatts > 0 ? formatWatts(c.power.budgetWatts) : 'unlimited'}`,
+          c.power?.stage ?? '–',
+        );
+      }
+      return row;
+    }),
+  );
+}
+
+/** What `switchyard status` prints. */
+export function formatStatus(status: StatusReply): string {
+  return [
+    `scheduler ${status.schedulerId}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.totalNodes} nodes`,
+    '',
+    clusterTable(status.clusters),
+    '',
+    formatTable(
+      ['node', 'cluster', 'profile', 'state', 'in flight', 'queued', 'power W', 'HBM used', 'models'],
+      status.nodes.map((n) => [
+        n.nodeId,
+        n.cluster,
+        `${n.profile}×${n.acceleratorCount}`,
+        n.state,
+        n.inFlight,
+        n.queueDepth,
+        Math.round(n.powerDrawWatts),
+        `${Math.round((100 * n.hbmUsedBytes) / Math.max(1, n.hbmTotalBytes))}%`,
+        n.models.map((m) => (m.state === 'loaded' ? m.name : `${m.name} (loading)`)).join(','),
+      ]),
+    ),
+  ].join('\n');
+}
 
 export const statusCommand: Command = {
   name: 'status',
@@ -27,44 +82,7 @@ export const statusCommand: Command = {
         return 1;
       }
       const status = decoded.value;
-      if (values['json'] === true) {
-        console.log(JSON.stringify(status, null, 2));
-        return 0;
-      }
-      console.log(
-        `scheduler ${status.schedulerId}, up ${Math.round(status.uptimeMs / 1000)} s, ${status.totalNodes} nodes\n`,
-      );
-      console.log(
-        formatTable(
-          ['cluster', 'nodes', 'ready', 'in flight', 'queued', 'power W', 'limit W'],
-          status.clusters.map((c) => [
-            c.cluster,
-            c.nodes,
-            c.readyNodes,
-            c.inFlight,
-            c.queueDepth,
-            Math.round(c.powerDrawWatts),
-            Math.round(c.powerLimitWatts),
-          ]),
-        ),
-      );
-      console.log('');
-      console.log(
-        formatTable(
-          ['node', 'cluster', 'profile', 'state', 'in flight', 'queued', 'power W', 'HBM used', 'models'],
-          status.nodes.map((n) => [
-            n.nodeId,
-            n.cluster,
-            `${n.profile}×${n.acceleratorCount}`,
-            n.state,
-            n.inFlight,
-            n.queueDepth,
-            Math.round(n.powerDrawWatts),
-            `${Math.round((100 * n.hbmUsedBytes) / Math.max(1, n.hbmTotalBytes))}%`,
-            n.models.map((m) => (m.state === 'loaded' ? m.name : `${m.name} (loading)`)).join(','),
-          ]),
-        ),
-      );
+      console.log(values['json'] === true ? JSON.stringify(status, null, 2) : formatStatus(status));
       return 0;
     } finally {
       await nc.close();

@@ -86,9 +86,9 @@ describe('stateless inference over a real nats-server', () => {
     expect(theirs).toMatchObject({ ok: true, requestId: `tenant-b:${key}`, outputTokens: 7 });
   });
 
-  it('fails a request that cannot finish within its deadline with DEADLINE_EXCEEDED', async () => {
+  it('refuses at admission a request no node could finish within its deadline, with DEADLINE_UNREACHABLE', async () => {
     const answer = await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 20_000, deadlineAfterMs: 150 });
-    expect(answer).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED' } });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'DEADLINE_UNREACHABLE', retryable: false } });
     await waitFor(() => scheduler.openRequests() === 0, 'the expired request to be closed');
   });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { SchedulerHandle } from '@switchyard/scheduler';
+import { LATENCY_PLACEMENT_CONFIG, type SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
 import {
   FAST_DETECTOR,
@@ -98,7 +98,9 @@ export async function startVictimFleet(
   const nats = await startNats();
   const fleet: VictimFleet = {
     nats,
-    scheduler: await startTestScheduler(nats.server.url),
+    // Spread work (latency-first placement): the default packs work onto the fewest nodes that meet
+    // their SLO (least energy), and these tests need work on the victim when it dies.
+    scheduler: await startTestScheduler(nats.server.url, { placement: LATENCY_PLACEMENT_CONFIG }),
     victim: spawnAgent(nats.server.url, prefixes[0], { ...agent, seed: 1 }),
     survivor: spawnAgent(nats.server.url, prefixes[1], { ...agent, seed: 2 }),
     async stop() {

@@ -54,6 +54,12 @@ export interface ExecutionBackend {
   /** Drops a queued or running job; no completion will be reported for it. Returns whether it was known. */
   cancel(jobId: string): boolean;
   status(): BackendStatus;
+  /**
+   * Sets the node-wide power limit (W) and returns the limit applied, clamped into the range the
+   * hardware accepts (fleet-model `clampPowerLimit`). Takes effect at once: the next status()
+   * reports it. Called with a finite, non-negative number (the agent validates the command first).
+   */
+  setPowerLimit(watts: number): number;
   /** Jobs queued or running. */
   readonly activeJobs: number;
   /** Stops timers; pending work is abandoned (the agent answers it first). */

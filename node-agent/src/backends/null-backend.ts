@@ -1,4 +1,4 @@
-import { type ModelSpec, type NodeHardware, nodeHbmBytes } from '@switchyard/fleet-model';
+import { clampPowerLimit, type ModelSpec, type NodeHardware, nodeHbmBytes } from '@switchyard/fleet-model';
 import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, ExecutionBackend } from './backend.js';
 
 /**
@@ -8,6 +8,8 @@ import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, 
  */
 export class NullBackend implements ExecutionBackend {
   private readonly pending = new Map<string, NodeJS.Immediate>();
+  /** Draws nothing, but keeps the limit it was given so heartbeats show what the scheduler set. */
+  private powerLimitWatts: number;
 
   constructor(
     private readonly hardware: NodeHardware,
@@ -15,7 +17,10 @@ export class NullBackend implements ExecutionBackend {
     private readonly models: (name: string) => ModelSpec | undefined,
     private readonly listener: BackendListener,
     private readonly maxBatchSize = 1024,
-  ) {}
+    powerLimitWatts = Number.POSITIVE_INFINITY,
+  ) {
+    this.powerLimitWatts = clampPowerLimit(hardware, powerLimitWatts);
+  }
 
   get activeJobs(): number {
     return this.pending.size;
@@ -60,10 +65,15 @@ export class NullBackend implements ExecutionBackend {
       hbmTotalBytes: nodeHbmBytes(this.hardware),
       hbmUsedBytes: this.loadedModels.reduce((sum, name) => sum + (this.models(name)?.weightBytes ?? 0), 0),
       powerDrawWatts: 0,
-      powerLimitWatts: this.hardware.profile.peakWattsPerChip * this.hardware.chipCount,
+      powerLimitWatts: this.powerLimitWatts,
       temperatureC: 0,
       models: this.loadedModels.map((name) => ({ name, state: 'loaded' as const })),
     };
+  }
+
+  setPowerLimit(watts: number): number {
+    this.powerLimitWatts = clampPowerLimit(this.hardware, watts);
+    return this.powerLimitWatts;
   }
 
   close(): void {

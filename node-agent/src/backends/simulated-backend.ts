@@ -9,6 +9,8 @@ export interface SimulatedBackendOptions {
   readonly seed: number;
   readonly maxBatchSize?: number;
   readonly maxQueueDepth?: number;
+  /** Node-wide power limit at start (W), clamped to the hardware's range; default uncapped. */
+  readonly powerLimitWatts?: number;
   /** Wall clock in ms (injected for tests). */
   readonly clock?: () => number;
 }
@@ -37,6 +39,7 @@ export class SimulatedBackend implements ExecutionBackend {
       startMs: this.clock(),
       ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
       ...(options.maxQueueDepth === undefined ? {} : { maxQueueDepth: options.maxQueueDepth }),
+      ...(options.powerLimitWatts === undefined ? {} : { powerLimitWatts: options.powerLimitWatts }),
     });
   }
 
@@ -69,7 +72,7 @@ export class SimulatedBackend implements ExecutionBackend {
     return this.engine.status(this.clock());
   }
 
-  /** Sets the node's power limit (W); returns the limit applied after clamping to the hardware's range. */
+  /** Re-rates running work at once (the engine's speed follows the cap) and re-arms for the new next event. */
   setPowerLimit(watts: number): number {
     const applied = this.engine.setPowerLimit(watts, this.clock());
     this.arm();

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ExplainReply } from './explain.js';
+import { ClusterBudgetReply, LatencyReportReply, PowerLimitAck } from './power.js';
 import { StatusReply, NodeCommandReply } from './admin.js';
 import { ErrorReply } from './common.js';
 import { AssignmentAck, InferResult } from './inference.js';
@@ -42,3 +44,19 @@ export type BatchStatusResponse = z.infer<typeof BatchStatusResponse>;
 
 export const BatchResultsResponse = z.discriminatedUnion('ok', [BatchResultsReply, ErrorReply]);
 export type BatchResultsResponse = z.infer<typeof BatchResultsResponse>;
+
+/** Replies on `sy.v1.admin.power.budget`. */
+export const ClusterBudgetResponse = z.discriminatedUnion('ok', [ClusterBudgetReply, ErrorReply]);
+export type ClusterBudgetResponse = z.infer<typeof ClusterBudgetResponse>;
+
+/** Replies on `sy.v1.admin.latency`. */
+export const LatencyReportResponse = z.discriminatedUnion('ok', [LatencyReportReply, ErrorReply]);
+export type LatencyReportResponse = z.infer<typeof LatencyReportResponse>;
+
+/** Replies on `sy.v1.admin.explain`. */
+export const ExplainResponse = z.discriminatedUnion('ok', [ExplainReply, ErrorReply]);
+export type ExplainResponse = z.infer<typeof ExplainResponse>;
+
+/** Replies on `sy.v1.node.<nodeId>.power`. */
+export const PowerLimitResponse = z.discriminatedUnion('ok', [PowerLimitAck, ErrorReply]);
+export type PowerLimitResponse = z.infer<typeof PowerLimitResponse>;

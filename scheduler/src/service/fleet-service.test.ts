@@ -6,6 +6,8 @@ import {
   NodeCommandReply,
   NodeNotice,
   type NodeView,
+  type PowerLimitAck,
+  type PowerLimitCommand,
   RegistrationAck,
   StatusReply,
   subjects,
@@ -35,6 +37,12 @@ class PublishRecorder implements SchedulerOutbox {
   }
   releaseSession(): never {
     throw new Error('the fleet service never moves sessions');
+  }
+  /** Power limits are the power service's; recorded (and acked as sent) should the fleet path ever send one. */
+  readonly powerLimits: { nodeId: string; command: PowerLimitCommand; timeoutMs: number }[] = [];
+  setPowerLimit(nodeId: string, command: PowerLimitCommand, timeoutMs: number): Promise<PowerLimitAck> {
+    this.powerLimits.push({ nodeId, command, timeoutMs });
+    return Promise.resolve({ v: 1, ok: true, nodeId, appliedWatts: command.limitWatts });
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type AdminVerb,
   subjects,
 } from '@switchyard/protocol';
+import { clusterPowerOf } from './power-service.js';
 import type { FailureDetectorConfig } from '../core/fleet/failure-detector.js';
 import type { FleetView, SweepResult } from '../core/fleet/fleet-view.js';
 import type { NodeRecord, Reservation } from '../core/fleet/node-record.js';
@@ -186,7 +187,11 @@ export class FleetService {
       cluster.utilization += node.utilization;
       liveNodes.set(node.cluster, (liveNodes.get(node.cluster) ?? 0) + 1);
     }
-    for (const cluster of clusters.values()) cluster.utilization /= Math.max(1, liveNodes.get(cluster.cluster) ?? 0);
+    for (const cluster of clusters.values()) {
+      cluster.utilization /= Math.max(1, liveNodes.get(cluster.cluster) ?? 0);
+      const state = this.fleet.topology.find(cluster.cluster);
+      if (state?.budgeted === true) cluster.power = clusterPowerOf(state);
+    }
     const nodes = [...this.fleet.nodes]
       .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
       .slice(0, request.nodeLimit)

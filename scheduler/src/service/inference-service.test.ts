@@ -1,115 +1,19 @@
-import { createRng, getModel, getProfile, kvBytes } from '@switchyard/fleet-model';
-import {
-  Assignment,
-  type AssignmentReply,
-  type ErrorCode,
-  ErrorReply,
-  errorReply,
-  type InferRequest,
-  type WorkResult,
-} from '@switchyard/protocol';
+import { kvBytes } from '@switchyard/fleet-model';
+import { Assignment, type ErrorCode } from '@switchyard/protocol';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FAILURE_DETECTOR } from '../core/fleet/failure-detector.js';
-import { FleetView } from '../core/fleet/fleet-view.js';
-import { buildPlacement } from '../core/placement/registry.js';
-import { DEFAULT_REQUEST_LEDGER, RequestLedger } from '../core/requests/request-ledger.js';
 import { model, type NodeSpec, registration } from '../core/test-fixtures.js';
-import { InferenceService } from './inference-service.js';
-import { type AssignFailure, Counters, type Logger, type SchedulerOutbox } from './ports.js';
-
-/** A scripted reply to one assignment: the agent's ack, its refusal, or a transport failure. */
-type Scripted = 'ack' | AssignmentReply | AssignFailure | 'hold';
-
-const refuse = (code: ErrorCode): AssignmentReply => errorReply(code, `refused: ${code}`);
-const timeout: AssignFailure = { ok: false, transport: 'timeout', message: 'no reply within 2000 ms' };
-const noResponders: AssignFailure = { ok: false, transport: 'no-responders', message: 'no subscribers' };
-
-/** Records what the service sends; each node answers its assignments from a script (ack by default). */
-class RecordingOutbox implements SchedulerOutbox {
-  readonly published: { subject: string; message: object }[] = [];
-  readonly assigned: { nodeId: string; assignment: Assignment; timeoutMs: number }[] = [];
-  readonly script = new Map<string, Scripted[]>();
-  /** Replies the script said to hold: resolve them to deliver late. */
-  readonly held: ((reply: AssignmentReply | AssignFailure) => void)[] = [];
-
-  publish(subject: string, message: object): void {
-    this.published.push({ subject, message });
-  }
-
-  assign(nodeId: string, assignment: Assignment, timeoutMs: number): Promise<AssignmentReply | AssignFailure> {
-    this.assigned.push({ nodeId, assignment, timeoutMs });
-    const next = this.script.get(nodeId)?.shift() ?? 'ack';
-    if (next === 'hold') return new Promise((resolve) => this.held.push(resolve));
-    if (next === 'ack') return Promise.resolve({ v: 1, ok: true, requestId: assignment.requestId, queueDepth: 0 });
-    return Promise.resolve(next);
-  }
-
-  /** Error replies published to `subject`, parsed against the wire schema. */
-  errorsTo(subject: string): ErrorReply[] {
-    return this.published.filter((p) => p.subject === subject).map((p) => ErrorReply.parse(p.message));
-  }
-
-  adoptSession(): never {
-    throw new Error('the inference service never moves sessions');
-  }
-
-  releaseSession(): never {
-    throw new Error('the inference service never moves sessions');
-  }
-}
-
-/** Request ids are the idempotency key scoped by tenant. */
-const ACME_K1 = 'acme:k1';
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-/** Lets every already-resolved assignment reply run through the service (no timers involved). */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** a (H200) is preferred over b (H100) over c (L4); all have the 8B model loaded. */
-const NODES: NodeSpec[] = [
-  { nodeId: 'a', profile: 'h200', loaded: ['llama-3.1-8b'] },
-  { nodeId: 'b', profile: 'h100', loaded: ['llama-3.1-8b'] },
-  { nodeId: 'c', profile: 'l4', loaded: ['llama-3.1-8b'] },
-];
-
-function setup(options: { nodes?: NodeSpec[]; maxAttempts?: number } = {}) {
-  let nowMs = 1_000_000;
-  const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR);
-  for (const spec of options.nodes ?? NODES) fleet.register(registration(spec), nowMs);
-  const ledger = new RequestLedger({ ...DEFAULT_REQUEST_LEDGER, maxAttempts: options.maxAttempts ?? 3 });
-  const outbox = new RecordingOutbox();
-  const counters = new Counters();
-  const clock = (): number => nowMs;
-  const service = new InferenceService(
-    'sched-t',
-    fleet,
-    ledger,
-    buildPlacement(),
-    getModel,
-    outbox,
-    counters,
-    silent,
-    clock,
-    createRng(1),
-  );
-  return { service, fleet, ledger, outbox, counters, advance: (ms: number) => (nowMs += ms), now: clock };
-}
-
-function request(extra: Partial<InferRequest> = {}): InferRequest {
-  return {
-    v: 1,
-    model: 'llama-3.1-8b',
-    inputTokens: 500,
-    maxOutputTokens: 100,
-    priority: 'normal',
-    sloClass: 'interactive',
-    ...extra,
-  };
-}
-
-function result(requestId: string, nodeId: string, extra: Partial<WorkResult> = {}): WorkResult {
-  const timings = { queueMs: 0, loadMs: 0, ttftMs: 10, totalMs: 100 };
-  return { v: 1, nodeId, requestId, attempt: 1, ok: true, outputTokens: 100, timings, energyJoules: 1, ...extra };
-}
+import {
+  ACME_K1,
+  NODES,
+  noResponders,
+  refuse,
+  request,
+  result,
+  type Scripted,
+  settle,
+  setup,
+  timeout,
+} from './admission/test-fixtures.js';
 
 describe('InferenceService: placing and answering', () => {
   it("places a request and assigns it with the client's reply subject, then confirms on ack", async () => {
@@ -156,27 +60,51 @@ describe('InferenceService: placing and answering', () => {
     expect(second).not.toBe(first);
   });
 
-  it.each<{ name: string; nodes?: NodeSpec[]; model: string; code: ErrorCode; retryAfterMs?: number }>([
-    { name: 'a model not in the catalogue', model: 'gpt-9', code: 'UNKNOWN_MODEL' },
-    { name: 'a model no node can run', nodes: [NODES[2]!], model: 'llama-3.1-405b', code: 'UNKNOWN_MODEL' },
-    {
-      name: 'a fleet with no room',
-      nodes: [{ ...NODES[0]!, state: 'draining' }],
-      model: 'llama-3.1-8b',
-      code: 'NO_CAPACITY',
-      retryAfterMs: 1_000,
-    },
-    { name: 'an empty fleet', nodes: [], model: 'llama-3.1-8b', code: 'NO_CAPACITY', retryAfterMs: 1_000 },
-  ])('answers $name at once with $code', ({ nodes, model: modelName, code, retryAfterMs }) => {
+  it.each<{ name: string; nodes?: NodeSpec[]; model: string }>([
+    { name: 'a model not in the catalogue', model: 'gpt-9' },
+    { name: 'a model no node can run', nodes: [NODES[2]!], model: 'llama-3.1-405b' },
+  ])('answers $name at once with UNKNOWN_MODEL', ({ nodes, model: modelName }) => {
     const { service, fleet, outbox } = setup(nodes === undefined ? {} : { nodes });
     service.submit('acme', request({ model: modelName, idempotencyKey: 'k1' }), '_INBOX.c1');
     expect(outbox.assigned).toEqual([]);
     const [reply, ...more] = outbox.errorsTo('_INBOX.c1');
     expect(more).toEqual([]);
-    expect(reply?.error).toMatchObject({ code, requestId: ACME_K1, retryable: code === 'NO_CAPACITY' });
-    expect(reply?.error.retryAfterMs).toBe(retryAfterMs);
+    expect(reply?.error).toMatchObject({ code: 'UNKNOWN_MODEL', requestId: ACME_K1, retryable: false });
+    expect(reply?.error.retryAfterMs).toBeUndefined();
     expect(service.openRequests).toBe(0);
     expect(fleet.openReservations).toBe(0);
+  });
+
+  it.each<{ name: string; nodes: NodeSpec[]; message: RegExp }>([
+    { name: 'a fleet with no room', nodes: [{ ...NODES[0]!, state: 'draining' }], message: /schedulable/ },
+    { name: 'an empty fleet', nodes: [], message: /no nodes are registered/ },
+  ])('lets a request wait in $name, then answers NO_CAPACITY after its maxWaitMs', ({ nodes, message }) => {
+    const { service, fleet, outbox, counters, advance } = setup({ nodes });
+    service.submit('acme', request({ idempotencyKey: 'k1' }), '_INBOX.c1');
+    expect(outbox.published).toEqual([]);
+    expect(service.openRequests).toBe(1);
+    expect(service.queueDepth('interactive')).toBe(1);
+    advance(999);
+    service.expireOverdue();
+    expect(outbox.published).toEqual([]);
+    advance(1);
+    service.expireOverdue();
+    const [reply, ...more] = outbox.errorsTo('_INBOX.c1');
+    expect(more).toEqual([]);
+    expect(reply?.error).toMatchObject({
+      code: 'NO_CAPACITY',
+      requestId: ACME_K1,
+      retryable: true,
+      retryAfterMs: 1_000,
+    });
+    expect(reply?.error.message).toMatch(message);
+    expect(service.openRequests).toBe(0);
+    expect(service.queueDepth('interactive')).toBe(0);
+    expect(fleet.openReservations).toBe(0);
+    expect(counters.snapshot()).toMatchObject({
+      'admission.queued.interactive': 1,
+      'admission.rejected.NO_CAPACITY': 1,
+    });
   });
 
   it('closes a request on its work result and releases the reservation', async () => {
@@ -302,13 +230,6 @@ describe('InferenceService: refusals, lost nodes and deadlines', () => {
       assigned: ['a', 'b', 'c'],
     },
     { name: 'every node times out', replies: [timeout], code: 'NODE_LOST', assigned: ['a', 'b', 'c'] },
-    {
-      name: 'fewer nodes than attempts',
-      nodes: NODES.slice(0, 2),
-      replies: [timeout],
-      code: 'NO_CAPACITY',
-      assigned: ['a', 'b'],
-    },
   ])('answers an error when $name', async ({ nodes, replies, code, assigned }) => {
     const { service, fleet, outbox } = setup(nodes === undefined ? {} : { nodes });
     for (const nodeId of ['a', 'b', 'c']) outbox.script.set(nodeId, [...replies]);
@@ -317,6 +238,39 @@ describe('InferenceService: refusals, lost nodes and deadlines', () => {
     expect(outbox.assigned.map((a) => a.nodeId)).toEqual(assigned);
     expect(outbox.assigned.map((a) => a.assignment.attempt)).toEqual(assigned.map((_, i) => i + 1));
     expect(outbox.errorsTo('r1').map((e) => e.error.code)).toEqual([code]);
+    expect(service.openRequests).toBe(0);
+    expect(fleet.openReservations).toBe(0);
+  });
+
+  it('lets a request that ran out of nodes wait for a new one, and places it there when it registers', async () => {
+    const { service, fleet, outbox, advance, now } = setup({ nodes: NODES.slice(0, 2) });
+    for (const nodeId of ['a', 'b']) outbox.script.set(nodeId, [timeout]);
+    service.submit('acme', request({ idempotencyKey: 'k1' }), 'r1');
+    await settle();
+    expect(outbox.assigned.map((a) => a.nodeId)).toEqual(['a', 'b']);
+    expect(outbox.published).toEqual([]);
+    expect(service.admissionStats().interactive).toMatchObject({ waitingForCapacity: 1, placed: 0 });
+    advance(100);
+    fleet.register(registration(NODES[2]), now());
+    service.capacityMayHaveFreed();
+    await settle();
+    expect(outbox.assigned.map((a) => [a.nodeId, a.assignment.attempt])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
+    expect(fleet.reservation(ACME_K1)?.nodeId).toBe('c');
+    expect(service.admissionStats().interactive).toMatchObject({ waitingForCapacity: 0, placed: 1 });
+  });
+
+  it('answers NO_CAPACITY when a request that ran out of nodes finds none within its maxWaitMs', async () => {
+    const { service, fleet, outbox, advance } = setup({ nodes: NODES.slice(0, 2) });
+    for (const nodeId of ['a', 'b']) outbox.script.set(nodeId, [timeout]);
+    service.submit('acme', request({ idempotencyKey: 'k1' }), 'r1');
+    await settle();
+    advance(1_000);
+    service.expireOverdue();
+    expect(outbox.errorsTo('r1').map((e) => e.error.code)).toEqual(['NO_CAPACITY']);
     expect(service.openRequests).toBe(0);
     expect(fleet.openReservations).toBe(0);
   });

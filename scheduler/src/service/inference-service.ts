@@ -1,45 +1,49 @@
 import type { ModelSpec } from '@switchyard/fleet-model';
 import {
   type Assignment,
+  decode,
   type ErrorCode,
   errorReply,
-  type InferRequest,
+  InferRequest,
   PROTOCOL_VERSION,
+  SLO_CLASSES,
+  type SloClass,
   type WorkResult,
 } from '@switchyard/protocol';
+import { judgeFeasibility } from '../core/admission/feasibility.js';
+import { ServingShapes } from '../core/admission/serving-shapes.js';
 import type { FleetView } from '../core/fleet/fleet-view.js';
 import type { Reservation } from '../core/fleet/node-record.js';
 import type { PlacementFramework } from '../core/placement/framework.js';
 import { requestKvBytes } from '../core/placement/estimate.js';
 import type { PlacementRequest } from '../core/placement/types.js';
 import type { RequestLedger, TrackedRequest } from '../core/requests/request-ledger.js';
+import type { AdmissionEntry, AttemptOutcome, ClassQueueStats } from './admission/admission-lane.js';
+import { AdmissionQueues } from './admission/admission-queues.js';
+import { DEFAULT_INFERENCE_CONFIG, type InferenceServiceConfig, validateInferenceConfig } from './inference-config.js';
 import { Counters, type Logger, type SchedulerOutbox } from './ports.js';
 
-/** Timing knobs of the inference path. */
-export interface InferenceServiceConfig {
-  /** How long a node has to acknowledge an assignment before we treat it as lost (default 2 s). */
-  readonly assignTimeoutMs: number;
-  /** Extra time past a deadline before the scheduler itself answers DEADLINE_EXCEEDED (the node usually does). */
-  readonly deadlineGraceMs: number;
-  /** Hint sent with NO_CAPACITY. */
-  readonly noCapacityRetryAfterMs: number;
-}
-
-export const DEFAULT_INFERENCE_CONFIG: InferenceServiceConfig = {
-  assignTimeoutMs: 2_000,
-  deadlineGraceMs: 500,
-  noCapacityRetryAfterMs: 1_000,
-};
+export {
+  DEFAULT_INFERENCE_CONFIG,
+  InferenceConfigError,
+  type InferenceServiceConfig,
+  validateInferenceConfig,
+} from './inference-config.js';
 
 let requestCounter = 0;
 
 /**
- * Accepts inference requests, places them, and sees each to exactly one final answer from the
+ * Accepts inference requests, refuses what can never be served, admits the rest through per-class
+ * queues (admission-queues.ts), places them, and sees each to exactly one final answer from the
  * system's point of view: the node's result, a re-placement after a node was lost, or a typed error.
  */
 export class InferenceService {
   /** Until then the fleet view is still being rebuilt (a new term): "no node serves it" is not final. */
   private warmUpUntilMs = Number.NEGATIVE_INFINITY;
+  /** Whether the last tick found the fleet view still warming up: the first tick after it retries waiting work. */
+  private warmingAtLastTick = false;
+  private readonly admission: AdmissionQueues;
+  private readonly shapes: ServingShapes;
 
   constructor(
     private readonly schedulerId: string,
@@ -53,16 +57,65 @@ export class InferenceService {
     private readonly clock: () => number,
     private readonly rng: () => number,
     private readonly config: InferenceServiceConfig = DEFAULT_INFERENCE_CONFIG,
-  ) {}
+  ) {
+    const admission = validateInferenceConfig(config);
+    this.admission = new AdmissionQueues(
+      admission,
+      {
+        attempt: (entry) => this.attempt(entry),
+        refuse: (entry, code, message, retryAfterMs) => {
+          this.counters.increment(`admission.rejected.${code}`);
+          this.fail(entry.tracked, code, message, retryAfterMs);
+        },
+      },
+      counters,
+      clock,
+      config.noCapacityRetryAfterMs,
+    );
+    this.shapes = new ServingShapes(fleet, admission.boundsRefreshMs);
+  }
 
   /** Declares the fleet view incomplete until `untilMs` (nodes still registering with a new scheduler). */
   warmUpUntil(untilMs: number): void {
     this.warmUpUntilMs = untilMs;
+    this.warmingAtLastTick = this.clock() < untilMs;
   }
 
-  /** Open requests (accepted, not yet answered). */
+  /** Open requests (accepted, not yet answered), waiting ones included. */
   get openRequests(): number {
     return this.ledger.size;
+  }
+
+  /** Requests of `sloClass` waiting for a slot or for room. */
+  queueDepth(sloClass: SloClass): number {
+    return this.admission.depth(sloClass);
+  }
+
+  /** Figures of every class queue (depth, waits, drain rate), for metrics. */
+  admissionStats(): Record<SloClass, ClassQueueStats> {
+    const stats = {} as Record<SloClass, ClassQueueStats>;
+    for (const sloClass of SLO_CLASSES) stats[sloClass] = this.admission.stats(sloClass);
+    return stats;
+  }
+
+  /**
+   * Room may have appeared on some node: the fleet service calls this on every applied heartbeat,
+   * registration, uncordon and budget change (work results are handled here). Cheap when nothing
+   * waits, paced when many signals come at once.
+   */
+  capacityMayHaveFreed(): void {
+    this.admission.capacityMayHaveFreed();
+  }
+
+  /** Handles a raw InferRequest body: malformed input is answered with its typed error, the rest is submitted. */
+  submitMessage(tenant: string, data: Uint8Array, replyTo: string): void {
+    const decoded = decode(InferRequest, data);
+    if (!decoded.ok) {
+      this.counters.increment(`invalid.${decoded.error.code}`);
+      this.refuse([replyTo], undefined, decoded.error.code, decoded.error.message);
+      return;
+    }
+    this.submit(tenant, decoded.value, replyTo);
   }
 
   /** Handles a decoded InferRequest that arrived on the tenant's subject with reply subject `replyTo`. */
@@ -81,17 +134,49 @@ export class InferenceService {
     this.counters.increment('requests.received');
     const model = this.models(request.model);
     if (model === undefined) {
-      this.answerError(
+      this.refuse([replyTo], requestId, 'UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+      return;
+    }
+    const { topology } = this.fleet;
+    if (request.region !== undefined && !topology.hasRegion(request.region)) {
+      const known = topology.regionNames;
+      const listed = known.length === 0 ? 'no regions are configured' : `known: ${known.slice(0, 20).join(', ')}`;
+      this.refuse(
         [replyTo],
         requestId,
-        'UNKNOWN_MODEL',
-        `model ${request.model} is not in the scheduler's catalogue`,
+        'UNKNOWN_REGION',
+        `region ${request.region} is not in the topology (${listed})`,
       );
       return;
     }
-    const tracked = this.ledger.accept(requestId, tenant, request, replyTo, this.clock());
+    const nowMs = this.clock();
+    const tracked = this.ledger.accept(requestId, tenant, request, replyTo, nowMs);
+    const deadlineAfterMs = tracked.deadlineAtMs - nowMs;
+    let fastestMs = 0;
+    // While the fleet is still being learned a bigger or faster node may not have reported yet.
+    if (nowMs >= this.warmUpUntilMs) {
+      const shapes = this.shapes.forRequest(model, request.region, nowMs);
+      const demand = { inputTokens: request.inputTokens, maxOutputTokens: request.maxOutputTokens, deadlineAfterMs };
+      const feasibility = judgeFeasibility(model, demand, shapes);
+      if (!feasibility.ok) {
+        this.ledger.finish(requestId);
+        const defaulted = request.deadlineAfterMs === undefined && feasibility.code === 'DEADLINE_UNREACHABLE';
+        const message = defaulted
+          ? `${feasibility.message}; the request set no deadline, so the scheduler's default applies`
+          : feasibility.message;
+        this.refuse([replyTo], requestId, feasibility.code, message);
+        return;
+      }
+      fastestMs = feasibility.fastestMs ?? 0;
+    }
+    const saturation = this.admission.judge(tenant, request.sloClass, model.name, deadlineAfterMs);
+    if (!saturation.ok) {
+      this.ledger.finish(requestId);
+      this.refuse([replyTo], requestId, 'OVERLOADED', saturation.message, saturation.retryAfterMs);
+      return;
+    }
     this.counters.increment('requests.accepted');
-    this.place(tracked, model);
+    this.admission.admit(tracked, model, fastestMs);
   }
 
   /** A node reports work finished: release its capacity and close the request. */
@@ -105,15 +190,18 @@ export class InferenceService {
       return;
     }
     const reservation = this.fleet.reservation(result.requestId);
-    if (reservation !== undefined && reservation.nodeId === subjectNodeId) this.fleet.release(result.requestId);
+    const released = reservation !== undefined && reservation.nodeId === subjectNodeId;
+    if (released) this.fleet.release(result.requestId);
     const tracked = this.ledger.get(result.requestId);
     if (tracked === undefined || tracked.nodeId !== subjectNodeId) {
       // A late result from a node the request was moved away from: the client already has (or will get) its answer.
       this.counters.increment('results.late');
-      return;
+    } else {
+      this.ledger.finish(result.requestId);
+      this.admission.finished(result.requestId);
+      this.counters.increment(result.ok ? 'requests.completed' : `requests.failed.${result.code ?? 'INTERNAL'}`);
     }
-    this.ledger.finish(result.requestId);
-    this.counters.increment(result.ok ? 'requests.completed' : `requests.failed.${result.code ?? 'INTERNAL'}`);
+    if (released) this.capacityMayHaveFreed();
   }
 
   /** Work stranded on a node that died, restarted or left: re-place it or fail it visibly. */
@@ -126,31 +214,38 @@ export class InferenceService {
         this.fail(action.tracked, action.code, action.message);
         continue;
       }
-      const model = this.models(action.tracked.request.model);
-      if (model === undefined) continue;
       this.counters.increment('requests.replaced');
       this.log.warn(
         { requestId: reservation.requestId, nodeId, attempt: action.tracked.attempt + 1 },
         're-placing work from lost node',
       );
-      this.place(action.tracked, model);
+      this.replace(action.tracked);
     }
   }
 
-  /** Backstop: answers requests past their deadline (plus grace) that no node answered. */
+  /**
+   * Periodic duty (the sweep): answers waiting requests that ran out of time or waited long
+   * enough, retries waiting work once the fleet view is complete, and is the backstop for placed
+   * requests past their deadline (plus grace) that no node answered.
+   */
   expireOverdue(): void {
     const nowMs = this.clock();
+    const warmedUp = this.warmingAtLastTick && nowMs >= this.warmUpUntilMs;
+    this.warmingAtLastTick = nowMs < this.warmUpUntilMs;
+    this.admission.tick(warmedUp);
+    let released = false;
     for (const tracked of this.ledger.expired(nowMs - this.config.deadlineGraceMs)) {
-      this.fleet.release(tracked.requestId);
+      released = this.fleet.release(tracked.requestId) !== undefined || released;
       this.fail(
         tracked,
         'DEADLINE_EXCEEDED',
         `no answer within the deadline (${tracked.deadlineAtMs - tracked.acceptedAtMs} ms)`,
       );
     }
+    if (released) this.capacityMayHaveFreed();
   }
 
-  /** Answers every open request (scheduler shutdown): clients must not be left waiting. */
+  /** Answers every open request, waiting ones included (scheduler shutdown): clients must not be left waiting. */
   failAll(code: ErrorCode, message: string): void {
     for (const tracked of this.ledger.all()) {
       this.fleet.release(tracked.requestId);
@@ -158,9 +253,34 @@ export class InferenceService {
     }
   }
 
-  private place(tracked: TrackedRequest, model: ModelSpec): void {
+  /** Places a request that lost its node again, through admission (it keeps its slot; without room it waits). */
+  private replace(tracked: TrackedRequest): void {
+    if (!this.admission.replace(tracked.requestId)) {
+      this.fail(tracked, 'NODE_LOST', 'the request lost its node and is no longer held by admission');
+    }
+  }
+
+  /**
+   * One placement attempt for an admitted request (called by admission): assigns it, reports that
+   * nothing has room now (it waits), or answers it with the error that ends it.
+   */
+  private attempt(entry: AdmissionEntry): AttemptOutcome {
+    const { tracked, model } = entry;
+    if (this.ledger.get(tracked.requestId) !== tracked) return { kind: 'answered' };
     const nowMs = this.clock();
-    tracked.attempt++;
+    const remainingMs = this.ledger.remainingMs(tracked, nowMs);
+    if (remainingMs <= 0) {
+      this.fail(tracked, 'DEADLINE_EXCEEDED', 'the deadline passed before the request could be placed');
+      return { kind: 'answered' };
+    }
+    if (remainingMs < entry.fastestMs) {
+      this.fail(
+        tracked,
+        'DEADLINE_EXCEEDED',
+        `${Math.round(remainingMs)} ms of the deadline left; the fastest node needs ${Math.ceil(entry.fastestMs)} ms`,
+      );
+      return { kind: 'answered' };
+    }
     const placementRequest: PlacementRequest = {
       requestId: tracked.requestId,
       model,
@@ -172,7 +292,7 @@ export class InferenceService {
       // Work with a deadline must finish within what is left of it; interactive work is judged on TTFT.
       targetMs:
         tracked.request.sloClass !== 'interactive' && tracked.request.deadlineAfterMs !== undefined
-          ? this.ledger.remainingMs(tracked, nowMs)
+          ? remainingMs
           : undefined,
       excludeNodeIds: tracked.excludedNodeIds,
     };
@@ -180,20 +300,22 @@ export class InferenceService {
     if (!decision.ok && decision.code === 'UNKNOWN_MODEL' && nowMs < this.warmUpUntilMs) {
       // A scheduler that just took over has not heard from every node yet: the model may well be served.
       this.counters.increment('placements.NO_CAPACITY');
-      this.fail(tracked, 'NO_CAPACITY', `still learning the fleet; no node known yet serves ${model.name}`, 500);
-      return;
+      return {
+        kind: 'no-capacity',
+        message: `still learning the fleet; no node known yet serves ${model.name}`,
+        blocksModel: true,
+      };
     }
     if (!decision.ok) {
       this.counters.increment(`placements.${decision.code}`);
-      this.fail(
-        tracked,
-        decision.code,
-        decision.message,
-        decision.code === 'NO_CAPACITY' ? this.config.noCapacityRetryAfterMs : undefined,
-      );
-      return;
+      if (decision.code === 'NO_CAPACITY') {
+        return { kind: 'no-capacity', message: decision.message, blocksModel: tracked.excludedNodeIds.size === 0 };
+      }
+      this.fail(tracked, decision.code, decision.message);
+      return { kind: 'answered' };
     }
     this.counters.increment('placements.ok');
+    tracked.attempt++;
     const node = decision.node;
     this.fleet.assume({
       requestId: tracked.requestId,
@@ -211,6 +333,7 @@ export class InferenceService {
     void this.sendAssignment(tracked, node.nodeId, primaryReplyTo ?? '', false);
     // Retries that joined before placement: the node merges them into the same job.
     for (const replyTo of extraReplyTos) void this.sendAssignment(tracked, node.nodeId, replyTo, true);
+    return { kind: 'placed' };
   }
 
   private assignmentFor(tracked: TrackedRequest, replyTo: string): Assignment {
@@ -270,8 +393,7 @@ export class InferenceService {
       this.fail(action.tracked, code, `${action.message}; last refusal: ${reason}`);
       return;
     }
-    const model = this.models(tracked.request.model);
-    if (model !== undefined) this.place(action.tracked, model);
+    this.replace(action.tracked);
   }
 
   private joinDuplicate(tracked: TrackedRequest, replyTo: string): void {
@@ -280,20 +402,38 @@ export class InferenceService {
     if (tracked.nodeId !== undefined) void this.sendAssignment(tracked, tracked.nodeId, replyTo, true);
   }
 
+  /** Ends an accepted request with an error: out of the ledger and admission, every joined client answered. */
   private fail(tracked: TrackedRequest, code: ErrorCode, message: string, retryAfterMs?: number): void {
     this.ledger.finish(tracked.requestId);
+    this.admission.finished(tracked.requestId);
     this.counters.increment(Counters.rejected(code));
     this.answerError(tracked.replyTo, tracked.requestId, code, message, retryAfterMs);
   }
 
-  private answerError(
+  /** Refuses a request at the door (never accepted): bad input, unknown model or region, saturation. */
+  private refuse(
     replyTos: readonly string[],
-    requestId: string,
+    requestId: string | undefined,
     code: ErrorCode,
     message: string,
     retryAfterMs?: number,
   ): void {
-    const body = errorReply(code, message, retryAfterMs === undefined ? { requestId } : { requestId, retryAfterMs });
+    this.counters.increment(`admission.rejected.${code}`);
+    this.counters.increment(Counters.rejected(code));
+    this.answerError(replyTos, requestId, code, message, retryAfterMs);
+  }
+
+  private answerError(
+    replyTos: readonly string[],
+    requestId: string | undefined,
+    code: ErrorCode,
+    message: string,
+    retryAfterMs?: number,
+  ): void {
+    const extra: { requestId?: string; retryAfterMs?: number } = {};
+    if (requestId !== undefined) extra.requestId = requestId;
+    if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
+    const body = errorReply(code, message, extra);
     for (const replyTo of replyTos) this.outbox.publish(replyTo, body);
   }
 }

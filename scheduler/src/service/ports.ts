@@ -2,6 +2,9 @@ import type {
   Assignment,
   AssignmentReply,
   ErrorCode,
+  ErrorReply,
+  PowerLimitAck,
+  PowerLimitCommand,
   SessionAdopt,
   SessionAdoptReply,
   SessionRelease,
@@ -31,6 +34,15 @@ export interface SchedulerOutbox {
     release: SessionRelease,
     timeoutMs: number,
   ): Promise<SessionAdoptReply | AssignFailure>;
+  /**
+   * Sets a node's power limit and waits for its ack (the limit it applied, after clamping to the
+   * hardware's range) or its refusal. Idempotent on the node: re-sending the same limit is harmless.
+   */
+  setPowerLimit(
+    nodeId: string,
+    command: PowerLimitCommand,
+    timeoutMs: number,
+  ): Promise<PowerLimitAck | AssignFailure | ErrorReply>;
 }
 
 /** Structured logger (pino's shape): fields first, message second. */

@@ -11,6 +11,9 @@ import {
   AssignmentReply,
   decode,
   encode,
+  ErrorReply,
+  PowerLimitAck,
+  type PowerLimitCommand,
   type SessionAdopt,
   SessionAdoptReply,
   type SessionRelease,
@@ -81,7 +84,7 @@ export class NatsOutbox implements SchedulerOutbox {
   }
 
   adoptSession(nodeId: string, adopt: SessionAdopt, timeoutMs: number): Promise<SessionAdoptReply | AssignFailure> {
-    return this.sessionRequest(subjects.nodeSession(nodeId, 'adopt'), nodeId, adopt, timeoutMs);
+    return this.control(subjects.nodeSession(nodeId, 'adopt'), nodeId, adopt, timeoutMs, sessionReply);
   }
 
   releaseSession(
@@ -89,21 +92,30 @@ export class NatsOutbox implements SchedulerOutbox {
     release: SessionRelease,
     timeoutMs: number,
   ): Promise<SessionAdoptReply | AssignFailure> {
-    return this.sessionRequest(subjects.nodeSession(nodeId, 'release'), nodeId, release, timeoutMs);
+    return this.control(subjects.nodeSession(nodeId, 'release'), nodeId, release, timeoutMs, sessionReply);
   }
 
-  /** Session control is rare (opens, moves, closes): plain request/reply is fine here. */
-  private async sessionRequest(
+  setPowerLimit(
+    nodeId: string,
+    command: PowerLimitCommand,
+    timeoutMs: number,
+  ): Promise<PowerLimitAck | AssignFailure | ErrorReply> {
+    return this.control(subjects.nodePower(nodeId), nodeId, command, timeoutMs, (data) =>
+      powerLimitReply(nodeId, data),
+    );
+  }
+
+  /** Node control (session opens, moves and closes; power limits) is rare: plain request/reply is fine here. */
+  private async control<R>(
     subject: string,
     nodeId: string,
     body: object,
     timeoutMs: number,
-  ): Promise<SessionAdoptReply | AssignFailure> {
+    parse: (data: Uint8Array) => R | AssignFailure,
+  ): Promise<R | AssignFailure> {
     try {
       const reply = await this.nc.request(subject, encode(body), { timeout: timeoutMs });
-      const decoded = decode(SessionAdoptReply, reply.data);
-      if (decoded.ok) return decoded.value;
-      return { ok: false, transport: 'invalid-reply', message: `${decoded.error.code}: ${decoded.error.message}` };
+      return parse(reply.data);
     } catch (err) {
       if (err instanceof RequestError && err.isNoResponders()) {
         return { ok: false, transport: 'no-responders', message: `node ${nodeId} is not listening` };
@@ -164,6 +176,28 @@ export class NatsOutbox implements SchedulerOutbox {
       });
     }
   }
+}
+
+function sessionReply(data: Uint8Array): SessionAdoptReply | AssignFailure {
+  const decoded = decode(SessionAdoptReply, data);
+  if (decoded.ok) return decoded.value;
+  return { ok: false, transport: 'invalid-reply', message: `${decoded.error.code}: ${decoded.error.message}` };
+}
+
+/** The node's ack or refusal; an ack naming another node is as good as garbage (a miswired responder). */
+function powerLimitReply(nodeId: string, data: Uint8Array): PowerLimitAck | ErrorReply | AssignFailure {
+  const ack = decode(PowerLimitAck, data);
+  if (ack.ok) {
+    if (ack.value.nodeId === nodeId) return ack.value;
+    return {
+      ok: false,
+      transport: 'invalid-reply',
+      message: `power limit ack for ${nodeId} names ${ack.value.nodeId}`,
+    };
+  }
+  const refusal = decode(ErrorReply, data);
+  if (refusal.ok) return refusal.value;
+  return { ok: false, transport: 'invalid-reply', message: `${ack.error.code}: ${ack.error.message}` };
 }
 
 export function errorMessage(err: unknown): string {

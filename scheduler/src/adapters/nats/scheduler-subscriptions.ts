@@ -4,6 +4,11 @@ import {
   BatchRef,
   BatchResultsRequest,
   BatchSubmitRequest,
+  ClusterBudgetUpdate,
+  type ErrorReply,
+  type ExplainReply,
+  ExplainRequest,
+  LatencyReport,
   type AdminVerb,
   decode,
   Deregistration,
@@ -29,6 +34,7 @@ import type { InferenceService } from '../../service/inference-service.js';
 import type { BatchService } from '../../service/batch-service.js';
 import type { SessionService } from '../../service/session-service.js';
 import type { Counters, Logger } from '../../service/ports.js';
+import type { PowerAdmin } from '../../service/power-admin.js';
 import { errorMessage } from './nats-outbox.js';
 
 /**
@@ -47,6 +53,8 @@ export class SchedulerSubscriptions {
     private readonly log: Logger,
     private readonly sessions?: SessionService,
     private readonly batches?: BatchService,
+    private readonly power?: PowerAdmin,
+    private readonly explain?: (request: ExplainRequest) => ExplainReply | ErrorReply,
   ) {}
 
   start(): void {
@@ -146,6 +154,24 @@ export class SchedulerSubscriptions {
       const decoded = decode(StatusRequest, msg.data);
       this.respond(msg, decoded.ok ? this.fleet.status(decoded.value) : this.rejection(msg, decoded.error));
     });
+    const explain = this.explain;
+    if (explain !== undefined) {
+      this.on(subjects.adminExplain, (msg) => {
+        const decoded = decode(ExplainRequest, msg.data);
+        this.respond(msg, decoded.ok ? explain(decoded.value) : this.rejection(msg, decoded.error));
+      });
+    }
+    const power = this.power;
+    if (power !== undefined) {
+      this.on(subjects.adminPowerBudget, (msg) => {
+        const decoded = decode(ClusterBudgetUpdate, msg.data);
+        this.respond(msg, decoded.ok ? power.setBudget(decoded.value) : this.rejection(msg, decoded.error));
+      });
+      this.on(subjects.adminLatency, (msg) => {
+        const decoded = decode(LatencyReport, msg.data);
+        this.respond(msg, decoded.ok ? power.reportLatency(decoded.value) : this.rejection(msg, decoded.error));
+      });
+    }
     this.on(subjects.anyAdminNode, (msg) => {
       const verb = subjectToken(msg.subject, 4);
       if (!isAdminVerb(verb)) {

@@ -218,7 +218,10 @@ export class FleetView {
   /** Adds a live node's reported draw (and what we placed since) to its cluster. */
   private account(node: NodeRecord): void {
     const state = (node.clusterState ??= this.topology.cluster(node.cluster));
-    node.countedDrawWatts = node.powerDrawWatts;
+    // A report flagged as nonsense counts at most what the node could draw: one broken sensor
+    // must not push its cluster into the cap stage.
+    const ceiling = Math.max(node.powerLimitWatts, node.hardware.profile.peakWattsPerChip * node.hardware.chipCount);
+    node.countedDrawWatts = node.anomaly === undefined ? node.powerDrawWatts : Math.min(node.powerDrawWatts, ceiling);
     state.measuredWatts += node.countedDrawWatts;
     state.predictedWatts += node.assumedPowerWatts;
     state.liveNodes++;
@@ -235,7 +238,7 @@ export class FleetView {
   }
 
   private remove(node: NodeRecord): Reservation[] {
-    if (node.liveness !== 'dead') this.unaccount(node);
+    this.unaccount(node); // idempotent: a node that died first was taken out then
     const lost = this.dropReservations(node);
     const last = this.dense.pop();
     if (last !== undefined && last !== node) {

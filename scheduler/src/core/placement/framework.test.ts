@@ -1,7 +1,11 @@
-import { createRng } from '@switchyard/fleet-model';
+import { createRng, getProfile } from '@switchyard/fleet-model';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_FAILURE_DETECTOR } from '../fleet/failure-detector.js';
+import { FleetView } from '../fleet/fleet-view.js';
 import type { Liveness, OperatorState } from '../fleet/node-record.js';
-import { type NodeSpec, nodeRecord, placementRequest } from '../test-fixtures.js';
+import { type NodeSpec, nodeRecord, placementRequest, registration } from '../test-fixtures.js';
+import { Topology } from '../topology/topology.js';
+import { PlacementIndex } from './placement-index.js';
 import { BUILTIN_PLUGINS, buildPlacement, LATENCY_PLACEMENT_CONFIG, type PluginRegistry } from './registry.js';
 import type { PlacementContext, PlacementDecision, PlacementRequest, PlacementSnapshot, Scorer } from './types.js';
 
@@ -373,5 +377,62 @@ describe('PlacementFramework score handling', () => {
       rejectedBy: {},
       message: 'no node can take llama-3.1-8b now: picker chose none',
     });
+  });
+});
+
+function clusterOf(decision: PlacementDecision): string | undefined {
+  return decision.ok ? decision.node.cluster : undefined;
+}
+
+describe('PlacementFramework with the default config over an indexed fleet', () => {
+  const defaultPlacement = buildPlacement();
+  /** Two clusters of identical warm nodes, one round trip apart from region `eu` (both 10 ms). */
+  function twoClusters(): FleetView {
+    const topology = new Topology({
+      clusters: [
+        { name: 'a', location: '', powerBudgetWatts: 1e9 },
+        { name: 'b', location: '', powerBudgetWatts: 1e9 },
+      ],
+      regions: [{ name: 'eu', latencyMs: { a: 10, b: 10 } }],
+    });
+    const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, new PlacementIndex(), topology);
+    for (const [i, cluster] of ['a', 'a', 'b', 'b'].entries()) {
+      fleet.register(
+        registration({ nodeId: `${cluster}${i}`, cluster, profile: 'h100', loaded: [SMALL], inFlight: 40 }),
+        0,
+      );
+    }
+    return fleet;
+  }
+  const request = { ...placementRequest(SMALL), region: 'eu' };
+
+  it('searches the index, and matches the scan as cluster power and latency change between decisions', () => {
+    const fleet = twoClusters();
+    expect(defaultPlacement.usesIndex).toBe(true);
+    const decide = (): string | undefined => {
+      const fast = defaultPlacement.place(request, fleet, context());
+      const full = defaultPlacement.scan(request, fleet, context());
+      expect(fast.ok && full.ok && Math.abs(fast.score - full.score)).toBeLessThanOrEqual(1e-9);
+      return clusterOf(fast);
+    };
+    const picks = new Set(
+      Array.from({ length: 40 }, (_, seed) => clusterOf(defaultPlacement.place(request, fleet, context(seed)))),
+    );
+    expect([...picks].sort((x, y) => (x ?? '').localeCompare(y ?? ''))).toEqual(['a', 'b']);
+    // Cluster a nears its budget (steer): the same nodes there now cost twice the energy.
+    const a = fleet.topology.cluster('a');
+    fleet.topology.setBudget('a', a.committedWatts / 0.9 / (1 - a.safetyMargin));
+    expect(a.stage).toBe('steer');
+    expect(decide()).toBe('b');
+    // b is now far from the client: interactive work still meets its target there but a is back to normal.
+    fleet.topology.setBudget('a', 1e9);
+    fleet.topology.observeLatency('eu', 'b', 900);
+    expect(decide()).toBe('a');
+  });
+
+  it('scans in explain mode, recording every node', () => {
+    const fleet = twoClusters();
+    const decision = defaultPlacement.place(request, fleet, context(1, true));
+    expect(decision.explanation?.map((e) => e.nodeId).sort()).toEqual(['a0', 'a1', 'b2', 'b3']);
   });
 });

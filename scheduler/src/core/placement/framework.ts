@@ -1,4 +1,5 @@
 import type { NodeRecord } from '../fleet/node-record.js';
+import { BoundedSearch, type BoundedPipeline } from './bounded-search.js';
 import { estimateOn } from './estimate.js';
 import { type IndexedPipeline, searchIndex } from './indexed-search.js';
 import type {
@@ -51,8 +52,11 @@ function clamp01(value: number): number {
 export class PlacementFramework {
   private readonly weightSum: number;
   private readonly slot = new CandidateSlot();
-  /** Set when every plugin declares what it depends on, so the placement index can be searched. */
+  /** Set when every filter declares its scope and every scorer is `indexable` (load-monotone search). */
   private readonly indexed: IndexedPipeline | undefined;
+  /** Set when every filter declares its scope and every scorer is `estimateMonotone` (bounded search). */
+  private readonly bounded: BoundedPipeline | undefined;
+  private readonly boundedSearch = new BoundedSearch();
 
   constructor(
     readonly filters: readonly Filter[],
@@ -60,46 +64,63 @@ export class PlacementFramework {
     readonly picker: Picker,
   ) {
     this.weightSum = scorers.reduce((sum, s) => sum + s.weight, 0);
-    const indexable =
-      picker.name === 'max-score' &&
-      filters.every((f) => f.scope !== undefined) &&
-      scorers.every((s) => s.scorer.indexable === true);
-    this.indexed = indexable
-      ? {
-          familyFilters: filters.filter((f) => f.scope === 'family'),
-          loadFilters: filters.filter((f) => f.scope === 'load'),
-          nodeFilters: filters.filter((f) => f.scope === 'node'),
-          score: (request, candidate) => this.weightedScore(request, candidate),
-          focus: (node, request) => {
-            this.slot.reset(node, request);
-            return this.slot;
-          },
-        }
-      : undefined;
+    const scoped = picker.name === 'max-score' && filters.every((f) => f.scope !== undefined);
+    const pipeline: IndexedPipeline & BoundedPipeline = {
+      familyFilters: filters.filter((f) => f.scope === 'family'),
+      loadFilters: filters.filter((f) => f.scope === 'load'),
+      nodeFilters: filters.filter((f) => f.scope === 'node'),
+      memoryFilters: filters.filter((f) => f.minFreeHbmBytes !== undefined),
+      score: (request, candidate) => this.weightedScore(request, candidate),
+      focus: (node, request) => {
+        this.slot.reset(node, request);
+        return this.slot;
+      },
+    };
+    // Load-monotone scorers keep the simpler search (it also spreads ties over every tied bucket).
+    this.indexed = scoped && scorers.every((s) => s.scorer.indexable === true) ? pipeline : undefined;
+    this.bounded =
+      scoped && this.indexed === undefined && scorers.every((s) => s.scorer.estimateMonotone === true)
+        ? pipeline
+        : undefined;
   }
 
   /** Whether decisions over a snapshot with an index use it (all plugins declare their dependencies). */
   get usesIndex(): boolean {
-    return this.indexed !== undefined;
+    return this.indexed !== undefined || this.bounded !== undefined;
   }
 
   /**
    * Decides where `request` goes. Pure over (request, snapshot, context): reads, never writes.
-   * With an index and indexable plugins, searches the index (the same best score as a full scan);
-   * otherwise, in explain mode, or when the index finds nothing (for exact diagnostics), scans.
+   * With an index and plugins that declare how they may be bounded, searches the index (the same
+   * best score as a full scan); otherwise, in explain mode, or when the index finds nothing (for
+   * exact diagnostics), scans.
    */
   place(request: PlacementRequest, snapshot: PlacementSnapshot, context: PlacementContext): PlacementDecision {
-    if (this.indexed !== undefined && snapshot.index !== undefined && context.explain !== true) {
-      const found = searchIndex(this.indexed, request, snapshot.index, context);
-      if (found !== undefined) {
-        this.slot.reset(found.node, request);
-        return {
-          ok: true,
-          node: found.node,
-          score: found.score,
-          estimate: this.slot.estimate(),
-          candidates: snapshot.nodes.length,
-        };
+    const index = snapshot.index;
+    if (index !== undefined && context.explain !== true) {
+      if (this.bounded !== undefined) {
+        const found = this.boundedSearch.search(this.bounded, request, index, context);
+        if (found !== undefined) {
+          return {
+            ok: true,
+            node: found.node,
+            score: found.score,
+            estimate: found.estimate,
+            candidates: snapshot.nodes.length,
+          };
+        }
+      } else if (this.indexed !== undefined) {
+        const found = searchIndex(this.indexed, request, index, context);
+        if (found !== undefined) {
+          this.slot.reset(found.node, request);
+          return {
+            ok: true,
+            node: found.node,
+            score: found.score,
+            estimate: this.slot.estimate(),
+            candidates: snapshot.nodes.length,
+          };
+        }
       }
     }
     return this.scan(request, snapshot, context);

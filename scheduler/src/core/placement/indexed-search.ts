@@ -56,7 +56,8 @@ function familyBound(family: NodeFamily, pipeline: IndexedPipeline, request: Pla
 }
 
 /**
- * Exact best-score search over the placement index. Within a family, nodes in one bucket score
+ * Exact best-score search over the placement index for `indexable` scorers (monotone in load and
+ * backlog; see bounded-search.ts for scorers that are only monotone in the estimate). Within a family, nodes in one bucket score
  * alike (scorers are `indexable`), and a bucket with no less load and no less backlog than a
  * feasible one cannot score higher, so only the Pareto front of (load, backlog) is scored,
  * walking load levels upward from the least loaded; nodes with a full batch are scored one by one.
@@ -72,6 +73,7 @@ export function searchIndex(
 ): { node: NodeRecord; score: number } | undefined {
   let best = Number.NEGATIVE_INFINITY;
   const ties: Tie[] = [];
+  const saturated: NodeRecord[] = [];
   let totalWeight = 0;
   const offer = (score: number, bucket: LoadBucket | undefined, node: NodeRecord | undefined, weight: number): void => {
     if (score > best + TIE_EPSILON) {
@@ -123,12 +125,15 @@ export function searchIndex(
     }
     // A node with a full batch waits for a slot on top of everything a node of the same family
     // with a free slot and no more backlog pays, so such a feasible bucket dominates it.
-    for (const node of family.saturated.nodes) {
-      if (node.prefillBacklog >= frontBacklog) continue;
-      const candidate = pipeline.focus(node, request);
-      if (!passes(pipeline.loadFilters, request, candidate) || !passes(pipeline.nodeFilters, request, candidate))
-        continue;
-      offer(pipeline.score(request, candidate), undefined, node, 1);
+    const occupancy = family.occupancy;
+    for (let k = occupancy.lowestSaturatedClass(); k >= 0; k = occupancy.nextSaturatedClass(k)) {
+      for (const node of family.saturatedIn(k, saturated)) {
+        if (node.prefillBacklog >= frontBacklog) continue;
+        const candidate = pipeline.focus(node, request);
+        if (!passes(pipeline.loadFilters, request, candidate) || !passes(pipeline.nodeFilters, request, candidate))
+          continue;
+        offer(pipeline.score(request, candidate), undefined, node, 1);
+      }
     }
   }
 

@@ -1,11 +1,12 @@
 import { createRng, getModel, MODEL_CATALOG, type ModelSpec } from '@switchyard/fleet-model';
 import { getProfile } from '@switchyard/fleet-model';
 import type { Heartbeat, Registration } from '@switchyard/protocol';
-import type { Reservation } from '../fleet/node-record.js';
+import type { NodeRecord, Reservation } from '../fleet/node-record.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAILURE_DETECTOR } from '../fleet/failure-detector.js';
 import { FleetView } from '../fleet/fleet-view.js';
-import { PlacementIndex } from './placement-index.js';
+import { MEMORY_CLASSES, memoryClassOf } from './level-occupancy.js';
+import { freeHbmBytes, type LoadBucket, PlacementIndex } from './placement-index.js';
 import { buildPlacement, LATENCY_PLACEMENT_CONFIG } from './registry.js';
 import type { PlacementRequest } from './types.js';
 
@@ -185,5 +186,191 @@ describe('PlacementIndex', () => {
     }
     expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
     for (const count of counts.values()) expect(count).toBeGreaterThan(850);
+  });
+});
+
+/** Every way the index disagrees with a recount from the fleet's nodes (none, when consistent). */
+function inconsistencies(fleet: FleetView): string[] {
+  const index = fleet.index!;
+  const problems: string[] = [];
+  const check = (ok: boolean, what: string): void => {
+    if (!ok) problems.push(what);
+  };
+  const schedulable = fleet.nodes.filter((n) => n.schedulable);
+  check(index.size === schedulable.length, `size ${index.size} ≠ ${schedulable.length} schedulable`);
+  const familySizes = new Map<string, number>();
+  for (const node of fleet.nodes) {
+    const bucket = node.indexBucket as LoadBucket | undefined;
+    if (!node.schedulable || bucket === undefined) {
+      check(node.schedulable === (bucket !== undefined), `${node.nodeId}: filed ${bucket !== undefined}`);
+      continue;
+    }
+    const family = bucket.family;
+    check(bucket.nodes[node.indexSlot] === node, `${node.nodeId}: slot`);
+    check(index.families.get(family.key) === family && family.admits(node), `${node.nodeId}: family`);
+    check(bucket.memoryClass === memoryClassOf(freeHbmBytes(node)), `${node.nodeId}: memory class`);
+    const filed =
+      node.load >= node.maxBatchSize
+        ? bucket.load === -1
+        : bucket.load === node.load && bucket.backlog === node.prefillBacklog;
+    check(filed, `${node.nodeId}: filed at ${bucket.load}/${bucket.backlog}, is ${node.load}/${node.prefillBacklog}`);
+    familySizes.set(family.key, (familySizes.get(family.key) ?? 0) + 1);
+  }
+  for (const [key, family] of index.families) check(family.size === familySizes.get(key), `family ${key} size`);
+  check(index.families.size === familySizes.size, 'family count');
+
+  // Every occupancy answers as a recount of its nodes would.
+  for (const shape of index.shapeList) {
+    const members = schedulable.filter((n) => (n.indexBucket as LoadBucket).family.group.shape === shape);
+    const models = new Set(members.flatMap((n) => [...n.loadedModels]));
+    for (const minClass of [0, 1, 5]) {
+      for (const model of [undefined, ...models]) {
+        const nodes = members.filter(
+          (n) => (model === undefined || n.loadedModels.has(model)) && memoryClassOf(freeHbmBytes(n)) >= minClass,
+        );
+        const occupancy = model === undefined ? shape.all : shape.warmFor(model)!;
+        const levels = new Set(nodes.filter((n) => n.load < n.maxBatchSize).map((n) => n.load));
+        for (let level = 0; level < shape.maxBatchSize; level++) {
+          const expected = [...levels].filter((l) => l >= level).sort((a, b) => a - b)[0] ?? -1;
+          const next = occupancy.nextLevel(level, minClass);
+          check(next === expected, `${shape.key} ${model ?? 'all'} class ≥ ${minClass} from ${level}: ${next}`);
+        }
+        check(occupancy.sizeFrom(minClass) === nodes.length, `${shape.key} ${model ?? 'all'} size`);
+      }
+    }
+    for (const group of shape.groups) {
+      const inGroup = members.filter((n) => (n.indexBucket as LoadBucket).family.group === group);
+      check(group.all.size === inGroup.length, `${shape.key} group size`);
+      check(
+        group.families.every((f) => f.group === group && f.size > 0),
+        `${shape.key} group families`,
+      );
+      for (let level = 0; level < shape.maxBatchSize; level++) {
+        const occupied = inGroup.some((n) => n.load === level && n.load < n.maxBatchSize);
+        check(group.all.has(level) === occupied, `${shape.key} group level ${level}`);
+      }
+      check(group.minLimitWatts === Math.min(...group.families.map((f) => f.limitWatts)), `${shape.key} group limit`);
+    }
+  }
+  return problems;
+}
+
+describe('PlacementIndex bookkeeping', () => {
+  it('agrees with a recount of the fleet through heartbeats, placements, releases, cordons and deaths', () => {
+    const { fleet } = randomFleet(21, 120);
+    const rng = createRng(22);
+    const nodes = (): NodeRecord[] => fleet.nodes.filter((n) => n.liveness === 'alive');
+    const seqs = new Map<string, number>();
+    let opened = 0;
+    const problems: string[] = [];
+    for (let step = 0; step < 400; step++) {
+      const node = nodes()[Math.floor(rng() * nodes().length)];
+      if (node === undefined) break;
+      const r = rng();
+      if (r < 0.45) {
+        const seq = (seqs.get(node.nodeId) ?? 1) + 1;
+        seqs.set(node.nodeId, seq);
+        const limit = rng() < 0.2 ? 700.5 + Math.floor(rng() * 3) : rng() < 0.5 ? 400 : 1000;
+        fleet.applyHeartbeat(
+          {
+            v: 1,
+            nodeId: node.nodeId,
+            incarnation: node.incarnation,
+            seq,
+            sentAtMs: 0,
+            cluster: node.cluster,
+            zone: 'z',
+            state: 'ready',
+            accelerator: {
+              profile: node.profileName,
+              count: node.hardware.chipCount,
+              hbmTotalBytes: node.hbmTotalBytes,
+              hbmUsedBytes: Math.floor(node.hbmTotalBytes * rng()),
+            },
+            models: [...node.models],
+            queueDepth: rng() < 0.6 ? 0 : Math.floor(rng() * 20),
+            inFlight: Math.floor(rng() * (node.maxBatchSize + 3)),
+            maxBatchSize: node.maxBatchSize,
+            utilization: 0.5,
+            powerDrawWatts: 100,
+            powerLimitWatts: limit,
+            temperatureC: 40,
+          },
+          step,
+        );
+      } else if (r < 0.7) {
+        fleet.assume({
+          requestId: `s${opened++}`,
+          nodeId: node.nodeId,
+          model: 'llama-3.1-8b',
+          kvBytes: Math.floor(rng() * 40e9),
+          predictedServiceMs: 300,
+          powerDeltaWatts: 10,
+          sloClass: 'batch',
+          assumedAtMs: step,
+          confirmedAtMs: undefined,
+        });
+      } else if (r < 0.85) {
+        const open = [...node.reservations.keys()];
+        if (open.length > 0) fleet.release(open[0]!);
+      } else if (r < 0.95) {
+        fleet.setOperatorState(node.nodeId, node.operatorState === 'active' ? 'cordoned' : 'active');
+      } else {
+        fleet.markSuspect(node.nodeId);
+      }
+      if (step % 40 === 0) problems.push(...inconsistencies(fleet).map((p) => `step ${step}: ${p}`));
+    }
+    expect(problems).toEqual([]);
+    expect(inconsistencies(fleet)).toEqual([]);
+    fleet.sweep(DEFAULT_FAILURE_DETECTOR.forgetAfterMs + 1_000);
+    expect(inconsistencies(fleet)).toEqual([]);
+    expect([fleet.index!.families.size, fleet.index!.shapeList.length]).toEqual([0, 0]);
+  });
+
+  it('splits a family where the key rounds two different power limits, so estimates stay equal within one', () => {
+    const index = new PlacementIndex();
+    const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, index);
+    const base = randomFleet(3, 1).fleet.nodes[0]!;
+    for (const [id, limit] of [
+      ['a', 700.2],
+      ['b', 699.9],
+      ['c', 700.2],
+    ] as const) {
+      fleet.register(
+        {
+          v: 1,
+          nodeId: id,
+          incarnation: 'i',
+          seq: 1,
+          sentAtMs: 0,
+          cluster: 'c',
+          zone: 'z',
+          state: 'ready',
+          accelerator: {
+            profile: base.profileName,
+            count: base.hardware.chipCount,
+            hbmTotalBytes: 1e12,
+            hbmUsedBytes: 0,
+          },
+          models: [],
+          queueDepth: 0,
+          inFlight: 0,
+          maxBatchSize: 8,
+          utilization: 0,
+          powerDrawWatts: 1,
+          powerLimitWatts: limit,
+          temperatureC: 1,
+          agentVersion: 't',
+          heartbeatIntervalMs: 1000,
+        },
+        0,
+      );
+    }
+    const bucket = (id: string): LoadBucket => fleet.get(id)!.indexBucket as LoadBucket;
+    expect(fleet.get('a')!.familyKey).toBe(fleet.get('b')!.familyKey);
+    expect(bucket('a')).toBe(bucket('c'));
+    expect(bucket('a').family).not.toBe(bucket('b').family);
+    expect(index.families.size).toBe(2);
+    expect(MEMORY_CLASSES).toBeGreaterThan(bucket('a').memoryClass);
   });
 });

@@ -1,77 +1,305 @@
+import type { NodeHardware } from '@switchyard/fleet-model';
 import type { IndexBucket, NodeRecord } from '../fleet/node-record.js';
+import type { ClusterState } from '../topology/cluster-state.js';
+import { ShapeCurves } from './estimate-floor.js';
+import {
+  BACKLOG_CLASSES,
+  backlogClassFloor,
+  backlogClassOf,
+  ClassedOccupancy,
+  LevelOccupancy,
+  MEMORY_CLASSES,
+  memoryClassOf,
+} from './level-occupancy.js';
 
-/** Nodes of one family with the same load and prefill backlog: to an indexable scorer, identical. */
+/**
+ * Nodes of one family with the same load, prefill backlog and free-HBM class: to every scorer the
+ * index serves, identical. Saturated nodes (full batch) are filed by backlog class instead (load −1,
+ * `backlog` the class's least backlog): their queue wait depends on more than load, so they are
+ * scored one by one.
+ */
 export class LoadBucket implements IndexBucket {
   readonly nodes: NodeRecord[] = [];
   constructor(
     readonly family: NodeFamily,
     readonly load: number,
     readonly backlog: number,
+    readonly memoryClass: number,
+    /** The backlog class of a saturated bucket; −1 for a bucket with a free slot. */
+    readonly backlogClass = -1,
   ) {}
 }
 
+/** A node's power limit as estimateOn applies it: none (Infinity) when it reports 0. */
+function limitOf(node: NodeRecord): number {
+  return node.powerLimitWatts > 0 ? node.powerLimitWatts : Number.POSITIVE_INFINITY;
+}
+
+/** HBM free for new work, as the memory-fit filter counts it. */
+export function freeHbmBytes(node: NodeRecord): number {
+  return node.hbmTotalBytes - node.hbmUsedBytes - node.reservedKvBytes;
+}
+
 /**
- * Nodes with the same hardware, batch size and loaded models (equal NodeRecord.familyKey), filed
- * by load level (0 … maxBatchSize − 1) and, within a level, by prefill backlog. A bitmap of
- * occupied levels lets a search walk levels upward from the least loaded without visiting empty
- * ones. Nodes with a full batch are kept apart: their queue wait depends on more than load.
+ * Nodes with the same hardware, batch size, loaded models, cluster and exact power limit: equal
+ * NodeRecord.familyKey, split further where the key rounds the limit or (outside a FleetView) two
+ * nodes of one cluster name carry different cluster states. Members with the same load and backlog
+ * estimate alike. Filed by load level (0 … maxBatchSize − 1), then prefill backlog and memory class;
+ * saturated members by backlog class and memory class.
  */
 export class NodeFamily {
-  /** levels[load]: buckets of that load, one per distinct backlog (usually one). */
+  /** levels[load]: buckets of that load, ascending backlog (usually one). */
   readonly levels: (LoadBucket[] | undefined)[] = [];
-  private readonly occupied: Uint32Array;
-  readonly saturated: LoadBucket;
-  size = 0;
+  /** saturated[k × MEMORY_CLASSES + m]: saturated members of backlog class k and memory class m. */
+  readonly saturated: (LoadBucket | undefined)[] = Array.from<LoadBucket | undefined>({
+    length: BACKLOG_CLASSES * MEMORY_CLASSES,
+  }).fill(undefined);
+  readonly occupancy: LevelOccupancy;
+  /** The occupancies a member counts in besides the shape's: the family's own and its group's. */
+  readonly counted: readonly LevelOccupancy[];
+  /** The shape's occupancies a member counts in (all nodes, and per loaded model). */
+  readonly shapeCounted: readonly ClassedOccupancy[];
+  readonly hardware: NodeHardware;
+  readonly maxBatchSize: number;
+  readonly clusterState: ClusterState | undefined;
+  /** The power limit estimateOn applies to every member (Infinity: none). */
+  readonly limitWatts: number;
+  readonly loadedModels: ReadonlySet<string>;
 
   constructor(
+    /** Key in PlacementIndex.families. */
     readonly key: string,
-    readonly maxBatchSize: number,
+    readonly familyKey: string,
+    first: NodeRecord,
+    readonly group: ShapeInCluster,
   ) {
-    this.occupied = new Uint32Array(Math.ceil(Math.max(1, maxBatchSize) / 32));
-    this.saturated = new LoadBucket(this, -1, -1);
+    this.hardware = first.hardware;
+    this.maxBatchSize = first.maxBatchSize;
+    this.clusterState = first.clusterState;
+    this.limitWatts = limitOf(first);
+    this.loadedModels = first.loadedModels;
+    this.occupancy = new LevelOccupancy(first.maxBatchSize);
+    const counted = [this.occupancy, group.all];
+    const shapeCounted = [group.shape.all];
+    for (const model of this.loadedModels) {
+      counted.push(group.warmOccupancy(model));
+      shapeCounted.push(group.shape.warmOccupancy(model));
+    }
+    this.counted = counted;
+    this.shapeCounted = shapeCounted;
+  }
+
+  get size(): number {
+    return this.occupancy.size;
+  }
+
+  /** Whether `node` belongs here (its estimates equal those of members with the same load and backlog). */
+  admits(node: NodeRecord): boolean {
+    return (
+      node.familyKey === this.familyKey && limitOf(node) === this.limitWatts && node.clusterState === this.clusterState
+    );
   }
 
   /** Any member, to evaluate what all members share. */
   representative(): NodeRecord | undefined {
-    const first = this.nextLevel(0);
-    return first < 0 ? this.saturated.nodes[0] : this.levels[first]?.[0]?.nodes[0];
+    const first = this.occupancy.nextLevel(0);
+    if (first >= 0) return this.levels[first]?.[0]?.nodes[0];
+    const k = this.occupancy.lowestSaturatedClass();
+    if (k < 0) return undefined;
+    for (let m = 0; m < MEMORY_CLASSES; m++) {
+      const node = this.saturated[k * MEMORY_CLASSES + m]?.nodes[0];
+      if (node !== undefined) return node;
+    }
+    return undefined;
   }
 
   /** The lowest occupied load level ≥ `from`, or −1. */
   nextLevel(from: number): number {
-    let word = from >>> 5;
-    if (word >= this.occupied.length) return -1;
-    let bits = this.occupied[word]! & (~0 << (from & 31));
-    for (;;) {
-      if (bits !== 0) return (word << 5) + (31 - Math.clz32(bits & -bits));
-      if (++word >= this.occupied.length) return -1;
-      bits = this.occupied[word]!;
-    }
+    return this.occupancy.nextLevel(from);
   }
 
-  bucketFor(load: number, backlog: number): LoadBucket {
+  /** Saturated members of backlog class `k`, any memory class, in `into` (cleared first). */
+  saturatedIn(k: number, into: NodeRecord[]): NodeRecord[] {
+    into.length = 0;
+    for (let m = 0; m < MEMORY_CLASSES; m++) {
+      const bucket = this.saturated[k * MEMORY_CLASSES + m];
+      if (bucket !== undefined) for (const node of bucket.nodes) into.push(node);
+    }
+    return into;
+  }
+
+  /** The bucket for a member with a free slot. */
+  bucketFor(load: number, backlog: number, memoryClass: number): LoadBucket {
     let level = this.levels[load];
     if (level === undefined) {
       level = [];
       this.levels[load] = level;
     }
-    for (const bucket of level) if (bucket.backlog === backlog) return bucket;
-    const bucket = new LoadBucket(this, load, backlog);
+    for (const bucket of level) if (bucket.backlog === backlog && bucket.memoryClass === memoryClass) return bucket;
+    const bucket = new LoadBucket(this, load, backlog, memoryClass);
     level.push(bucket);
-    if (level.length > 1) level.sort((a, b) => a.backlog - b.backlog);
-    this.occupied[load >>> 5]! |= 1 << (load & 31);
+    if (level.length > 1) level.sort((a, b) => a.backlog - b.backlog || b.memoryClass - a.memoryClass);
     return bucket;
   }
 
+  /** The bucket for a saturated member of backlog class `k` and memory class `m`. */
+  saturatedFor(k: number, memoryClass: number): LoadBucket {
+    const slot = k * MEMORY_CLASSES + memoryClass;
+    let bucket = this.saturated[slot];
+    if (bucket === undefined) {
+      bucket = new LoadBucket(this, -1, backlogClassFloor(k), memoryClass, k);
+      this.saturated[slot] = bucket;
+    }
+    return bucket;
+  }
+
+  /** Drops an emptied bucket (saturated ones are kept: a bounded number per family). */
   retire(bucket: LoadBucket): void {
+    if (bucket.load < 0) return;
     const level = this.levels[bucket.load];
     if (level === undefined) return;
     const at = level.indexOf(bucket);
     if (at >= 0) level.splice(at, 1);
-    if (level.length === 0) {
-      this.levels[bucket.load] = undefined;
-      this.occupied[bucket.load >>> 5]! &= ~(1 << (bucket.load & 31));
+    if (level.length === 0) this.levels[bucket.load] = undefined;
+  }
+}
+
+/** A cluster with indexed nodes; `id` numbers it within its index, for per-decision tables. */
+export class IndexedCluster {
+  size = 0;
+  constructor(
+    readonly state: ClusterState | undefined,
+    readonly id: number,
+  ) {}
+}
+
+/** The families of one hardware shape in one cluster, with the occupancy of all and of each model's warm nodes. */
+export class ShapeInCluster {
+  readonly families: NodeFamily[] = [];
+  readonly all: LevelOccupancy;
+  private readonly warm = new Map<string, LevelOccupancy>();
+  /** The least power limit of its families. */
+  minLimitWatts = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly shape: HardwareShape,
+    readonly cluster: IndexedCluster,
+  ) {
+    this.all = new LevelOccupancy(shape.maxBatchSize);
+  }
+
+  private lastModel: string | undefined;
+  private lastWarm: LevelOccupancy | undefined;
+
+  /** Occupancy of the nodes with `model` loaded (undefined if none ever had). */
+  warmFor(model: string): LevelOccupancy | undefined {
+    // Consecutive decisions mostly ask about the same few catalogue names: skip the hash lookup.
+    if (model !== this.lastModel) {
+      this.lastModel = model;
+      this.lastWarm = this.warm.get(model);
     }
+    return this.lastWarm;
+  }
+
+  warmOccupancy(model: string): LevelOccupancy {
+    let occupancy = this.warm.get(model);
+    if (occupancy === undefined) {
+      occupancy = new LevelOccupancy(this.shape.maxBatchSize);
+      this.warm.set(model, occupancy);
+      this.lastModel = undefined;
+    }
+    return occupancy;
+  }
+
+  added(family: NodeFamily): void {
+    this.families.push(family);
+    if (family.limitWatts < this.minLimitWatts) this.minLimitWatts = family.limitWatts;
+  }
+
+  removed(family: NodeFamily): void {
+    const at = this.families.indexOf(family);
+    if (at >= 0) this.families.splice(at, 1);
+    this.minLimitWatts = Number.POSITIVE_INFINITY;
+    for (const f of this.families) if (f.limitWatts < this.minLimitWatts) this.minLimitWatts = f.limitWatts;
+  }
+
+  /** Any member node, to stand for the cluster. */
+  representative(): NodeRecord | undefined {
+    for (const family of this.families) {
+      const node = family.representative();
+      if (node !== undefined) return node;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Nodes of one accelerator profile, chip count and batch limit in every cluster, either all uncapped
+ * (a power limit at or above the most the node can demand decoding) or all capped: they share the
+ * fleet model's curves. Its occupancies are classed by free HBM, for requests that need much of it.
+ */
+export class HardwareShape {
+  readonly groups: ShapeInCluster[] = [];
+  /** clusterIds[i] = groups[i].cluster.id, for a decision's per-cluster tables. */
+  clusterIds = new Int32Array(0);
+  readonly all: ClassedOccupancy;
+  private readonly warm = new Map<string, ClassedOccupancy>();
+  /** The least power limit of its families. */
+  minLimitWatts = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly key: string,
+    readonly hardware: NodeHardware,
+    readonly maxBatchSize: number,
+    readonly curves: ShapeCurves,
+    /** Whether the members' power limits slow some batch sizes down. */
+    readonly capped: boolean,
+  ) {
+    this.all = new ClassedOccupancy(maxBatchSize);
+  }
+
+  private lastModel: string | undefined;
+  private lastWarm: ClassedOccupancy | undefined;
+
+  /** Occupancy of the nodes with `model` loaded (undefined if none ever had). */
+  warmFor(model: string): ClassedOccupancy | undefined {
+    if (model !== this.lastModel) {
+      this.lastModel = model;
+      this.lastWarm = this.warm.get(model);
+    }
+    return this.lastWarm;
+  }
+
+  warmOccupancy(model: string): ClassedOccupancy {
+    let occupancy = this.warm.get(model);
+    if (occupancy === undefined) {
+      occupancy = new ClassedOccupancy(this.maxBatchSize);
+      this.warm.set(model, occupancy);
+      this.lastModel = undefined;
+    }
+    return occupancy;
+  }
+
+  groupIn(cluster: IndexedCluster): ShapeInCluster {
+    for (const group of this.groups) if (group.cluster === cluster) return group;
+    const group = new ShapeInCluster(this, cluster);
+    this.groups.push(group);
+    this.clusterIds = Int32Array.from(this.groups, (g) => g.cluster.id);
+    return group;
+  }
+
+  added(family: NodeFamily): void {
+    if (family.limitWatts < this.minLimitWatts) this.minLimitWatts = family.limitWatts;
+  }
+
+  removed(family: NodeFamily): void {
+    const group = family.group;
+    if (group.families.length === 0) {
+      this.groups.splice(this.groups.indexOf(group), 1);
+      this.clusterIds = Int32Array.from(this.groups, (g) => g.cluster.id);
+    }
+    this.minLimitWatts = Number.POSITIVE_INFINITY;
+    for (const g of this.groups) if (g.minLimitWatts < this.minLimitWatts) this.minLimitWatts = g.minLimitWatts;
   }
 }
 
@@ -79,15 +307,26 @@ export class NodeFamily {
 const MAX_FILED_BACKLOG = 1 << 20;
 
 /**
- * Schedulable nodes grouped so that a decision scores each distinct node state once instead of
- * every node: by family (hardware, batch size, loaded models), then by load level and prefill
- * backlog. Kept current by FleetView, which calls `changed` after every change placement may care
- * about (status, load, reservations, liveness, operator state) and `removed` when a node leaves:
- * O(1) each. PlacementFramework searches it when every configured plugin declares what it depends
- * on, and falls back to the full scan otherwise, for explain mode and for rejection diagnostics.
+ * Schedulable nodes grouped so that a decision looks at a handful of node states instead of every
+ * node: hardware shapes (profile, chips, batch limit, capped or not) hold one group per cluster,
+ * groups hold families (equal estimates at equal load), families hold buckets by load level, backlog
+ * and free-HBM class. Each level keeps occupancies of load levels (all nodes, and each model's warm
+ * ones), so a search can bound a shape or a group over the loads its nodes actually have. Kept
+ * current by FleetView, which calls `changed` after every change placement may care about (status,
+ * load, memory, reservations, liveness, operator state) and `removed` when a node leaves: O(models
+ * loaded) each, plus O(families of the group) when a family appears or empties. Nothing here depends
+ * on cluster power or latency, which a decision reads afresh.
  */
 export class PlacementIndex {
   readonly families = new Map<string, NodeFamily>();
+  readonly shapes = new Map<string, HardwareShape>();
+  /** The same shapes, for iteration without an iterator. */
+  readonly shapeList: HardwareShape[] = [];
+  /** Clusters with (or once with) indexed nodes; `clusters[i].id === i`. */
+  readonly clusters: IndexedCluster[] = [];
+  private readonly clusterIds = new Map<ClusterState | undefined, IndexedCluster>();
+  /** Fleet-model curves by profile, chips and batch limit (shared by a capped and an uncapped shape). */
+  private readonly curves = new Map<string, ShapeCurves>();
   private indexed = 0;
 
   /** Schedulable nodes currently indexed. */
@@ -103,32 +342,85 @@ export class PlacementIndex {
     }
     const saturated = node.load + 1 > node.maxBatchSize;
     const backlog = Math.min(node.prefillBacklog, MAX_FILED_BACKLOG);
+    const memoryClass = memoryClassOf(freeHbmBytes(node));
     const current = node.indexBucket as LoadBucket | undefined;
     if (
       current !== undefined &&
-      current.family.key === node.familyKey &&
-      (saturated ? current.load < 0 : current.load === node.load && current.backlog === backlog)
+      current.memoryClass === memoryClass &&
+      current.family.admits(node) &&
+      (saturated
+        ? current.backlogClass === backlogClassOf(backlog)
+        : current.load === node.load && current.backlog === backlog)
     ) {
       return;
     }
     // Detach first: it may retire an emptied bucket or family, which must not be reused below.
     this.detach(node);
-    let family = this.families.get(node.familyKey);
-    if (family === undefined) {
-      family = new NodeFamily(node.familyKey, node.maxBatchSize);
-      this.families.set(family.key, family);
+    const family = this.familyOf(node);
+    const { counted, shapeCounted } = family;
+    let target: LoadBucket;
+    if (saturated) {
+      const k = backlogClassOf(backlog);
+      target = family.saturatedFor(k, memoryClass);
+      for (let i = 0; i < counted.length; i++) counted[i]!.addSaturated(k);
+      for (let i = 0; i < shapeCounted.length; i++) shapeCounted[i]!.addSaturated(k, memoryClass);
+    } else {
+      target = family.bucketFor(node.load, backlog, memoryClass);
+      for (let i = 0; i < counted.length; i++) counted[i]!.add(node.load);
+      for (let i = 0; i < shapeCounted.length; i++) shapeCounted[i]!.add(node.load, memoryClass);
     }
-    const target = saturated ? family.saturated : family.bucketFor(node.load, backlog);
+    family.group.cluster.size++;
     node.indexBucket = target;
     node.indexSlot = target.nodes.length;
     target.nodes.push(node);
-    family.size++;
     this.indexed++;
   }
 
   /** Forgets a node that left the fleet. */
   removed(node: NodeRecord): void {
     this.detach(node);
+  }
+
+  private familyOf(node: NodeRecord): NodeFamily {
+    let key = node.familyKey;
+    let family = this.families.get(key);
+    if (family !== undefined && !family.admits(node)) {
+      // The family key rounds the power limit: nodes whose exact limits differ estimate differently.
+      key = `${key}|${limitOf(node)}|${this.cluster(node.clusterState).id}`;
+      family = this.families.get(key);
+    }
+    if (family !== undefined) return family;
+    const { hardware, maxBatchSize } = node;
+    const hardwareKey = `${hardware.profile.name}/${hardware.chipCount}/${maxBatchSize}`;
+    let curves = this.curves.get(hardwareKey);
+    if (curves === undefined) {
+      curves = new ShapeCurves(hardware, maxBatchSize);
+      this.curves.set(hardwareKey, curves);
+    }
+    const capped = limitOf(node) < curves.demandWatts[maxBatchSize]!;
+    const shapeKey = capped ? `${hardwareKey}/capped` : hardwareKey;
+    let shape = this.shapes.get(shapeKey);
+    if (shape === undefined) {
+      shape = new HardwareShape(shapeKey, hardware, maxBatchSize, curves, capped);
+      this.shapes.set(shapeKey, shape);
+      this.shapeList.push(shape);
+    }
+    const group = shape.groupIn(this.cluster(node.clusterState));
+    family = new NodeFamily(key, node.familyKey, node, group);
+    this.families.set(key, family);
+    group.added(family);
+    shape.added(family);
+    return family;
+  }
+
+  private cluster(state: ClusterState | undefined): IndexedCluster {
+    let cluster = this.clusterIds.get(state);
+    if (cluster === undefined) {
+      cluster = new IndexedCluster(state, this.clusters.length);
+      this.clusters.push(cluster);
+      this.clusterIds.set(state, cluster);
+    }
+    return cluster;
   }
 
   private detach(node: NodeRecord): void {
@@ -142,9 +434,28 @@ export class PlacementIndex {
     node.indexBucket = undefined;
     node.indexSlot = -1;
     const family = bucket.family;
-    family.size--;
+    const { counted, shapeCounted } = family;
+    if (bucket.load < 0) {
+      for (let i = 0; i < counted.length; i++) counted[i]!.removeSaturated(bucket.backlogClass);
+      for (let i = 0; i < shapeCounted.length; i++) {
+        shapeCounted[i]!.removeSaturated(bucket.backlogClass, bucket.memoryClass);
+      }
+    } else {
+      for (let i = 0; i < counted.length; i++) counted[i]!.remove(bucket.load);
+      for (let i = 0; i < shapeCounted.length; i++) shapeCounted[i]!.remove(bucket.load, bucket.memoryClass);
+    }
+    const group = family.group;
+    group.cluster.size--;
     this.indexed--;
-    if (bucket.nodes.length === 0 && bucket.load >= 0) family.retire(bucket);
-    if (family.size === 0) this.families.delete(family.key);
+    if (bucket.nodes.length === 0) family.retire(bucket);
+    if (family.size === 0) {
+      this.families.delete(family.key);
+      group.removed(family);
+      group.shape.removed(family);
+      if (group.shape.groups.length === 0) {
+        this.shapes.delete(group.shape.key);
+        this.shapeList.splice(this.shapeList.indexOf(group.shape), 1);
+      }
+    }
   }
 }

@@ -79,6 +79,13 @@ export interface Filter {
   readonly rejectionCode: RejectionCode;
   /** Declares what the verdict depends on; without it the framework always scans every node. */
   readonly scope?: FilterScope;
+  /**
+   * Declaration for the placement index: the filter admits a node only if its free HBM
+   * (hbmTotalBytes − hbmUsedBytes − reservedKvBytes) is at least this many bytes, given whether the
+   * request would cold-start there; the index then skips load levels where no node has that much.
+   * Must not over-state what `admits` requires.
+   */
+  minFreeHbmBytes?(request: PlacementRequest, coldStart: boolean): number;
   /** True if the node may take the request. */
   admits(request: PlacementRequest, candidate: Candidate): boolean;
 }
@@ -95,6 +102,17 @@ export interface Scorer {
    * load or backlog grows. Without it the framework always scans every node.
    */
   readonly indexable?: boolean;
+  /**
+   * Promise, for the placement index's bounded search: the score reads from the candidate only
+   * `estimate()` and the power stage of `node.clusterState`, and never rises when any of the
+   * estimate's durations, its energy or its power delta rises, when `coldStart` turns true, or when
+   * the stage grows more severe (normal < steer < defer < cap). The framework then bounds a whole
+   * group of nodes by scoring a stand-in candidate whose estimate is a field-wise lower bound over
+   * the group (and whose node is in the group's mildest stage), and searches groups best bound
+   * first. Unlike `indexable`, the score may rise with load (a fuller batch costs less energy).
+   * Without either, the framework scans every node.
+   */
+  readonly estimateMonotone?: boolean;
   score(request: PlacementRequest, candidate: Candidate): number;
 }
 

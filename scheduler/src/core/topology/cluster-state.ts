@@ -6,7 +6,7 @@ export interface PowerThresholds {
   readonly steerAt: number;
   /** … at or above this share, batch work is deferred (not placed in the cluster). */
   readonly deferAt: number;
-  /** Measured draw above the usable budget lowers node power limits (cap stage) … */
+  /** The power controller lowers node limits (cap stage) when both the smoothed and the current measured draw exceed this share … */
   readonly capAt: number;
   /** … until measured draw falls under this share, when limits are raised again. */
   readonly releaseAt: number;
@@ -40,6 +40,11 @@ export class ClusterState {
   liveNodes = 0;
   /** Set while the power controller holds node limits below their maximum. */
   capping = false;
+  /**
+   * Measured draw smoothed over control steps (EWMA, α = 0.5): the controller caps on this, so a
+   * burst of prefills (near TDP for a few hundred ms) does not lower limits by itself.
+   */
+  smoothedWatts: number | undefined = undefined;
   private readonly latencyMs = new Map<string, number>();
   private readonly measuredLatency = new Set<string>();
 
@@ -73,16 +78,25 @@ export class ClusterState {
     return this.budgetWatts - this.committedWatts;
   }
 
-  /** How close the cluster is to its budget, mildest first (see PowerStage). */
+  /** How close the cluster is to its budget, mildest first (see PowerStage); `cap` while the controller holds limits down. */
   get stage(): PowerStage {
     if (!this.budgeted) return 'normal';
     const usable = this.usableWatts;
-    const { steerAt, deferAt, capAt } = this.thresholds;
-    if (this.capping || this.measuredWatts > capAt * usable) return 'cap';
+    const { steerAt, deferAt } = this.thresholds;
+    if (this.capping) return 'cap';
     const committed = this.committedWatts;
     if (committed >= deferAt * usable) return 'defer';
     if (committed >= steerAt * usable) return 'steer';
     return 'normal';
+  }
+
+  /** Folds the current measured draw into the smoothed one (one control step). */
+  smooth(): number {
+    this.smoothedWatts =
+      this.smoothedWatts === undefined
+        ? this.measuredWatts
+        : this.smoothedWatts + 0.5 * (this.measuredWatts - this.smoothedWatts);
+    return this.smoothedWatts;
   }
 
   /** Configured round trip from `region`, in ms (a measurement, once seen, takes over). */

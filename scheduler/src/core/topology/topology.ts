@@ -1,4 +1,9 @@
-import { ClusterState, DEFAULT_POWER_THRESHOLDS, type PowerThresholds } from './cluster-state.js';
+import {
+  ClusterState,
+  DEFAULT_POWER_THRESHOLDS,
+  type PowerThresholds,
+  validatePowerThresholds,
+} from './cluster-state.js';
 
 /** A site as configured: where it is and the power it may draw. */
 export interface ClusterSpec {
@@ -44,7 +49,11 @@ export class Topology {
 
   constructor(spec: TopologySpec = { clusters: [], regions: [] }) {
     this.unlistedLatencyMs = spec.unlistedLatencyMs ?? 250;
-    this.thresholds = spec.powerThresholds ?? DEFAULT_POWER_THRESHOLDS;
+    try {
+      this.thresholds = validatePowerThresholds(spec.powerThresholds ?? DEFAULT_POWER_THRESHOLDS);
+    } catch (err) {
+      throw new TopologyError(err instanceof Error ? err.message : String(err));
+    }
     for (const cluster of spec.clusters) {
       if (this.clusters.has(cluster.name)) throw new TopologyError(`cluster ${cluster.name} is configured twice`);
       checkBudget(cluster.name, cluster.powerBudgetWatts, cluster.safetyMargin ?? DEFAULT_SAFETY_MARGIN);

@@ -10,6 +10,9 @@ export function memoryFitFilter(): Filter {
     name: 'memory-fit',
     rejectionCode: 'NO_CAPACITY',
     scope: 'node',
+    minFreeHbmBytes(request: PlacementRequest, coldStart: boolean): number {
+      return requestKvBytes(request) + (coldStart ? request.model.weightBytes : 0);
+    },
     admits(request: PlacementRequest, { node }: Candidate): boolean {
       const needBytes =
         requestKvBytes(request) + (node.loadedModels.has(request.model.name) ? 0 : request.model.weightBytes);

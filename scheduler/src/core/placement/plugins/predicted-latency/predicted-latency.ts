@@ -17,6 +17,7 @@ export function predictedLatencyScorer(params: PredictedLatencyParams = {}): Sco
   return {
     name: 'predicted-latency',
     indexable: true,
+    estimateMonotone: true,
     score(_request: PlacementRequest, candidate: Candidate): number {
       return 1 / (1 + candidate.estimate().totalMs / halfScoreMs);
     },

@@ -31,8 +31,10 @@ const STAGE_EXPONENT: Readonly<Record<PowerStage, number>> = { normal: 0, steer:
  * - energy cost is joules per token × a penalty for the node's cluster power stage (steer ×2,
  *   defer ×4, cap ×8), so work drifts away from clusters near their budget without ever
  *   giving up its SLO for it.
- * Not indexable: energy per token falls as a node's batch fills, so the score is not monotone in
- * load (the framework scans every node).
+ * Not `indexable` (energy per token falls as a node's batch fills, so the score is not monotone in
+ * load) but `estimateMonotone`: it reads only the estimate and the cluster's stage, and a longer
+ * time, more energy or a harsher stage never raise it (the tiers keep that: misses < meets), so the
+ * placement index can bound groups of nodes by an estimate floor and search them exactly.
  */
 export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
   const interactiveTtftMs = positive('interactiveTtftMs', params.interactiveTtftMs ?? 1000);
@@ -43,6 +45,7 @@ export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
   if (!(steerPenalty >= 1)) throw new RangeError(`slo-aware: steerPenalty must be ≥ 1, got ${steerPenalty}`);
   return {
     name: 'slo-aware',
+    estimateMonotone: true,
     score(request: PlacementRequest, candidate: Candidate): number {
       const estimate = candidate.estimate();
       const interactive = request.sloClass === 'interactive';
@@ -50,7 +53,8 @@ export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
       const target =
         request.targetMs ??
         (interactive ? interactiveTtftMs : request.sloClass === 'standard' ? standardTotalMs : batchTotalMs);
-      if (!(measured <= target)) return MISSES_CEILING / (1 + measured / target);
+      // A deadline already spent (target 0) must still rank the fastest first, not tie every node.
+      if (!(measured <= target)) return MISSES_CEILING / (1 + measured / Math.max(target, 1));
       const stage = candidate.node.clusterState?.stage ?? 'normal';
       const tokens = request.inputTokens + request.maxOutputTokens;
       const cost = (estimate.energyJoules / tokens) * steerPenalty ** STAGE_EXPONENT[stage];

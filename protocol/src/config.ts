@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { Name } from './messages/common.js';
+
+/**
+ * The topology file an operator gives the scheduler (`--topology file.json`): clusters with a
+ * location and power budget, client regions with round trips to clusters, and optionally the
+ * power stage thresholds. Validated like any message crossing a process boundary.
+ */
+export const TopologyConfig = z.strictObject({
+  clusters: z
+    .array(
+      z.strictObject({
+        name: Name,
+        location: z.string().max(256).default(''),
+        powerBudgetWatts: z.number().positive().max(1e12).describe('The cluster must stay under this draw.'),
+        safetyMargin: z
+          .number()
+          .min(0)
+          .max(0.5)
+          .default(0.05)
+          .describe('Fraction of the budget kept free for prediction error.'),
+      }),
+    )
+    .max(10_000),
+  regions: z
+    .array(
+      z.strictObject({
+        name: Name,
+        latencyMs: z
+          .record(Name, z.number().min(0).max(60_000))
+          .describe('Round trip from the region to each cluster, in ms; measured round trips override these.'),
+      }),
+    )
+    .max(10_000)
+    .default([]),
+  unlistedLatencyMs: z
+    .number()
+    .min(0)
+    .max(60_000)
+    .default(250)
+    .describe('Round trip assumed from a region to a cluster its row does not list.'),
+  powerThresholds: z
+    .strictObject({
+      steerAt: z.number().positive().max(2),
+      deferAt: z.number().positive().max(2),
+      capAt: z.number().positive().max(2),
+      releaseAt: z.number().positive().max(2),
+    })
+    .optional()
+    .describe('Shares of the usable budget at which the power stages begin.'),
+});
+export type TopologyConfig = z.infer<typeof TopologyConfig>;
+
+/** A configuration file that cannot be used; the message says what and where. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses and validates a topology file's text; throws ConfigError naming the file and every problem. */
+export function parseTopologyConfig(text: string, source = 'topology'): TopologyConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const parsed = TopologyConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
