@@ -43,6 +43,13 @@ export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
   const joulesPerTokenRef = positive('joulesPerTokenRef', params.joulesPerTokenRef ?? 1);
   const steerPenalty = params.steerPenalty ?? 2;
   if (!(steerPenalty >= 1)) throw new RangeError(`slo-aware: steerPenalty must be ≥ 1, got ${steerPenalty}`);
+  // Computed once: a power per score call costs more than the rest of the formula.
+  const penalty: Readonly<Record<PowerStage, number>> = {
+    normal: steerPenalty ** STAGE_EXPONENT.normal,
+    steer: steerPenalty ** STAGE_EXPONENT.steer,
+    defer: steerPenalty ** STAGE_EXPONENT.defer,
+    cap: steerPenalty ** STAGE_EXPONENT.cap,
+  };
   return {
     name: 'slo-aware',
     estimateMonotone: true,
@@ -57,7 +64,7 @@ export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
       if (!(measured <= target)) return MISSES_CEILING / (1 + measured / Math.max(target, 1));
       const stage = candidate.node.clusterState?.stage ?? 'normal';
       const tokens = request.inputTokens + request.maxOutputTokens;
-      const cost = (estimate.energyJoules / tokens) * steerPenalty ** STAGE_EXPONENT[stage];
+      const cost = (estimate.energyJoules / tokens) * penalty[stage];
       const efficiency = 1 / (1 + cost / joulesPerTokenRef);
       const quality = request.sloClass === 'standard' ? 0.8 / (1 + measured / target) + 0.2 * efficiency : efficiency;
       return MEETS_FLOOR + (1 - MEETS_FLOOR) * quality;
