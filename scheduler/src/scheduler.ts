@@ -12,7 +12,11 @@ import { FleetView } from './core/fleet/fleet-view.js';
 import { buildPlacement, DEFAULT_PLACEMENT_CONFIG, type PlacementConfig } from './core/placement/registry.js';
 import { DEFAULT_REQUEST_LEDGER, type RequestLedgerConfig } from './core/requests/request-ledger.js';
 import { SessionRegistry } from './core/sessions/session-registry.js';
-import { DEFAULT_INFERENCE_CONFIG, type InferenceServiceConfig } from './service/inference-service.js';
+import {
+  DEFAULT_INFERENCE_CONFIG,
+  type InferenceServiceConfig,
+  validateInferenceConfig,
+} from './service/inference-service.js';
 import { Counters, type Logger } from './service/ports.js';
 import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig } from './service/session-service.js';
 import { type ServingTerm, startServingTerm } from './serving-term.js';
@@ -75,6 +79,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   );
   const detector = validateFailureDetectorConfig(config.failureDetector ?? DEFAULT_FAILURE_DETECTOR);
   const placement = buildPlacement(config.placement ?? DEFAULT_PLACEMENT_CONFIG);
+  validateInferenceConfig(config.inference ?? DEFAULT_INFERENCE_CONFIG); // at start-up, not at election
   const topology: TopologySpec = config.topology ?? { clusters: [], regions: [] };
   const checked = new Topology(topology); // fail at start-up, not at the first election, on a bad topology
   log.info({ clusters: [...checked.all()].map((c) => c.name), regions: checked.regionNames }, 'topology loaded');

@@ -124,6 +124,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     clock,
     (nodeId, lost) => inference.nodeLost(nodeId, lost),
     (nodeId, reason) => sessions?.nodeGone(nodeId, reason),
+    () => inference.capacityMayHaveFreed(),
   );
   const powerAdmin = new PowerAdmin(topology, inputs.budgetOverrides, counters, log);
   const powerService = new PowerService(fleet, outbox, counters, log, clock);
@@ -175,7 +176,13 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       clearInterval(powerTimer);
       await subscriptions.drain();
       const graceEnds = Date.now() + graceMs;
-      while (inference.openRequests > 0 && Date.now() < graceEnds) await new Promise((r) => setTimeout(r, 50));
+      while (inference.openRequests > 0 && Date.now() < graceEnds) {
+        inference.expireOverdue(); // the sweep is stopped: queued requests still get their deadline answers
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Requests still waiting for room are answered, never dropped (retryable: the next leader takes
+      // the retry); placed ones are answered by their node.
+      inference.failUnplaced('OVERLOADED', 'the scheduler stopped serving before this request was placed; retry');
       // Batch items still running go back to the queue for the next leader.
       batches?.stop();
       outbox.close();

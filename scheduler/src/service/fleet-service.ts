@@ -49,6 +49,8 @@ export class FleetService {
     private readonly clock: () => number,
     private readonly onLostWork: LostWorkHandler,
     private readonly onNodeGone: NodeGoneHandler = () => undefined,
+    /** Room may have appeared (a node joined, reported, or was uncordoned): waiting work may be placed. */
+    private readonly onCapacityMayHaveFreed: () => void = () => undefined,
   ) {
     this.startedAtMs = clock();
   }
@@ -80,6 +82,7 @@ export class FleetService {
     );
     if (outcome.lost.length > 0) this.onLostWork(subjectNodeId, outcome.lost);
     if (outcome.replaced) this.onNodeGone(subjectNodeId, 'restarted');
+    this.onCapacityMayHaveFreed();
     return {
       v: PROTOCOL_VERSION,
       ok: true,
@@ -97,6 +100,7 @@ export class FleetService {
     const outcome = this.fleet.applyHeartbeat(heartbeat, this.clock());
     if (outcome === 'applied') {
       this.counters.increment('heartbeats.applied');
+      this.onCapacityMayHaveFreed();
     } else if (outcome === 'stale') {
       this.counters.increment('heartbeats.stale');
     } else {
@@ -153,6 +157,7 @@ export class FleetService {
     if (node === undefined) return errorReply('UNKNOWN_NODE', `node ${command.nodeId} is not known to this scheduler`);
     this.log.info({ nodeId: command.nodeId, verb }, 'operator command');
     if (verb === 'drain') this.onNodeGone(command.nodeId, 'drained');
+    if (verb === 'uncordon') this.onCapacityMayHaveFreed();
     return { v: PROTOCOL_VERSION, ok: true, node: this.view(node) };
   }
 

@@ -253,6 +253,17 @@ export class InferenceService {
     }
   }
 
+  /**
+   * Answers the requests no node holds yet (queued or waiting for room) when this scheduler stops
+   * serving: nobody else knows them. Placed ones are left alone: their node answers the client.
+   */
+  failUnplaced(code: ErrorCode, message: string): void {
+    for (const tracked of this.ledger.all()) {
+      if (tracked.nodeId !== undefined) continue;
+      this.fail(tracked, code, message, 250);
+    }
+  }
+
   /** Places a request that lost its node again, through admission (it keeps its slot; without room it waits). */
   private replace(tracked: TrackedRequest): void {
     if (!this.admission.replace(tracked.requestId)) {
