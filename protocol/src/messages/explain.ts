@@ -1,23 +1,22 @@
 import { z } from 'zod';
-import { DurationMs, ErrorCodeSchema, Name, SubjectToken, Version } from './common.js';
-import { PRIORITIES, SLO_CLASSES } from './inference.js';
+import { ErrorCodeSchema, Name, SubjectToken, Version } from './common.js';
+import { InferRequest } from './inference.js';
 import { ClusterPower } from './power.js';
-
-const MAX_TOKENS = 2_000_000;
 
 /**
  * `sy.v1.admin.explain`: how the scheduler would place this request now, without placing it:
  * every candidate with the filter that rejected it or its per-scorer scores and predictions.
  */
-export const ExplainRequest = z.strictObject({
-  v: Version,
-  model: Name,
-  inputTokens: z.int().min(1).max(MAX_TOKENS),
-  maxOutputTokens: z.int().min(1).max(MAX_TOKENS),
-  priority: z.enum(PRIORITIES).default('normal'),
-  sloClass: z.enum(SLO_CLASSES).default('interactive'),
-  region: Name.optional(),
-  deadlineAfterMs: DurationMs.optional(),
+export const ExplainRequest = InferRequest.pick({
+  v: true,
+  model: true,
+  inputTokens: true,
+  maxOutputTokens: true,
+  priority: true,
+  sloClass: true,
+  region: true,
+  deadlineAfterMs: true,
+}).extend({
   candidateLimit: z
     .int()
     .min(1)
