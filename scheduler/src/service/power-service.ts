@@ -1,5 +1,6 @@
 import { type ClusterPower, PROTOCOL_VERSION } from '@switchyard/protocol';
 import type { FleetView } from '../core/fleet/fleet-view.js';
+import type { NodeRecord } from '../core/fleet/node-record.js';
 import { DEFAULT_POWER_PLAN, planPowerLimits, type PowerPlanConfig } from '../core/power/power-plan.js';
 import type { ClusterState } from '../core/topology/cluster-state.js';
 import type { Counters, Logger, SchedulerOutbox } from './ports.js';
@@ -50,9 +51,17 @@ export class PowerService {
     const nowMs = this.clock();
     this.settlePending(nowMs);
     const pendingIds = new Set(this.pending.keys());
+    // One pass over the fleet per tick, not one per cluster.
+    const byCluster = new Map<ClusterState, NodeRecord[]>();
+    for (const node of this.fleet.nodes) {
+      if (node.clusterState === undefined) continue;
+      const members = byCluster.get(node.clusterState);
+      if (members === undefined) byCluster.set(node.clusterState, [node]);
+      else members.push(node);
+    }
     for (const cluster of this.fleet.topology.all()) {
       const stageBefore = cluster.stage;
-      const changes = planPowerLimits(cluster, this.fleet.nodes, pendingIds, this.config);
+      const changes = planPowerLimits(cluster, byCluster.get(cluster) ?? [], pendingIds, this.config);
       const stageAfter = cluster.stage;
       if (stageAfter !== stageBefore) {
         this.log.info({ from: stageBefore, to: stageAfter, ...clusterPowerOf(cluster) }, 'cluster power stage changed');
