@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterPower, ExplainReply, ExplainRequest, StatusReply } from '@switchyard/protocol';
+import { ClusterPower, EXAMPLE_MESSAGES, ExplainReply, ExplainRequest, StatusReply } from '@switchyard/protocol';
 import { type Command, commandHelp, parseCommandArgs, UsageError } from './command.js';
 import { explainCommand, explainRequestFromOptions, formatExplain } from './commands/explain.js';
 import { latencyCommand, latencyReportFromOptions } from './commands/latency.js';
@@ -66,63 +66,10 @@ describe('option parsing', () => {
   });
 });
 
-/** edge-fra-1 near its 3.5 MW budget (the ClusterPower example of docs/protocol.md). */
-const CLUSTER_POWER: ClusterPower = {
-  cluster: 'edge-fra-1',
-  budgetWatts: 3_500_000,
-  safetyMargin: 0.05,
-  measuredWatts: 2_905_300,
-  committedWatts: 2_911_800,
-  stage: 'steer',
-};
-
-/** The ExplainRequest and ExplainReply examples of docs/protocol.md (section 15.4). */
-const EXPLAIN_REQUEST = ExplainRequest.parse({
-  v: 1,
-  model: 'llama-3.3-70b',
-  inputTokens: 812,
-  maxOutputTokens: 256,
-  sloClass: 'interactive',
-  region: 'eu-central',
-  candidateLimit: 3,
-});
-const EXPLAIN_REPLY = ExplainReply.parse({
-  v: 1,
-  ok: true,
-  decision: { ok: true, nodeId: 'trn2-fra1-0007', score: 0.84 },
-  pipeline: {
-    filters: ['schedulable', 'model-supported', 'queue-room', 'memory-fit', 'power-budget'],
-    scorers: [
-      { name: 'slo-aware', weight: 1 },
-      { name: 'batch-headroom', weight: 0.1 },
-    ],
-    picker: 'max-score',
-  },
-  candidatesTotal: 3,
-  candidates: [
-    {
-      nodeId: 'trn2-fra1-0007',
-      cluster: 'edge-fra-1',
-      profile: 'trn2',
-      scores: { 'slo-aware': 0.86, 'batch-headroom': 0.67 },
-      total: 0.84,
-      estimate: {
-        coldStart: false,
-        networkMs: 3.8,
-        loadMs: 0,
-        queueWaitMs: 0,
-        prefillMs: 66.2,
-        ttftMs: 70,
-        totalMs: 5068,
-        energyJoules: 912.4,
-        powerDeltaWatts: 38.5,
-      },
-    },
-    { nodeId: 'h100-iad1-0001', cluster: 'edge-iad-1', profile: 'h100', rejectedBy: 'power-budget' },
-    { nodeId: 'l4-fra1-0002', cluster: 'edge-fra-1', profile: 'l4', rejectedBy: 'model-supported' },
-  ],
-  power: [CLUSTER_POWER],
-});
+// The ClusterPower, ExplainRequest and ExplainReply examples of docs/protocol.md (section 15).
+const CLUSTER_POWER: ClusterPower = ClusterPower.parse(EXAMPLE_MESSAGES.ClusterBudgetReply.power);
+const EXPLAIN_REQUEST = ExplainRequest.parse(EXAMPLE_MESSAGES.ExplainRequest);
+const EXPLAIN_REPLY = ExplainReply.parse(EXAMPLE_MESSAGES.ExplainReply);
 
 const STATUS = StatusReply.parse({
   v: 1,

@@ -15,3 +15,4 @@ export * from './json-schema.js';
 export * from './client/session-client.js';
 export * from './client/batch-client.js';
 export * from './config.js';
+export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
