@@ -7,13 +7,14 @@ import { Incumbent, type BoundedPick } from './search-incumbent.js';
 export type { BoundedPick } from './search-incumbent.js';
 import { type DecodeCurve, EstimateFloor, type FloorSetting } from './estimate-floor.js';
 import { backlogClassFloor, type ClassedOccupancy, MEMORY_CLASSES, memoryClassOf } from './level-occupancy.js';
-import type {
-  HardwareShape,
-  IndexedCluster,
-  LoadBucket,
-  NodeFamily,
-  PlacementIndex,
-  ShapeInCluster,
+import {
+  type HardwareShape,
+  type IndexedCluster,
+  type LoadBucket,
+  type NodeFamily,
+  type PlacementIndex,
+  type ShapeInCluster,
+  slotWaitMs as predictedSlotWaitMs,
 } from './placement-index.js';
 import type { Candidate, Estimate, Filter, PlacementContext, PlacementRequest } from './types.js';
 
@@ -31,6 +32,8 @@ const GROUP_SATURATED = 3;
 
 /** Ranges narrower than this many levels are bounded level by level instead of split in two. */
 const ENUMERATE_SPAN = 8;
+/** A level whose bound is within this of its range's reaches it (floors of one level and of a range round alike). */
+const PEEL_TOLERANCE = 1e-12;
 const STAGE_SEVERITY: Readonly<Record<PowerStage, number>> = { normal: 0, steer: 1, defer: 2, cap: 3 };
 
 /** What the bounded search needs from the framework: filters split by scope and the weighted score. */
@@ -94,8 +97,6 @@ export class BoundedSearch {
   private readonly setting = new Setting();
   private networkByCluster = new Float64Array(16);
   private severityByCluster = new Float64Array(16);
-  /** A node of each cluster (for scorers that read its stage), found once per decision. */
-  private nodeByCluster: (NodeRecord | undefined)[] = [];
   private pipeline!: BoundedPipeline;
   private request!: PlacementRequest;
   private rng!: () => number;
@@ -153,6 +154,7 @@ export class BoundedSearch {
               queue.networkMs[item]!,
               lo,
               hi,
+              bound,
             );
           break;
         }
@@ -203,7 +205,6 @@ export class BoundedSearch {
       const state = cluster.state;
       this.networkByCluster[cluster.id] = state?.networkMs(region) ?? 0;
       this.severityByCluster[cluster.id] = state === undefined ? 0 : STAGE_SEVERITY[state.stage];
-      this.nodeByCluster[cluster.id] = undefined;
     }
   }
 
@@ -306,8 +307,12 @@ export class BoundedSearch {
   }
 
   /**
-   * Splits a shape's range at its midpoint into two ranges with occupied ends and queues both; a
-   * narrow range is queued level by level instead (fewer queue operations for as many bounds).
+   * Splits a shape's range and queues the parts. When the range's top level alone reaches the
+   * range's bound (the usual case: time to first token does not grow with load on an uncapped
+   * shape, and energy per token falls as the batch fills), the top is peeled off and the rest
+   * bounded on its own: one level found in two bounds, where halving would take a dozen. Otherwise
+   * the range is halved at its midpoint into two ranges with occupied ends, or, when narrow, queued
+   * level by level (fewer queue operations for as many bounds).
    */
   private splitRange(
     shape: HardwareShape,
@@ -318,24 +323,35 @@ export class BoundedSearch {
     networkMs: number,
     lo: number,
     hi: number,
+    rangeBound: number,
   ): void {
     const minClass = cold ? this.minClassCold : this.minClassWarm;
     this.set(shape, networkMs, cold, shape.minLimitWatts, false);
-    if (hi - lo < ENUMERATE_SPAN) {
-      for (let level = lo; level >= 0 && level <= hi; level = occupancy.nextLevel(level + 1, minClass)) {
-        const bound = this.boundRange(shape, curve, node, level, level, 0);
-        this.queueIfUseful(bound, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, level, level);
+    const topBound = this.boundRange(shape, curve, node, hi, hi, 0);
+    this.queueIfUseful(topBound, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, hi, hi);
+    const below = occupancy.prevLevel(hi - 1, minClass);
+    if (below < lo) return;
+    if (topBound >= rangeBound - PEEL_TOLERANCE || hi - lo < ENUMERATE_SPAN) {
+      if (hi - lo < ENUMERATE_SPAN) {
+        for (let level = lo; level >= 0 && level <= below; level = occupancy.nextLevel(level + 1, minClass)) {
+          const bound = this.boundRange(shape, curve, node, level, level, 0);
+          this.queueIfUseful(bound, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, level, level);
+        }
+        return;
       }
+      const rest = this.boundRange(shape, curve, node, lo, below, 0);
+      this.queueIfUseful(rest, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, lo, below);
       return;
     }
-    const mid = (lo + hi) >>> 1;
+    const mid = (lo + below) >>> 1;
     const leftHi = occupancy.prevLevel(mid, minClass);
     const rightLo = occupancy.nextLevel(mid + 1, minClass);
-    this.set(shape, networkMs, cold, shape.minLimitWatts, false);
     const left = this.boundRange(shape, curve, node, lo, leftHi, 0);
     this.queueIfUseful(left, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, lo, leftHi);
-    const right = this.boundRange(shape, curve, node, rightLo, hi, 0);
-    this.queueIfUseful(right, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, rightLo, hi);
+    if (rightLo <= below) {
+      const right = this.boundRange(shape, curve, node, rightLo, below, 0);
+      this.queueIfUseful(right, SHAPE_RANGE, shape, occupancy, curve, node, cold, networkMs, rightLo, below);
+    }
   }
 
   /** Bounds one level of a shape in each cluster that has warm (or cold) nodes there. */
@@ -368,6 +384,10 @@ export class BoundedSearch {
   ): void {
     const model = this.request.model.name;
     const backlog = backlogClassFloor(k);
+    // The request's own service time at full speed: no member serves it faster (for slot-wait floors).
+    this.set(shape, networkMs, cold, shape.minLimitWatts, false);
+    const own = this.spareFloor.fillSaturated(shape.curves, curve, this.request, 0, 0, this.setting);
+    const ownServiceMs = own.prefillMs + own.decodeMs;
     const groups = shape.groups;
     const start = this.rotation % Math.max(1, groups.length);
     for (let g = 0; g < groups.length; g++) {
@@ -376,9 +396,11 @@ export class BoundedSearch {
       if (groupOccupancy === undefined || !groupOccupancy.hasSaturated(k)) continue;
       const groupNode = this.clusterNode(group);
       if (groupNode === undefined) continue;
+      const slotWaitMs = this.groupSlotWaitFloorMs(group, cold, k, ownServiceMs);
+      if (slotWaitMs === Number.POSITIVE_INFINITY) continue;
       const groupNetworkMs = this.networkByCluster[group.cluster.id]!;
       this.set(shape, groupNetworkMs, cold, group.minLimitWatts, false);
-      const bound = this.boundSaturated(shape, curve, groupNode, backlog, 0);
+      const bound = this.boundSaturated(shape, curve, groupNode, backlog, slotWaitMs);
       this.queueIfUseful(bound, GROUP_SATURATED, group, undefined, curve, groupNode, cold, groupNetworkMs, k, k);
     }
     const next = occupancy.nextSaturatedClass(k, cold ? this.minClassCold : this.minClassWarm);
@@ -387,6 +409,28 @@ export class BoundedSearch {
       const bound = this.boundSaturated(shape, curve, node, backlogClassFloor(next), 0);
       this.queueIfUseful(bound, SHAPE_SATURATED, shape, occupancy, curve, node, cold, networkMs, next, next);
     }
+  }
+
+  /**
+   * The least slot wait among the group's warm (or cold) saturated members of backlog class `k` with
+   * enough free memory; Infinity when there are none.
+   */
+  private groupSlotWaitFloorMs(group: ShapeInCluster, cold: boolean, k: number, ownServiceMs: number): number {
+    const model = this.request.model.name;
+    const minClass = cold ? this.minClassCold : this.minClassWarm;
+    const families = group.families;
+    let least = Number.POSITIVE_INFINITY;
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f]!;
+      if (family.loadedModels.has(model) === cold || !family.occupancy.hasSaturated(k)) continue;
+      for (let m = minClass; m < MEMORY_CLASSES; m++) {
+        const bucket = family.saturated[k * MEMORY_CLASSES + m];
+        if (bucket === undefined || bucket.nodes.length === 0) continue;
+        const wait = bucket.slotWaitFloorMs(ownServiceMs);
+        if (wait < least) least = wait;
+      }
+    }
+    return least;
   }
 
   /** Scores one level of the group's warm (or cold) families: one exact estimate per bucket that could win. */
@@ -435,29 +479,31 @@ export class BoundedSearch {
       const family = families[f]!;
       if (family.loadedModels.has(model) === cold || !family.occupancy.hasSaturated(k)) continue;
       for (let m = minClass; m < MEMORY_CLASSES; m++) {
-        const nodes = family.saturated[k * MEMORY_CLASSES + m]?.nodes;
-        if (nodes !== undefined && nodes.length > 0) this.scoreSaturatedNodes(family, curve, cold, nodes);
+        const bucket = family.saturated[k * MEMORY_CLASSES + m];
+        if (bucket !== undefined && bucket.nodes.length > 0) this.scoreSaturatedNodes(family, curve, cold, bucket);
       }
     }
   }
 
-  private scoreSaturatedNodes(family: NodeFamily, curve: DecodeCurve, cold: boolean, nodes: readonly NodeRecord[]) {
+  private scoreSaturatedNodes(family: NodeFamily, curve: DecodeCurve, cold: boolean, bucket: LoadBucket) {
     const { request, pipeline } = this;
+    const nodes = bucket.nodes;
     const shape = family.group.shape;
-    if (!passes(pipeline.familyFilters, request, pipeline.focus(nodes[0]!, request))) return;
-    const batchLimit = family.maxBatchSize;
     this.setFamily(family, cold);
     this.boundSaturated(shape, curve, nodes[0]!, 0, 0);
     // The request's own service time stands in for the mean of a node without reservations.
     const ownServiceMs = this.floorCandidate.floor.prefillMs + this.floorCandidate.floor.decodeMs;
+    const floorWaitMs = bucket.slotWaitFloorMs(ownServiceMs);
+    if (!this.incumbent.mayReach(this.boundSaturated(shape, curve, nodes[0]!, bucket.backlog, floorWaitMs))) return;
+    if (!passes(pipeline.familyFilters, request, pipeline.focus(nodes[0]!, request))) return;
+    // Members that can only tie the best use up tie openings (see Incumbent), so that a family of
+    // equally placed saturated nodes is sampled, not scored node by node; the start is random so
+    // that they take turns.
+    const start = nodes.length === 1 ? 0 : Math.floor(this.rng() * nodes.length);
     for (let i = 0; i < nodes.length; i++) {
-      const member = nodes[i]!;
-      const reservations = member.reservations.size;
-      const meanServiceMs = reservations > 0 ? member.reservedServiceMs / reservations : ownServiceMs;
-      const waitingAhead = member.load + 1 - batchLimit;
-      const slotWaitMs = waitingAhead > 0 ? (waitingAhead * meanServiceMs) / batchLimit : 0;
-      if (!this.incumbent.mayReach(this.boundSaturated(shape, curve, member, member.prefillBacklog, slotWaitMs)))
-        continue;
+      const member = nodes[(start + i) % nodes.length]!;
+      const waitMs = predictedSlotWaitMs(member, ownServiceMs);
+      if (!this.incumbent.opens(this.boundSaturated(shape, curve, member, member.prefillBacklog, waitMs))) continue;
       const candidate = pipeline.focus(member, request);
       if (!passes(pipeline.nodeFilters, request, candidate) || !passes(pipeline.loadFilters, request, candidate)) {
         continue;
@@ -467,15 +513,13 @@ export class BoundedSearch {
     }
   }
 
-  /** A node of the group's cluster, to stand for it in bounds (cached for the decision). */
+  /** A node of the group's cluster, to stand for it in bounds. */
   private clusterNode(group: ShapeInCluster): NodeRecord | undefined {
-    const id = group.cluster.id;
-    let node = this.nodeByCluster[id];
-    if (node === undefined) {
-      node = group.representative();
-      this.nodeByCluster[id] = node;
-    }
-    return node;
+    const cluster = group.cluster;
+    const standIn = cluster.standIn;
+    if (standIn !== undefined && standIn.clusterState === cluster.state) return standIn;
+    cluster.standIn = group.representative();
+    return cluster.standIn;
   }
 
   /** A member of `bucket` passing the per-node filters, searched from a random start; undefined if none. */

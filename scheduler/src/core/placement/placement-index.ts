@@ -20,6 +20,12 @@ import {
  */
 export class LoadBucket implements IndexBucket {
   readonly nodes: NodeRecord[] = [];
+  /** Set when a member of a saturated bucket joined, left or changed load or reservations. */
+  slotWaitStale = true;
+  /** Least slot wait of the members we have reservations on (their mean service is known). */
+  private knownWaitMs = Number.POSITIVE_INFINITY;
+  /** Least number of requests waiting ahead on the members without reservations. */
+  private unknownAhead = Number.POSITIVE_INFINITY;
   constructor(
     readonly family: NodeFamily,
     readonly load: number,
@@ -28,6 +34,48 @@ export class LoadBucket implements IndexBucket {
     /** The backlog class of a saturated bucket; −1 for a bucket with a free slot. */
     readonly backlogClass = -1,
   ) {}
+
+  /**
+   * The least slot wait of the members (saturated buckets), for a request whose own service time
+   * would be `ownServiceMs` on them: a floor to bound the bucket by before scoring its members one by
+   * one. Recomputed over the members after a change, O(members).
+   */
+  slotWaitFloorMs(ownServiceMs: number): number {
+    if (this.slotWaitStale) {
+      let known = Number.POSITIVE_INFINITY;
+      let unknown = Number.POSITIVE_INFINITY;
+      for (const node of this.nodes) {
+        if (node.reservations.size > 0) {
+          const wait = slotWaitMs(node, 0);
+          if (wait < known) known = wait;
+        } else {
+          const ahead = Math.max(0, node.load + 1 - node.maxBatchSize);
+          if (ahead < unknown) unknown = ahead;
+        }
+      }
+      this.knownWaitMs = known;
+      this.unknownAhead = unknown;
+      this.slotWaitStale = false;
+    }
+    const unknownWaitMs =
+      this.unknownAhead === Number.POSITIVE_INFINITY
+        ? this.unknownAhead
+        : (this.unknownAhead * ownServiceMs) / this.family.maxBatchSize;
+    return Math.min(this.knownWaitMs, unknownWaitMs);
+  }
+}
+
+/**
+ * The wait for a batch slot estimateOn predicts on a saturated node: (load + 1 − B) × the mean
+ * predicted service of our reservations there / B, or of the request's own service time
+ * (`ownServiceMs`) when we have none.
+ */
+export function slotWaitMs(node: NodeRecord, ownServiceMs: number): number {
+  const waitingAhead = node.load + 1 - node.maxBatchSize;
+  if (waitingAhead <= 0) return 0;
+  const reservations = node.reservations.size;
+  const meanServiceMs = reservations > 0 ? node.reservedServiceMs / reservations : ownServiceMs;
+  return (waitingAhead * meanServiceMs) / node.maxBatchSize;
 }
 
 /** A node's power limit as estimateOn applies it: none (Infinity) when it reports 0. */
@@ -167,6 +215,11 @@ export class NodeFamily {
 /** A cluster with indexed nodes; `id` numbers it within its index, for per-decision tables. */
 export class IndexedCluster {
   size = 0;
+  /**
+   * A node last filed here, to stand for the cluster in bounds (scorers read only its cluster
+   * state); it may since have left, so users check that it still belongs to this cluster.
+   */
+  standIn: NodeRecord | undefined = undefined;
   constructor(
     readonly state: ClusterState | undefined,
     readonly id: number,
@@ -352,6 +405,8 @@ export class PlacementIndex {
         ? current.backlogClass === backlogClassOf(backlog)
         : current.load === node.load && current.backlog === backlog)
     ) {
+      // A saturated member's slot wait moves with its load and reservations.
+      if (saturated) current.slotWaitStale = true;
       return;
     }
     // Detach first: it may retire an emptied bucket or family, which must not be reused below.
@@ -370,9 +425,11 @@ export class PlacementIndex {
       for (let i = 0; i < shapeCounted.length; i++) shapeCounted[i]!.add(node.load, memoryClass);
     }
     family.group.cluster.size++;
+    family.group.cluster.standIn = node;
     node.indexBucket = target;
     node.indexSlot = target.nodes.length;
     target.nodes.push(node);
+    target.slotWaitStale = true;
     this.indexed++;
   }
 
@@ -433,6 +490,7 @@ export class PlacementIndex {
     }
     node.indexBucket = undefined;
     node.indexSlot = -1;
+    bucket.slotWaitStale = true;
     const family = bucket.family;
     const { counted, shapeCounted } = family;
     if (bucket.load < 0) {

@@ -184,16 +184,22 @@ describe('slo-aware scorer: orderings', () => {
       worse: { spec: L4_COLD },
     },
     {
-      name: 'standard: at equal energy the sooner completion wins',
-      req: request('standard'),
-      better: { spec: H100_IDLE, rttMs: 50 },
-      worse: { spec: H100_IDLE, rttMs: 1_000 },
+      name: 'standard with a 5 s deadline: both meet it, so 3.2 s at a seventh of the energy beats 0.9 s',
+      req: request('standard', { targetMs: 5_000 }),
+      better: { spec: TRN1_FULL },
+      worse: { spec: H100_IDLE },
     },
     {
-      name: 'standard with a 5 s deadline: finishing in 0.9 s beats 3.2 s at a seventh of the energy',
-      req: request('standard', { targetMs: 5_000 }),
+      name: 'standard with a 2 s deadline: meeting it in 0.9 s beats missing it at a seventh of the energy',
+      req: request('standard', { targetMs: 2_000 }),
       better: { spec: H100_IDLE },
       worse: { spec: TRN1_FULL },
+    },
+    {
+      name: 'standard: a steering cluster’s penalty moves work to a normal one',
+      req: request('standard'),
+      better: { spec: H100_IDLE },
+      worse: { spec: H100_IDLE, stage: 'steer' },
     },
     {
       name: 'batch with the same 5 s deadline: the cheaper node wins, since both meet it',
@@ -257,14 +263,15 @@ describe('slo-aware scorer: formula and parameters', () => {
     expect(score(setup, request('interactive', { targetMs: ttftMs / 3 }))).toBeCloseTo(0.1, 12);
   });
 
-  it('scores a standard request that meets its target by 0.8 / (1 + total / target) + 0.2 × efficiency', () => {
+  it('scores a standard request that meets its target by efficiency alone, however close to the target', () => {
     const setup = { spec: H100_IDLE };
     const probe = request('standard');
     const { totalMs, energyJoules } = candidate(node(setup), probe).estimate();
     const ref = energyJoules / (probe.inputTokens + probe.maxOutputTokens);
-    const quality = 0.8 / (1 + 1 / 2) + 0.2 * (1 / 2);
-    const value = score(setup, request('standard', { targetMs: 2 * totalMs }), { joulesPerTokenRef: ref });
-    expect(value).toBeCloseTo(MEETS_FLOOR + (1 - MEETS_FLOOR) * quality, 12);
+    const atTwice = score(setup, request('standard', { targetMs: 2 * totalMs }), { joulesPerTokenRef: ref });
+    const atExactly = score(setup, request('standard', { targetMs: totalMs }), { joulesPerTokenRef: ref });
+    expect(atTwice).toBeCloseTo(MEETS_FLOOR + (1 - MEETS_FLOOR) * 0.5, 12);
+    expect(atExactly).toBe(atTwice);
   });
 
   it('counts a target met exactly as met', () => {

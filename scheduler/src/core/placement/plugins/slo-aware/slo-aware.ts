@@ -26,8 +26,8 @@ const STAGE_EXPONENT: Readonly<Record<PowerStage, number>> = { normal: 0, steer:
  * - a node that meets the request's target (TTFT for `interactive`, completion for `standard` and
  *   `batch`, the request's own deadline when it has one) scores in [0.6, 1]; one that misses it
  *   scores in [0, 0.4], higher the sooner, so if none can meet it the fastest wins;
- * - among nodes that meet it, `interactive` and `batch` work take the least energy cost and
- *   `standard` work mostly the soonest completion (energy breaks near-ties);
+ * - among nodes that meet it, every class takes the least energy cost: meeting the SLO is the
+ *   promise, energy and power are what the fleet saves by keeping it no better than promised;
  * - energy cost is joules per token × a penalty for the node's cluster power stage (steer ×2,
  *   defer ×4, cap ×8), so work drifts away from clusters near their budget without ever
  *   giving up its SLO for it.
@@ -66,8 +66,7 @@ export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
       const tokens = request.inputTokens + request.maxOutputTokens;
       const cost = (estimate.energyJoules / tokens) * penalty[stage];
       const efficiency = 1 / (1 + cost / joulesPerTokenRef);
-      const quality = request.sloClass === 'standard' ? 0.8 / (1 + measured / target) + 0.2 * efficiency : efficiency;
-      return MEETS_FLOOR + (1 - MEETS_FLOOR) * quality;
+      return MEETS_FLOOR + (1 - MEETS_FLOOR) * efficiency;
     },
   };
 }
