@@ -327,6 +327,47 @@ describe('PlacementIndex bookkeeping', () => {
     expect([fleet.index!.families.size, fleet.index!.shapeList.length]).toEqual([0, 0]);
   });
 
+  it('keeps a family and reuses its buckets while its only member’s load moves, and drops it when the member leaves', () => {
+    const { fleet } = randomFleet(31, 40);
+    const node = fleet.nodes.find((n) => n.schedulable && n.load + 2 < n.maxBatchSize)!;
+    const bucket = node.indexBucket as LoadBucket;
+    const family = bucket.family;
+    // Alone in its family: move every other member out by cordoning it.
+    for (const other of fleet.nodes) {
+      if (other !== node && (other.indexBucket as LoadBucket | undefined)?.family === family) {
+        fleet.setOperatorState(other.nodeId, 'cordoned');
+      }
+    }
+    expect(family.size).toBe(1);
+    const reserve = (id: string): void =>
+      fleet.assume({
+        requestId: id,
+        nodeId: node.nodeId,
+        model: 'llama-3.1-8b',
+        kvBytes: 1,
+        predictedServiceMs: 100,
+        powerDeltaWatts: 0,
+        sloClass: 'standard',
+        assumedAtMs: 0,
+        confirmedAtMs: undefined,
+      });
+    const seen = new Set<LoadBucket>([bucket]);
+    for (let i = 0; i < 6; i++) {
+      reserve(`move-${i}`);
+      if (i % 2 === 1) fleet.release(`move-${i}`);
+      const now = node.indexBucket as LoadBucket;
+      expect(now.family).toBe(family);
+      expect([now.load, now.nodes]).toEqual([node.load, [node]]);
+      seen.add(now);
+    }
+    expect(fleet.index!.families.get(family.key)).toBe(family);
+    // Emptied buckets are recycled: six moves need no more than a couple of bucket objects.
+    expect(seen.size).toBeLessThanOrEqual(2);
+    expect(inconsistencies(fleet)).toEqual([]);
+    fleet.setOperatorState(node.nodeId, 'cordoned');
+    expect(fleet.index!.families.has(family.key)).toBe(false);
+  });
+
   it('splits a family where the key rounds two different power limits, so estimates stay equal within one', () => {
     const index = new PlacementIndex();
     const fleet = new FleetView(getProfile, DEFAULT_FAILURE_DETECTOR, index);

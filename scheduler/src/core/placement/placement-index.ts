@@ -28,9 +28,10 @@ export class LoadBucket implements IndexBucket {
   private unknownAhead = Number.POSITIVE_INFINITY;
   constructor(
     readonly family: NodeFamily,
-    readonly load: number,
-    readonly backlog: number,
-    readonly memoryClass: number,
+    // Not readonly: a family reuses its emptied buckets (see NodeFamily.retire).
+    public load: number,
+    public backlog: number,
+    public memoryClass: number,
     /** The backlog class of a saturated bucket; −1 for a bucket with a free slot. */
     readonly backlogClass = -1,
   ) {}
@@ -78,6 +79,9 @@ export function slotWaitMs(node: NodeRecord, ownServiceMs: number): number {
   return (waitingAhead * meanServiceMs) / node.maxBatchSize;
 }
 
+/** Emptied buckets a family keeps for reuse. */
+const SPARE_BUCKETS = 4;
+
 /** A node's power limit as estimateOn applies it: none (Infinity) when it reports 0. */
 function limitOf(node: NodeRecord): number {
   return node.powerLimitWatts > 0 ? node.powerLimitWatts : Number.POSITIVE_INFINITY;
@@ -113,6 +117,8 @@ export class NodeFamily {
   /** The power limit estimateOn applies to every member (Infinity: none). */
   readonly limitWatts: number;
   readonly loadedModels: ReadonlySet<string>;
+  /** Emptied buckets kept for reuse. */
+  private readonly spare: LoadBucket[] = [];
 
   constructor(
     /** Key in PlacementIndex.families. */
@@ -184,7 +190,13 @@ export class NodeFamily {
       this.levels[load] = level;
     }
     for (const bucket of level) if (bucket.backlog === backlog && bucket.memoryClass === memoryClass) return bucket;
-    const bucket = new LoadBucket(this, load, backlog, memoryClass);
+    let bucket = this.spare.pop();
+    if (bucket === undefined) bucket = new LoadBucket(this, load, backlog, memoryClass);
+    else {
+      bucket.load = load;
+      bucket.backlog = backlog;
+      bucket.memoryClass = memoryClass;
+    }
     level.push(bucket);
     if (level.length > 1) level.sort((a, b) => a.backlog - b.backlog || b.memoryClass - a.memoryClass);
     return bucket;
@@ -201,14 +213,20 @@ export class NodeFamily {
     return bucket;
   }
 
-  /** Drops an emptied bucket (saturated ones are kept: a bounded number per family). */
+  /**
+   * Drops an emptied bucket (saturated ones are kept: a bounded number per family), keeping a few
+   * for reuse: a member whose load moves empties one bucket and needs another, heartbeat after
+   * heartbeat, and making each anew was a tenth of heartbeat ingest (allocation and collection).
+   */
   retire(bucket: LoadBucket): void {
     if (bucket.load < 0) return;
     const level = this.levels[bucket.load];
     if (level === undefined) return;
     const at = level.indexOf(bucket);
-    if (at >= 0) level.splice(at, 1);
+    if (at < 0) return;
+    level.splice(at, 1);
     if (level.length === 0) this.levels[bucket.load] = undefined;
+    if (this.spare.length < SPARE_BUCKETS) this.spare.push(bucket);
   }
 }
 
@@ -397,10 +415,10 @@ export class PlacementIndex {
     const backlog = Math.min(node.prefillBacklog, MAX_FILED_BACKLOG);
     const memoryClass = memoryClassOf(freeHbmBytes(node));
     const current = node.indexBucket as LoadBucket | undefined;
+    const stays = current !== undefined && current.family.admits(node);
     if (
-      current !== undefined &&
+      stays &&
       current.memoryClass === memoryClass &&
-      current.family.admits(node) &&
       (saturated
         ? current.backlogClass === backlogClassOf(backlog)
         : current.load === node.load && current.backlog === backlog)
@@ -409,9 +427,17 @@ export class PlacementIndex {
       if (saturated) current.slotWaitStale = true;
       return;
     }
-    // Detach first: it may retire an emptied bucket or family, which must not be reused below.
-    this.detach(node);
-    const family = this.familyOf(node);
+    let family: NodeFamily;
+    if (stays) {
+      // Load, backlog or memory moved within the family (most heartbeats and placements): the
+      // family stays, even if the node was its only member, so nothing is built or torn down.
+      family = current.family;
+      this.leaveBucket(node, current);
+    } else {
+      // Detach first: it may retire an emptied bucket or family, which must not be reused below.
+      this.detach(node);
+      family = this.familyOf(node);
+    }
     const { counted, shapeCounted } = family;
     let target: LoadBucket;
     if (saturated) {
@@ -483,6 +509,22 @@ export class PlacementIndex {
   private detach(node: NodeRecord): void {
     const bucket = node.indexBucket as LoadBucket | undefined;
     if (bucket === undefined) return;
+    this.leaveBucket(node, bucket);
+    const family = bucket.family;
+    if (family.size === 0) {
+      const group = family.group;
+      this.families.delete(family.key);
+      group.removed(family);
+      group.shape.removed(family);
+      if (group.shape.groups.length === 0) {
+        this.shapes.delete(group.shape.key);
+        this.shapeList.splice(this.shapeList.indexOf(group.shape), 1);
+      }
+    }
+  }
+
+  /** Takes a node out of its bucket and the counts (the family stays, even empty). */
+  private leaveBucket(node: NodeRecord, bucket: LoadBucket): void {
     const last = bucket.nodes.pop();
     if (last !== undefined && last !== node) {
       bucket.nodes[node.indexSlot] = last;
@@ -502,18 +544,8 @@ export class PlacementIndex {
       for (let i = 0; i < counted.length; i++) counted[i]!.remove(bucket.load);
       for (let i = 0; i < shapeCounted.length; i++) shapeCounted[i]!.remove(bucket.load, bucket.memoryClass);
     }
-    const group = family.group;
-    group.cluster.size--;
+    family.group.cluster.size--;
     this.indexed--;
     if (bucket.nodes.length === 0) family.retire(bucket);
-    if (family.size === 0) {
-      this.families.delete(family.key);
-      group.removed(family);
-      group.shape.removed(family);
-      if (group.shape.groups.length === 0) {
-        this.shapes.delete(group.shape.key);
-        this.shapeList.splice(this.shapeList.indexOf(group.shape), 1);
-      }
-    }
   }
 }
