@@ -21,6 +21,7 @@ import {
   type MicroReport,
 } from './micro-report.js';
 import { runMicroSuites } from './micro-suites.js';
+import { calibrate, formatCalibration } from './calibration.js';
 
 const USAGE = `usage: node bench/dist/micro/main.js [options]
   --quick                 short run (fewer iterations, fewer brute-force checks)
@@ -80,6 +81,8 @@ function main(): number {
 
   console.log(`\n${formatResults(run.results)}\n`);
   console.log(`checks (not timings):\n${formatChecks(run.checks)}\n`);
+  const calibration = calibrate(run.results);
+  if (calibration !== undefined) console.log(`${formatCalibration(calibration)}\n`);
   const report: MicroReport = {
     schema: MICRO_REPORT_SCHEMA,
     startedAt: startedAt.toISOString(),
@@ -91,6 +94,7 @@ function main(): number {
     settings: run.settings,
     results: run.results,
     checks: run.checks,
+    ...(calibration === undefined ? {} : { calibration }),
   };
   const outPath = resolve(values.out ?? defaultOutPath(startedAt));
   mkdirSync(dirname(outPath), { recursive: true });

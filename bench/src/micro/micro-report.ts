@@ -4,6 +4,7 @@
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { formatTable } from '../report/table.js';
+import type { Calibration } from './calibration.js';
 import type { CaseResult, RunSettings } from './runner.js';
 
 /** Identifies results files of this shape. */
@@ -34,6 +35,8 @@ export interface MicroReport {
   readonly settings: RunSettings;
   readonly results: readonly CaseResult[];
   readonly checks: Readonly<Record<string, Readonly<Record<string, number | string>>>>;
+  /** The absolute targets scaled by this run's plain scan (see calibration.ts), when it ran. */
+  readonly calibration?: Calibration;
 }
 
 export function machineInfo(): MachineInfo {

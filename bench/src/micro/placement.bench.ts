@@ -15,7 +15,8 @@ import {
   type PlacementContext,
   type PlacementRequest,
 } from '@switchyard/scheduler';
-import { plainScanMinTtft, verifyPicks } from './exhaustive-scan.js';
+import { plainScanMinTtft, plainScanOneScore, verifyPicks } from './exhaustive-scan.js';
+import { PLAIN_SCAN_CASE } from './calibration.js';
 import { buildFleetFixture, type FleetFixture } from './fleet-fixture.js';
 import { buildRequestMix } from './request-mix.js';
 import { selected, shortCount, type MicroCase, type SuiteOptions, type SuitePlan, type Target } from './runner.js';
@@ -118,6 +119,15 @@ function placementCaseSpecs(nodes: number, withReferences: boolean): PlacementCa
     },
   ];
   if (!withReferences) return specs;
+  specs.push({
+    suite: PLACEMENT_SUITE,
+    name: `${PLAIN_SCAN_CASE} ${at}`,
+    target: { label: 'issue 4: ~120 µs p50 @10k on the reference machine (calibrates the targets)' },
+    make(fixture, requests) {
+      const next = cycling(requests.mixed);
+      return () => plainScanOneScore(fixture.fleet.nodes, next());
+    },
+  });
   specs.push({
     suite: PLACEMENT_SUITE,
     name: `plain exhaustive scan, min TTFT ${at}`,
