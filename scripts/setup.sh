@@ -13,6 +13,12 @@ fi
 
 apt_packages=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || apt_packages+=(nats-server)
+if [ "${1:-}" = "--for-tests" ]; then
+  # The tests check rules and scrapes with the real promtool/prometheus, and drive the fleet page
+  # in Debian's chromium (playwright-core never downloads a browser).
+  command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
+  command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages: ${apt_packages[*]} (run as root, or: sudo apt-get install -y ${apt_packages[*]})" >&2

@@ -3,7 +3,7 @@
 # (unit and integration against a real nats-server). Ends with "N passed, N failed[, N skipped]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --for-tests
 
 echo "▸ lint (oxlint, type-aware)"
 npx --no-install oxlint --type-aware --deny-warnings --quiet

@@ -16,3 +16,4 @@ export * from './client/session-client.js';
 export * from './client/batch-client.js';
 export * from './config.js';
 export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
+export * from './ops/ops-server.js';

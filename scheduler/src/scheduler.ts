@@ -22,6 +22,9 @@ import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig 
 import { type ServingTerm, startServingTerm } from './serving-term.js';
 import { Topology, type TopologySpec } from './core/topology/topology.js';
 import type { BudgetOverrides } from './service/power-admin.js';
+import { json, type OpsListen, type OpsServer, startOpsServer } from '@switchyard/protocol';
+import { SchedulerMetrics } from './adapters/metrics/scheduler-metrics.js';
+import { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
 
 /** Everything a scheduler process is configured with. */
 export interface SchedulerConfig {
@@ -50,6 +53,8 @@ export interface SchedulerConfig {
   readonly topology?: TopologySpec;
   /** How often the power controller runs (default 1 s). */
   readonly powerIntervalMs?: number;
+  /** Where to serve /metrics, /healthz, /readyz and the fleet page (default: not served). */
+  readonly httpListen?: OpsListen;
 }
 
 /** A running scheduler. */
@@ -64,6 +69,9 @@ export interface SchedulerHandle {
   readonly sessionRegistry: SessionRegistry;
   /** Whether this scheduler serves now (always, without a lease). */
   readonly isLeader: boolean;
+  /** The port of the operator HTTP endpoint, when `httpListen` was given. */
+  readonly httpPort: number | undefined;
+  readonly metrics: SchedulerMetrics;
   /** Stops taking messages, waits (bounded) for open requests, closes the connection. */
   stop(): Promise<void>;
   /** Resolves when the NATS connection closes for good. */
@@ -78,7 +86,8 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     config.logDestination ?? process.stdout,
   );
   const detector = validateFailureDetectorConfig(config.failureDetector ?? DEFAULT_FAILURE_DETECTOR);
-  const placement = buildPlacement(config.placement ?? DEFAULT_PLACEMENT_CONFIG);
+  const counters = new Counters();
+  const placement = new TimedPlacementFramework(buildPlacement(config.placement ?? DEFAULT_PLACEMENT_CONFIG), counters);
   validateInferenceConfig(config.inference ?? DEFAULT_INFERENCE_CONFIG); // at start-up, not at election
   const topology: TopologySpec = config.topology ?? { clusters: [], regions: [] };
   const checked = new Topology(topology); // fail at start-up, not at the first election, on a bad topology
@@ -86,7 +95,6 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const budgetOverrides: BudgetOverrides = new Map();
   const clock = Date.now;
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
-  const counters = new Counters();
   const graceMs = config.shutdownGraceMs ?? 10_000;
   const nc: NatsConnection = await connect({
     servers: config.natsUrl,
@@ -94,9 +102,11 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });
-  void watchConnection(nc, log);
+  const connection = { up: true };
+  void watchConnection(nc, log, counters, connection);
 
   let term: ServingTerm | undefined;
+  let servingSinceMs = 0;
   const idle = { fleet: undefined as FleetView | undefined, registry: new SessionRegistry() };
   const serve = async (): Promise<void> => {
     term = await startServingTerm({
@@ -118,6 +128,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       ...(config.models === undefined ? {} : { models: config.models }),
     });
     idle.fleet = term.fleet;
+    servingSinceMs = clock();
     log.info({ natsUrl: config.natsUrl, detector }, 'scheduler ready');
   };
   const unserve = async (): Promise<void> => {
@@ -134,13 +145,53 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     if (!lease.isLeader) log.info({ leaseMs: config.leaseMs }, 'standing by: another scheduler leads');
   }
 
+  const currentFleet = (): FleetView => term?.fleet ?? idle.fleet ?? emptyFleet;
+  const metrics = new SchedulerMetrics({
+    counters,
+    fleet: currentFleet,
+    sessions: () => term?.sessionRegistry ?? idle.registry,
+    queues: () => term?.queueStats,
+    isLeader: () => term !== undefined,
+    natsConnected: () => connection.up,
+  });
+  const readiness = (): { ready: boolean; reason: string } => {
+    if (!connection.up) return { ready: false, reason: 'not connected to NATS' };
+    if (term === undefined) {
+      return lease === undefined
+        ? { ready: false, reason: 'not serving' }
+        : { ready: true, reason: 'standing by behind the leader' };
+    }
+    // A new leader learns the fleet from heartbeats: until nodes have had time to report, it places blind.
+    if (clock() - servingSinceMs < detector.suspectAfterMs)
+      return { ready: false, reason: 'rebuilding the fleet view' };
+    return { ready: true, reason: 'leading' };
+  };
+  let ops: OpsServer | undefined;
+  if (config.httpListen !== undefined) {
+    ops = await startOpsServer(
+      config.httpListen,
+      {
+        '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
+        '/healthz': () => json(200, { ok: true }),
+        '/readyz': () => {
+          const { ready, reason } = readiness();
+          return json(ready ? 200 : 503, { ready, reason });
+        },
+      },
+      (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
+    );
+    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
+  }
+
   let stopping: Promise<void> | undefined;
   return {
     schedulerId,
     get fleet() {
-      return term?.fleet ?? idle.fleet ?? emptyFleet;
+      return currentFleet();
     },
     counters,
+    httpPort: ops?.port,
+    metrics,
     openRequests: () => term?.openRequests() ?? 0,
     get sessions() {
       return term?.sessions;
@@ -156,6 +207,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       stopping ??= (async () => {
         await lease?.stop();
         await unserve();
+        await ops?.close();
         log.info({}, 'scheduler stopped');
         await nc.drain().catch(() => nc.close());
       })();
@@ -167,10 +219,21 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
 /** What `fleet` shows before this scheduler has ever led: nothing. */
 const emptyFleet = new FleetView(() => undefined, DEFAULT_FAILURE_DETECTOR);
 
-async function watchConnection(nc: NatsConnection, log: Logger): Promise<void> {
+async function watchConnection(
+  nc: NatsConnection,
+  log: Logger,
+  counters: Counters,
+  connection: { up: boolean },
+): Promise<void> {
   for await (const status of nc.status()) {
+    if (status.type === 'disconnect') connection.up = false;
+    if (status.type === 'reconnect') {
+      connection.up = true;
+      counters.increment('nats.reconnects');
+    }
     if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
       log.warn({ status: status.type }, 'NATS connection');
     }
   }
+  connection.up = false;
 }

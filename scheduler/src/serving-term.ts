@@ -20,6 +20,8 @@ import { Topology, type TopologySpec } from './core/topology/topology.js';
 import { applyBudgetOverrides, type BudgetOverrides, PowerAdmin } from './service/power-admin.js';
 import { PowerService } from './service/power-service.js';
 import { explainPlacement } from './service/explain.js';
+import type { SloClass } from '@switchyard/protocol';
+import type { ClassQueueStats } from './service/admission/admission-lane.js';
 
 /** What one term of service is built from (all of it outlives the term). */
 export interface TermInputs {
@@ -50,6 +52,8 @@ export interface ServingTerm {
   readonly sessionRegistry: SessionRegistry;
   readonly sessions: SessionService | undefined;
   readonly openRequests: () => number;
+  /** Admission queue figures of a class (for metrics and the fleet page). */
+  readonly queueStats: (sloClass: SloClass) => ClassQueueStats;
   /** Stops taking messages; waits up to `graceMs` for open requests; stops timers. */
   stop(graceMs: number): Promise<void>;
 }
@@ -170,6 +174,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     sessionRegistry,
     sessions,
     openRequests: () => inference.openRequests,
+    queueStats: (sloClass) => inference.admissionStats()[sloClass],
     async stop(graceMs) {
       // Stop the sweep first: without heartbeats it would declare every node dead and move its sessions.
       clearInterval(sweepTimer);

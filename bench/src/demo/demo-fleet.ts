@@ -107,7 +107,8 @@ function launch(cliEntry: string, name: string, args: string[], logDir: string, 
   const child = new ManagedProcess({
     command: process.execPath,
     args: [cliEntry, ...args],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+    // Many processes share this host: each serves its operator endpoint on a free port.
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
     readyPattern: /"msg":"(scheduler ready|agent host ready|standing by[^"]*)"/,
     startTimeoutMs: 30_000,
     onLine: (line) => sink.write(`${line}\n`),

@@ -88,7 +88,7 @@ export async function runHopRatio(options: HopRatioOptions): Promise<HopRatioRes
       command: process.execPath,
       args,
       readyPattern: ready,
-      env: { ...process.env, SWITCHYARD_NATS_URL: nats.url },
+      env: { ...process.env, SWITCHYARD_NATS_URL: nats.url, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
     });
     processes.push(child);
     return child;

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       command: process.execPath,
       args: [cli, ...args],
       readyPattern: ready,
-      env: { ...process.env, SWITCHYARD_NATS_URL: nats.url },
+      env: { ...process.env, SWITCHYARD_NATS_URL: nats.url, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
     });
     processes.push(child);
     return child;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseTopologyConfig } from '@switchyard/protocol';
+import { parseOpsListen, parseTopologyConfig } from '@switchyard/protocol';
 import { startScheduler, type TopologySpec } from '@switchyard/scheduler';
 import { type Command, intOption, stringOption, untilSignal } from '../command.js';
 
@@ -45,6 +45,12 @@ export const schedulerCommand: Command = {
       default: '1000',
       description: 'how often the power controller checks cluster budgets and node limits',
     },
+    'http-listen': {
+      type: 'string',
+      env: 'SWITCHYARD_HTTP_LISTEN',
+      default: '0.0.0.0:9464',
+      description: 'where to serve /metrics, /healthz, /readyz and the /fleet page: host:port, :port, or off',
+    },
     'lease-ms': {
       type: 'string',
       env: 'SWITCHYARD_LEASE_MS',
@@ -59,7 +65,9 @@ export const schedulerCommand: Command = {
     const seed = values['seed'];
     const topologyFile = values['topology'];
     const topology = typeof topologyFile === 'string' ? loadTopology(topologyFile) : undefined;
+    const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
     const scheduler = await startScheduler({
+      ...(httpListen === undefined ? {} : { httpListen }),
       ...(topology === undefined ? {} : { topology }),
       powerIntervalMs: intOption(values, 'power-interval-ms', 50, 600_000),
       natsUrl: stringOption(values, 'nats-url'),

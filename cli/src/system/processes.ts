@@ -24,7 +24,8 @@ export function spawnCli(natsUrl: string, args: readonly string[]): ManagedProce
   return new ManagedProcess({
     command: process.execPath,
     args: [CLI, ...args],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl },
+    // Many processes share this host: each serves its operator endpoint on a free port.
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
   });
 }
 

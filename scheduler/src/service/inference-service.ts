@@ -134,7 +134,14 @@ export class InferenceService {
     this.counters.increment('requests.received');
     const model = this.models(request.model);
     if (model === undefined) {
-      this.refuse([replyTo], requestId, 'UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+      this.refuse(
+        [replyTo],
+        requestId,
+        'UNKNOWN_MODEL',
+        `model ${request.model} is not in the scheduler's catalogue`,
+        undefined,
+        request.sloClass,
+      );
       return;
     }
     const { topology } = this.fleet;
@@ -146,6 +153,8 @@ export class InferenceService {
         requestId,
         'UNKNOWN_REGION',
         `region ${request.region} is not in the topology (${listed})`,
+        undefined,
+        request.sloClass,
       );
       return;
     }
@@ -164,7 +173,7 @@ export class InferenceService {
         const message = defaulted
           ? `${feasibility.message}; the request set no deadline, so the scheduler's default applies`
           : feasibility.message;
-        this.refuse([replyTo], requestId, feasibility.code, message);
+        this.refuse([replyTo], requestId, feasibility.code, message, undefined, request.sloClass);
         return;
       }
       fastestMs = feasibility.fastestMs ?? 0;
@@ -172,10 +181,11 @@ export class InferenceService {
     const saturation = this.admission.judge(tenant, request.sloClass, model.name, deadlineAfterMs);
     if (!saturation.ok) {
       this.ledger.finish(requestId);
-      this.refuse([replyTo], requestId, 'OVERLOADED', saturation.message, saturation.retryAfterMs);
+      this.refuse([replyTo], requestId, 'OVERLOADED', saturation.message, saturation.retryAfterMs, request.sloClass);
       return;
     }
     this.counters.increment('requests.accepted');
+    this.counters.increment(`requests.admitted.${request.sloClass}`);
     this.admission.admit(tracked, model, fastestMs);
   }
 
@@ -200,6 +210,9 @@ export class InferenceService {
       this.ledger.finish(result.requestId);
       this.admission.finished(result.requestId);
       this.counters.increment(result.ok ? 'requests.completed' : `requests.failed.${result.code ?? 'INTERNAL'}`);
+      this.counters.increment(
+        `requests.finished.${tracked.request.sloClass}.${result.ok ? 'ok' : (result.code ?? 'INTERNAL')}`,
+      );
     }
     if (released) this.capacityMayHaveFreed();
   }
@@ -418,6 +431,7 @@ export class InferenceService {
     this.ledger.finish(tracked.requestId);
     this.admission.finished(tracked.requestId);
     this.counters.increment(Counters.rejected(code));
+    this.counters.increment(`requests.finished.${tracked.request.sloClass}.${code}`);
     this.answerError(tracked.replyTo, tracked.requestId, code, message, retryAfterMs);
   }
 
@@ -428,8 +442,10 @@ export class InferenceService {
     code: ErrorCode,
     message: string,
     retryAfterMs?: number,
+    sloClass: SloClass | 'unknown' = 'unknown',
   ): void {
     this.counters.increment(`admission.rejected.${code}`);
+    this.counters.increment(`requests.rejected.${sloClass}.${code}`);
     this.counters.increment(Counters.rejected(code));
     this.answerError(replyTos, requestId, code, message, retryAfterMs);
   }

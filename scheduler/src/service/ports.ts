@@ -53,12 +53,27 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
-/** Counts of outcomes, by name (placements, rejections by code, dropped messages by reason). */
+/**
+ * Counts of outcomes, by name (placements, rejections by code, dropped messages by reason), and
+ * observations of durations handed to whoever listens (the metrics adapter keeps histograms of
+ * them; without a listener they cost a loop over nothing).
+ */
 export class Counters {
   private readonly values = new Map<string, number>();
+  private readonly listeners: ((name: string, value: number) => void)[] = [];
 
   increment(name: string, by = 1): void {
     this.values.set(name, (this.values.get(name) ?? 0) + by);
+  }
+
+  /** Reports one observation (a duration in seconds, by convention of the name). */
+  observe(name: string, value: number): void {
+    for (const listener of this.listeners) listener(name, value);
+  }
+
+  /** Hears every later `observe`. */
+  onObserve(listener: (name: string, value: number) => void): void {
+    this.listeners.push(listener);
   }
 
   get(name: string): number {

@@ -225,6 +225,7 @@ export class SessionService {
         this.registry.put(attached.current.record, attached.current.revision);
         if (await this.adopt(attached.current, target, reason)) {
           this.counters.increment('sessions.moved');
+          if (reason === 'migrate') this.counters.observe('sessions.migration', (this.clock() - startedMs) / 1000);
           this.recentMoves.push({ sessionId, ms: this.clock() - startedMs });
           if (this.recentMoves.length > 10_000) this.recentMoves.splice(0, this.recentMoves.length - 10_000);
           return true;

@@ -15,6 +15,13 @@ import { type AdmissionEntry, type AdmissionHost, type ClassQueueStats, Lane } f
 /** The verdict for a request that can be tried at once. */
 const NO_WAIT: SaturationVerdict = { ok: true, predictedWaitMs: 0 };
 
+/** Names of the admission-wait observations (Counters.observe), per class, built once. */
+const WAIT_OBSERVATION: Readonly<Record<SloClass, string>> = {
+  interactive: 'admission.wait.interactive',
+  standard: 'admission.wait.standard',
+  batch: 'admission.wait.batch',
+};
+
 /** Smoothing of the mean wait (per placed request). */
 const WAIT_EWMA_ALPHA = 0.1;
 
@@ -270,6 +277,7 @@ export class AdmissionQueues {
         lane.meanWaitMs === undefined ? waitMs : lane.meanWaitMs + WAIT_EWMA_ALPHA * (waitMs - lane.meanWaitMs);
       this.counters.increment(`admission.waited.${lane.sloClass}`);
     }
+    this.counters.observe(WAIT_OBSERVATION[lane.sloClass], (nowMs - entry.waitingSinceMs) / 1000);
   }
 
   /** Sets a running entry aside until capacity may have freed, unless the queue is saturated. */
