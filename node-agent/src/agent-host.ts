@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { clampPowerLimit, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
-import { isSubjectToken } from '@switchyard/protocol';
+import { isSubjectToken, json, type OpsListen, type OpsServer, startOpsServer } from '@switchyard/protocol';
 import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
 import { OwnershipReader } from './sessions/ownership-reader.js';
+import { AgentMetrics, type MeteredNode } from './adapters/agent-metrics.js';
 import { SessionLog } from './sessions/session-log.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -45,6 +46,8 @@ export interface AgentHostConfig {
   readonly backend?: BackendKind;
   /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
   readonly sessionIdleOffloadMs?: number;
+  /** Where to serve /metrics, /healthz and /readyz (default: not served). */
+  readonly httpListen?: OpsListen;
 }
 
 /** Bad agent configuration, found before anything connects. */
@@ -55,6 +58,9 @@ export class AgentConfigError extends Error {
 export interface AgentHostHandle {
   readonly agents: readonly NodeAgent[];
   readonly nc: NatsConnection;
+  readonly metrics: AgentMetrics;
+  /** The port of the operator HTTP endpoint, when `httpListen` was given. */
+  readonly httpPort: number | undefined;
   /** Drains every node (bounded by `graceMs`), says goodbye, closes the connection. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -90,6 +96,18 @@ export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string)
  * Every command names its node in the subject (assign, power, session adopt/release) and each
  * NodeAgent subscribes to its own, so the server routes them and the host needs no dispatcher.
  */
+/** A hosted node's figures as its metrics read them, at scrape time. */
+function metered(agent: NodeAgent): MeteredNode {
+  return {
+    nodeId: agent.nodeId,
+    cluster: agent.identity.cluster,
+    profile: agent.identity.profile,
+    backendStatus: agent.backendStatus,
+    sessionCount: agent.sessionCount,
+    utilization: agent.utilization,
+  };
+}
+
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
   for (const spec of config.nodes) validateNodeSpec(spec, models);
@@ -116,7 +134,23 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     );
   }
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 1000;
-  const agents = config.nodes.map((spec) => {
+  const connection = { up: true };
+  let agents: NodeAgent[] = [];
+  const metrics = new AgentMetrics(
+    () => agents.map(metered),
+    () => connection.up,
+  );
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connection.up = false;
+      if (status.type === 'reconnect') {
+        connection.up = true;
+        metrics.reconnected();
+      }
+    }
+    connection.up = false;
+  })();
+  agents = config.nodes.map((spec) => {
     const profile = getProfile(spec.profile);
     if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
     const hardware = { profile, chipCount: spec.chipCount ?? profile.referenceChipsPerNode };
@@ -145,6 +179,10 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       log,
       ...(sessionLog === undefined ? {} : { sessionLog, sessionOwner: (id: string) => ownership.currentOwner(id) }),
       ...(config.sessionIdleOffloadMs === undefined ? {} : { sessionIdleOffloadMs: config.sessionIdleOffloadMs }),
+      onResult: (result) => {
+        const agent = agents.find((a) => a.nodeId === result.nodeId);
+        if (agent !== undefined) metrics.observe(result, metered(agent));
+      },
       backend: (listener) =>
         config.backend === 'null'
           ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
@@ -165,14 +203,36 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
   agents.forEach((agent, i) =>
     setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))),
   );
+  let ops: OpsServer | undefined;
+  if (config.httpListen !== undefined) {
+    ops = await startOpsServer(
+      config.httpListen,
+      {
+        '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
+        '/healthz': () => json(200, { ok: true }),
+        '/readyz': () => {
+          if (!connection.up) return json(503, { ready: false, reason: 'not connected to NATS' });
+          const waiting = agents.filter((agent) => !agent.registered).map((agent) => agent.nodeId);
+          return waiting.length === 0
+            ? json(200, { ready: true, reason: 'every node registered' })
+            : json(503, { ready: false, reason: `not registered yet: ${waiting.slice(0, 10).join(', ')}` });
+        },
+      },
+      (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
+    );
+    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
+  }
   log.info({ nodes: agents.length, natsUrl: config.natsUrl, incarnation }, 'agent host ready');
   let stopping: Promise<void> | undefined;
   return {
     agents,
     nc,
+    metrics,
+    httpPort: ops?.port,
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         await Promise.all(agents.map((agent) => agent.stop(graceMs)));
+        await ops?.close();
         await nc.drain().catch(() => nc.close());
       })();
       return stopping;

@@ -10,6 +10,8 @@ import type { NodeIdentity } from './node-agent.js';
 export class HeartbeatBuilder {
   private seq = 0;
   private lastBusy = { busyMs: 0, atMs: Number.NaN };
+  /** The utilisation the last status reported. */
+  utilization = 0;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -26,6 +28,7 @@ export class HeartbeatBuilder {
     const windowMs = nowMs - this.lastBusy.atMs;
     const utilization = windowMs > 0 ? Math.min(1, Math.max(0, (backend.busyMs - this.lastBusy.busyMs) / windowMs)) : 0;
     this.lastBusy = { busyMs: backend.busyMs, atMs: nowMs };
+    this.utilization = utilization;
     return {
       v: PROTOCOL_VERSION,
       nodeId: identity.nodeId,

@@ -15,7 +15,13 @@ import {
   type Timings,
   type WorkResult,
 } from '@switchyard/protocol';
-import type { BackendCompletion, BackendJob, BackendListener, ExecutionBackend } from './backends/backend.js';
+import type {
+  BackendCompletion,
+  BackendJob,
+  BackendListener,
+  BackendStatus,
+  ExecutionBackend,
+} from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
 import { applyPowerLimit } from './power-limit.js';
@@ -56,6 +62,22 @@ export interface NodeAgentOptions {
   readonly sessionOwner?: (sessionId: string) => Promise<string | null | undefined>;
   /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
   readonly sessionIdleOffloadMs?: number;
+  /** Hears every request that leaves the node (for metrics). */
+  readonly onResult?: (result: NodeResultEvent) => void;
+}
+
+/** One request leaving the node, as metrics count it. */
+export interface NodeResultEvent {
+  readonly nodeId: string;
+  readonly sloClass: AssignmentMessage['sloClass'];
+  readonly ok: boolean;
+  /** The time budget the assignment carried, if any. */
+  readonly deadlineAfterMs: number | undefined;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly ttftMs: number;
+  readonly totalMs: number;
+  readonly energyJoules: number;
 }
 
 interface ActiveJob {
@@ -110,6 +132,20 @@ export class NodeAgent implements BackendListener {
 
   get nodeId(): string {
     return this.options.identity.nodeId;
+  }
+
+  get identity(): NodeIdentity {
+    return this.options.identity;
+  }
+
+  /** The backend's current figures (draw, limit, memory, queue). */
+  get backendStatus(): BackendStatus {
+    return this.backend.status();
+  }
+
+  /** Accelerator utilisation as the last heartbeat reported it (0–1). */
+  get utilization(): number {
+    return this.heartbeats.utilization;
   }
 
   get activeJobs(): number {
@@ -334,6 +370,17 @@ export class NodeAgent implements BackendListener {
       ...(code === undefined ? {} : { code }),
     };
     this.toScheduler.defer(() => this.publish(subjects.result(this.nodeId), result));
+    this.options.onResult?.({
+      nodeId: this.nodeId,
+      sloClass: assignment.sloClass,
+      ok,
+      deadlineAfterMs: assignment.deadlineAfterMs,
+      inputTokens: assignment.inputTokens,
+      outputTokens,
+      ttftMs: timings.ttftMs,
+      totalMs: timings.totalMs,
+      energyJoules: Math.max(0, energyJoules),
+    });
   }
 
   /**

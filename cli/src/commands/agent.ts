@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { type SimulatedNodeSpec, startAgentHost } from '@switchyard/node-agent';
+import { parseOpsListen } from '@switchyard/protocol';
 import { type Command, intOption, stringOption, untilSignal, UsageError } from '../command.js';
 
 /** Node id from the host name, made into a subject token. */
@@ -73,6 +74,12 @@ export const agentCommand: Command = {
       default: 'simulated',
       description: 'simulated (fleet-model accelerator) or null (answers at once; for overhead benchmarks)',
     },
+    'http-listen': {
+      type: 'string',
+      env: 'SWITCHYARD_HTTP_LISTEN',
+      default: '0.0.0.0:9465',
+      description: 'where to serve /metrics, /healthz and /readyz: host:port, :port, or off',
+    },
     'drain-grace-ms': {
       type: 'string',
       env: 'SWITCHYARD_DRAIN_GRACE_MS',
@@ -110,7 +117,9 @@ export const agentCommand: Command = {
     const backend = stringOption(values, 'backend');
     if (backend !== 'simulated' && backend !== 'null')
       throw new UsageError(`--backend must be simulated or null, got ${backend}`);
+    const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
     const host = await startAgentHost({
+      ...(httpListen === undefined ? {} : { httpListen }),
       backend,
       natsUrl: stringOption(values, 'nats-url'),
       logLevel: stringOption(values, 'log-level'),
