@@ -18,3 +18,5 @@ export * from './core/topology/topology.js';
 export * from './core/power/power-plan.js';
 export { clusterPowerOf } from './service/power-service.js';
 export { NatsOutbox } from './adapters/nats/nats-outbox.js';
+export { SchedulerMetrics, type SchedulerMetricsSource } from './adapters/metrics/scheduler-metrics.js';
+export { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';

@@ -4,6 +4,7 @@
  */
 import { planCodecSuite } from './codec.bench.js';
 import { planHeartbeatSuite } from './heartbeat.bench.js';
+import { planMetricsSuite } from './metrics.bench.js';
 import { planPlacementSuite } from './placement.bench.js';
 import {
   FULL_RUN,
@@ -59,6 +60,10 @@ export function runMicroSuites(options: MicroRunOptions): MicroRun {
       options.heartbeatNodes === undefined ? base : { ...base, nodeCounts: [options.heartbeatNodes] },
     ],
     [planCodecSuite, base],
+    [
+      planMetricsSuite,
+      options.placementNodeCounts === undefined ? base : { ...base, nodeCounts: [options.placementNodeCounts[0]!] },
+    ],
   ];
   const results: CaseResult[] = [];
   const checks: Record<string, Record<string, number | string>> = {};

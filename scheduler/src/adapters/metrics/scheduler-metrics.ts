@@ -180,11 +180,21 @@ export class SchedulerMetrics {
       { prefix: 'nats.reconnects', apply: (_, d) => reconnects.inc(d) },
     ];
 
+    // Observations come on hot paths (every decision): one map lookup to a pre-labelled child, no
+    // label hashing or string slicing per observation.
+    const observers = new Map<string, (seconds: number) => void>();
+    for (const sloClass of SLO_CLASSES) {
+      const decisionChild = decision.labels({ slo_class: sloClass });
+      const waitChild = wait.labels({ slo_class: sloClass });
+      observers.set(`placement.decision.${sloClass}`, (seconds) => decisionChild.observe(seconds));
+      observers.set(`admission.wait.${sloClass}`, (seconds) => waitChild.observe(seconds));
+    }
+    observers.set('sessions.migration', (seconds) => migration.observe(seconds));
     source.counters.onObserve((name, seconds) => {
-      if (name.startsWith('placement.decision.')) decision.observe({ slo_class: name.slice(19) }, seconds);
-      else if (name.startsWith('admission.wait.')) wait.observe({ slo_class: name.slice(15) }, seconds);
-      else if (name === 'sessions.migration') migration.observe(seconds);
+      const observer = observers.get(name);
+      if (observer !== undefined) observer(seconds);
       else if (name.startsWith('placement.plugin.')) {
+        // A handful of plugins, sampled every few seconds.
         const [kind, ...rest] = name.slice(17).split('.');
         plugin.observe({ kind: kind ?? 'filter', plugin: rest.join('.') }, seconds);
       }

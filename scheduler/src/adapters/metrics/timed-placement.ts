@@ -12,6 +12,13 @@ import type { Counters } from '../../service/ports.js';
 /** How often at most a decision is re-run as a full, per-plugin timed scan (it costs a scan). */
 const PLUGIN_SAMPLE_INTERVAL_MS = 5_000;
 
+/** Names of the placed-decision counters per SLO class, built once (failures build theirs). */
+const PLACED_COUNTER = {
+  interactive: 'placements.by-class.interactive.placed',
+  standard: 'placements.by-class.standard.placed',
+  batch: 'placements.by-class.batch.placed',
+} as const;
+
 /** Names of the decision-time observations per SLO class, built once. */
 const DECISION_OBSERVATION = {
   interactive: 'placement.decision.interactive',
@@ -70,7 +77,9 @@ export class TimedPlacementFramework extends PlacementFramework {
     const started = performance.now();
     const decision = super.place(request, snapshot, context);
     this.counters.observe(DECISION_OBSERVATION[request.sloClass], (performance.now() - started) / 1000);
-    this.counters.increment(`placements.by-class.${request.sloClass}.${decision.ok ? 'placed' : decision.code}`);
+    this.counters.increment(
+      decision.ok ? PLACED_COUNTER[request.sloClass] : `placements.by-class.${request.sloClass}.${decision.code}`,
+    );
     if (context.explain !== true && this.clock() >= this.nextSampleMs) {
       this.nextSampleMs = this.clock() + PLUGIN_SAMPLE_INTERVAL_MS;
       this.samplePlugins(request, snapshot, context);
