@@ -199,29 +199,35 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
             ),
     });
   });
+  let ops: OpsServer | undefined;
+  if (config.httpListen !== undefined) {
+    try {
+      ops = await startOpsServer(
+        config.httpListen,
+        {
+          '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
+          '/healthz': () => json(200, { ok: true }),
+          '/readyz': () => {
+            if (!connection.up) return json(503, { ready: false, reason: 'not connected to NATS' });
+            const waiting = agents.filter((agent) => !agent.registered).map((agent) => agent.nodeId);
+            return waiting.length === 0
+              ? json(200, { ready: true, reason: 'every node registered' })
+              : json(503, { ready: false, reason: `not registered yet: ${waiting.slice(0, 10).join(', ')}` });
+          },
+        },
+        (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
+      );
+    } catch (err) {
+      // A port in use must not leave a half-started process connected to NATS.
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
+  }
   // Spread heartbeats of co-hosted nodes over the interval instead of bursting them together.
   agents.forEach((agent, i) =>
     setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))),
   );
-  let ops: OpsServer | undefined;
-  if (config.httpListen !== undefined) {
-    ops = await startOpsServer(
-      config.httpListen,
-      {
-        '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
-        '/healthz': () => json(200, { ok: true }),
-        '/readyz': () => {
-          if (!connection.up) return json(503, { ready: false, reason: 'not connected to NATS' });
-          const waiting = agents.filter((agent) => !agent.registered).map((agent) => agent.nodeId);
-          return waiting.length === 0
-            ? json(200, { ready: true, reason: 'every node registered' })
-            : json(503, { ready: false, reason: `not registered yet: ${waiting.slice(0, 10).join(', ')}` });
-        },
-      },
-      (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
-    );
-    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
-  }
   log.info({ nodes: agents.length, natsUrl: config.natsUrl, incarnation }, 'agent host ready');
   let stopping: Promise<void> | undefined;
   return {

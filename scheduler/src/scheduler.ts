@@ -108,6 +108,52 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   let term: ServingTerm | undefined;
   let servingSinceMs = 0;
   const idle = { fleet: undefined as FleetView | undefined, registry: new SessionRegistry() };
+  let lease: KvLeaderLease | undefined;
+  // Operators can scrape and probe from the start, while the scheduler stands by or rebuilds its view.
+  const currentFleet = (): FleetView => term?.fleet ?? idle.fleet ?? emptyFleet;
+  const metrics = new SchedulerMetrics({
+    counters,
+    fleet: currentFleet,
+    sessions: () => term?.sessionRegistry ?? idle.registry,
+    queues: () => term?.queueStats,
+    isLeader: () => term !== undefined,
+    natsConnected: () => connection.up,
+  });
+  const readiness = (): { ready: boolean; reason: string } => {
+    if (!connection.up) return { ready: false, reason: 'not connected to NATS' };
+    if (term === undefined) {
+      return lease === undefined
+        ? { ready: false, reason: 'not serving' }
+        : { ready: true, reason: 'standing by behind the leader' };
+    }
+    // A new leader learns the fleet from heartbeats: until nodes have had time to report, it places blind.
+    if (clock() - servingSinceMs < detector.suspectAfterMs)
+      return { ready: false, reason: 'rebuilding the fleet view' };
+    return { ready: true, reason: 'leading' };
+  };
+  let ops: OpsServer | undefined;
+  if (config.httpListen !== undefined) {
+    try {
+      ops = await startOpsServer(
+        config.httpListen,
+        {
+          '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
+          '/healthz': () => json(200, { ok: true }),
+          '/readyz': () => {
+            const { ready, reason } = readiness();
+            return json(ready ? 200 : 503, { ready, reason });
+          },
+        },
+        (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
+      );
+    } catch (err) {
+      // A port in use must not leave a half-started process connected to NATS.
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
+  }
+
   const serve = async (): Promise<void> => {
     term = await startServingTerm({
       schedulerId,
@@ -137,50 +183,11 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     await ending?.stop(graceMs);
   };
 
-  let lease: KvLeaderLease | undefined;
   if (config.leaseMs === undefined) {
     await serve();
   } else {
     lease = await KvLeaderLease.start(nc, schedulerId, config.leaseMs, { elected: serve, deposed: unserve }, log);
     if (!lease.isLeader) log.info({ leaseMs: config.leaseMs }, 'standing by: another scheduler leads');
-  }
-
-  const currentFleet = (): FleetView => term?.fleet ?? idle.fleet ?? emptyFleet;
-  const metrics = new SchedulerMetrics({
-    counters,
-    fleet: currentFleet,
-    sessions: () => term?.sessionRegistry ?? idle.registry,
-    queues: () => term?.queueStats,
-    isLeader: () => term !== undefined,
-    natsConnected: () => connection.up,
-  });
-  const readiness = (): { ready: boolean; reason: string } => {
-    if (!connection.up) return { ready: false, reason: 'not connected to NATS' };
-    if (term === undefined) {
-      return lease === undefined
-        ? { ready: false, reason: 'not serving' }
-        : { ready: true, reason: 'standing by behind the leader' };
-    }
-    // A new leader learns the fleet from heartbeats: until nodes have had time to report, it places blind.
-    if (clock() - servingSinceMs < detector.suspectAfterMs)
-      return { ready: false, reason: 'rebuilding the fleet view' };
-    return { ready: true, reason: 'leading' };
-  };
-  let ops: OpsServer | undefined;
-  if (config.httpListen !== undefined) {
-    ops = await startOpsServer(
-      config.httpListen,
-      {
-        '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
-        '/healthz': () => json(200, { ok: true }),
-        '/readyz': () => {
-          const { ready, reason } = readiness();
-          return json(ready ? 200 : 503, { ready, reason });
-        },
-      },
-      (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
-    );
-    log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
   }
 
   let stopping: Promise<void> | undefined;

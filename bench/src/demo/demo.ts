@@ -26,6 +26,7 @@ import {
 import { LoadDriver } from './load-driver.js';
 import { SessionDriver } from './session-driver.js';
 import { readLogOf } from './session-log.js';
+import { httpPortOf, renderMetrics, type Sample, scrapeAll } from './demo-metrics.js';
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
 
 export interface DemoOptions {
@@ -145,6 +146,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `▸ schedulers up: sched-a leads, sched-b stands by (lease ${LEASE_MS} ms); ` +
         `nodes suspect after ${TIMINGS.suspectAfterMs} ms, dead after ${TIMINGS.deadAfterMs} ms of silence`,
     );
+    const schedulerPorts = [leader, standby].map((p) => httpPortOf(p.process)).filter((p) => p !== undefined);
+    if (schedulerPorts.length > 0) {
+      say(
+        `▸ live fleet page: ${schedulerPorts.map((port) => `http://127.0.0.1:${port}/fleet`).join(' (leader), ')} (standby); ` +
+          'Prometheus metrics at /metrics, health at /healthz and /readyz',
+      );
+    }
     const agents = await startAgentProcesses(options.cliEntry, natsUrl, options.logDir, fleet, TIMINGS, options.seed);
     started.push(...agents);
     for (const agent of agents) {
@@ -346,6 +354,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     };
     say('');
     say(renderSummary(summary));
+    // The leader's own series (the standby counts no placements); agents that survived.
+    let leaderSamples: Sample[] = [];
+    for (const port of schedulerPorts) {
+      const samples = await scrapeAll([port]);
+      if (samples.some((sample) => sample.name === 'switchyard_leader' && sample.value === 1)) leaderSamples = samples;
+    }
+    const agentPorts = agents.map((a) => httpPortOf(a.process)).filter((port) => port !== undefined);
+    say('');
+    say(renderMetrics(leaderSamples, await scrapeAll(agentPorts)));
     return summary;
   } finally {
     await client?.close().catch(() => undefined);

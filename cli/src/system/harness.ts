@@ -1,6 +1,11 @@
 import { Writable } from 'node:stream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { type SimulatedNodeSpec, startAgentHost, type AgentHostHandle } from '@switchyard/node-agent';
+import {
+  type AgentHostConfig,
+  type SimulatedNodeSpec,
+  startAgentHost,
+  type AgentHostHandle,
+} from '@switchyard/node-agent';
 import { decode, encode, InferReply, type InferRequestInput, subjects } from '@switchyard/protocol';
 import { startScheduler, type SchedulerConfig, type SchedulerHandle } from '@switchyard/scheduler';
 import { NatsServerProcess } from '@switchyard/test-kit';
@@ -33,7 +38,7 @@ export function startTestScheduler(
 export function startTestAgents(
   natsUrl: string,
   nodes: readonly SimulatedNodeSpec[],
-  options: { sessionIdleOffloadMs?: number } = {},
+  options: Partial<Pick<AgentHostConfig, 'sessionIdleOffloadMs' | 'httpListen'>> = {},
 ): Promise<AgentHostHandle> {
   return startAgentHost({
     natsUrl,
