@@ -49,7 +49,7 @@ export function planMetricsSuite(options: SuiteOptions): SuitePlan {
     checks['metricsRegistered'] = registry.registry.getMetricsAsArray().length;
     let i = 0;
     let j = 0;
-    cases.push(
+    const both: MicroCase[] = [
       {
         suite: METRICS_SUITE,
         name: names.bare,
@@ -62,7 +62,8 @@ export function planMetricsSuite(options: SuiteOptions): SuitePlan {
         opsPerCall: 1,
         fn: () => timed.place(requests[j++ & 4095]!, fixture.fleet, context),
       },
-    );
+    ];
+    cases.push(...both.filter((c) => selected(options, c.suite, c.name)));
   }
   return { suite: METRICS_SUITE, cases, checks };
 }
