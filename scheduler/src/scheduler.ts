@@ -25,6 +25,8 @@ import type { BudgetOverrides } from './service/power-admin.js';
 import { json, type OpsListen, type OpsServer, startOpsServer } from '@switchyard/protocol';
 import { SchedulerMetrics } from './adapters/metrics/scheduler-metrics.js';
 import { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
+import { FLEET_PAGE_HTML } from './adapters/http/fleet-page.js';
+import { fleetSnapshot } from './service/fleet-snapshot.js';
 
 /** Everything a scheduler process is configured with. */
 export interface SchedulerConfig {
@@ -139,6 +141,21 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
         {
           '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
           '/healthz': () => json(200, { ok: true }),
+          '/fleet': () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: FLEET_PAGE_HTML }),
+          '/api/fleet': () =>
+            json(
+              200,
+              fleetSnapshot(
+                {
+                  schedulerId,
+                  isLeader: term !== undefined,
+                  fleet: currentFleet(),
+                  sessions: term?.sessionRegistry ?? idle.registry,
+                  queues: term?.queueStats,
+                },
+                clock(),
+              ),
+            ),
           '/readyz': () => {
             const { ready, reason } = readiness();
             return json(ready ? 200 : 503, { ready, reason });

@@ -1,9 +1,9 @@
 import { SLO_CLASSES, type SloClass } from '@switchyard/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FleetView } from '../../core/fleet/fleet-view.js';
-import type { NodeRecord } from '../../core/fleet/node-record.js';
 import type { SessionRegistry } from '../../core/sessions/session-registry.js';
 import type { ClassQueueStats } from '../../service/admission/admission-lane.js';
+import { NODE_STATES, type NodeState, nodeStateOf } from '../../service/fleet-snapshot.js';
 import type { Counters } from '../../service/ports.js';
 
 /** What the scheduler's metrics read at scrape time. */
@@ -22,8 +22,6 @@ const DECISION_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 
 /** Admission waits and session moves: 1 ms … 2 min. */
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const STAGE_VALUE = { normal: 0, steer: 1, defer: 2, cap: 3 } as const;
-const NODE_STATES = ['ready', 'suspect', 'dead', 'cordoned', 'draining', 'anomalous'] as const;
-type NodeState = (typeof NODE_STATES)[number];
 /** Placement outcomes with their own label value; other codes count as `other`. */
 const PLACEMENT_OUTCOMES: Readonly<Record<string, string>> = {
   placed: 'placed',
@@ -34,13 +32,6 @@ const PLACEMENT_OUTCOMES: Readonly<Record<string, string>> = {
 /** Part `i` of a dotted counter name's tail ('unknown' when the name is shorter). */
 function at(parts: readonly string[], i: number): string {
   return parts[i] ?? 'unknown';
-}
-
-function nodeState(node: NodeRecord): NodeState {
-  if (node.liveness !== 'alive') return node.liveness;
-  if (node.anomaly !== undefined) return 'anomalous';
-  if (node.operatorState !== 'active') return node.operatorState;
-  return node.reportedState === 'ready' ? 'ready' : 'draining';
 }
 
 /**
@@ -240,7 +231,7 @@ export class SchedulerMetrics {
               byState = { ready: 0, suspect: 0, dead: 0, cordoned: 0, draining: 0, anomalous: 0 };
               counts.set(node.cluster, byState);
             }
-            byState[nodeState(node)]++;
+            byState[nodeStateOf(node)]++;
           }
           for (const [cluster, byState] of counts) {
             for (const state of NODE_STATES) this.set({ cluster, state }, byState[state]);
