@@ -199,6 +199,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
             ),
     });
   });
+  for (const agent of agents) metrics.track(metered(agent));
   let ops: OpsServer | undefined;
   if (config.httpListen !== undefined) {
     try {

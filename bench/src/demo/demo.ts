@@ -357,8 +357,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     // The leader's own series (the standby counts no placements); agents that survived.
     let leaderSamples: Sample[] = [];
     for (const port of schedulerPorts) {
-      const samples = await scrapeAll([port]);
-      if (samples.some((sample) => sample.name === 'switchyard_leader' && sample.value === 1)) leaderSamples = samples;
+      const scraped = await scrapeAll([port]);
+      if (scraped.some((sample) => sample.name === 'switchyard_leader' && sample.value === 1)) leaderSamples = scraped;
     }
     const agentPorts = agents.map((a) => httpPortOf(a.process)).filter((port) => port !== undefined);
     say('');

@@ -131,6 +131,20 @@ export class AgentMetrics {
     });
   }
 
+  /**
+   * Starts a hosted node's counters at 0 for every SLO class and outcome, so that rates and
+   * attainment see "none yet" rather than no data before its first request.
+   */
+  track(node: MeteredNode): void {
+    const labels = labelsOf(node);
+    this.energy.inc(labels, 0);
+    for (const kind of ['prompt', 'output']) this.tokens.inc({ ...labels, kind }, 0);
+    for (const sloClass of ['interactive', 'standard', 'batch']) {
+      for (const outcome of ['ok', 'error']) this.requests.inc({ ...labels, slo_class: sloClass, outcome }, 0);
+      for (const result of ['met', 'missed']) this.slo.inc({ ...labels, slo_class: sloClass, result }, 0);
+    }
+  }
+
   /** Counts one request leaving a node. */
   observe(result: NodeResultEvent, node: MeteredNode): void {
     const labels = labelsOf(node);

@@ -46,6 +46,11 @@ function fleetOf(nodes: number): { fleet: FleetView; counters: Counters; metrics
   return { fleet, counters, metrics };
 }
 
+/** Lines of switchyard_ series in an exposition. */
+function seriesCount(text: string): number {
+  return text.split('\n').filter((l) => l.startsWith('switchyard_')).length;
+}
+
 function value(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
@@ -90,8 +95,7 @@ describe('SchedulerMetrics', () => {
   it('keeps label cardinality independent of fleet size: no node ids in labels', async () => {
     const small = await fleetOf(4).metrics.text();
     const large = await fleetOf(400).metrics.text();
-    const series = (text: string): number => text.split('\n').filter((l) => l.startsWith('switchyard_')).length;
-    expect(series(large)).toBe(series(small));
+    expect(seriesCount(large)).toBe(seriesCount(small));
     expect(large).not.toMatch(/node="/);
   });
 
@@ -103,9 +107,8 @@ describe('SchedulerMetrics', () => {
     try {
       execFileSync('promtool', ['check', 'metrics'], { input: await metrics.text(), encoding: 'utf8' });
     } catch (err) {
-      output =
-        String((err as { stdout?: string; stderr?: string }).stdout ?? '') +
-        String((err as { stderr?: string }).stderr ?? '');
+      const failure = err as { stdout?: string; stderr?: string };
+      output = `${failure.stdout ?? ''}${failure.stderr ?? ''}`;
     }
     // prom-client's own default metrics (nodejs_active_*_total gauges) break a naming lint it does not
     // control; ours must have no finding at all.

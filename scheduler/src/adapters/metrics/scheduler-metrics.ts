@@ -171,6 +171,20 @@ export class SchedulerMetrics {
       { prefix: 'nats.reconnects', apply: (_, d) => reconnects.inc(d) },
     ];
 
+    // Series exist from the start at 0 for every known label value, so that rates and alerts see
+    // "none yet" rather than no data (Prometheus practice for counters with known labels).
+    for (const sloClass of SLO_CLASSES) {
+      for (const outcome of new Set(Object.values(PLACEMENT_OUTCOMES)))
+        placements.inc({ slo_class: sloClass, outcome }, 0);
+      placements.inc({ slo_class: sloClass, outcome: 'other' }, 0);
+      admitted.inc({ slo_class: sloClass }, 0);
+      finished.inc({ slo_class: sloClass, outcome: 'ok' }, 0);
+    }
+    for (const outcome of ['applied', 'stale', 'unknown_node']) heartbeats.inc({ outcome }, 0);
+    for (const outcome of ['ok', 'failed']) migrations.inc({ outcome }, 0);
+    for (const outcome of ['applied', 'failed']) powerLimits.inc({ outcome }, 0);
+    for (const outcome of ['accepted', 'completed', 'failed']) batchItems.inc({ outcome }, 0);
+
     // Observations come on hot paths (every decision): one map lookup to a pre-labelled child, no
     // label hashing or string slicing per observation.
     const observers = new Map<string, (seconds: number) => void>();
