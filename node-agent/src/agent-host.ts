@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { clampPowerLimit, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
-import { isSubjectToken, json, type OpsListen, type OpsServer, startOpsServer } from '@switchyard/protocol';
+import {
+  isSubjectToken,
+  type OpsListen,
+  type OpsServer,
+  standardOpsRoutes,
+  startOpsServer,
+} from '@switchyard/protocol';
 import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
@@ -206,15 +212,16 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       ops = await startOpsServer(
         config.httpListen,
         {
-          '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
-          '/healthz': () => json(200, { ok: true }),
-          '/readyz': () => {
-            if (!connection.up) return json(503, { ready: false, reason: 'not connected to NATS' });
-            const waiting = agents.filter((agent) => !agent.registered).map((agent) => agent.nodeId);
-            return waiting.length === 0
-              ? json(200, { ready: true, reason: 'every node registered' })
-              : json(503, { ready: false, reason: `not registered yet: ${waiting.slice(0, 10).join(', ')}` });
-          },
+          ...standardOpsRoutes({
+            metrics,
+            readiness: () => {
+              if (!connection.up) return { ready: false, reason: 'not connected to NATS' };
+              const waiting = agents.filter((agent) => !agent.registered).map((agent) => agent.nodeId);
+              return waiting.length === 0
+                ? { ready: true, reason: 'every node registered' }
+                : { ready: false, reason: `not registered yet: ${waiting.slice(0, 10).join(', ')}` };
+            },
+          }),
         },
         (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
       );

@@ -22,7 +22,7 @@ import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig 
 import { type ServingTerm, startServingTerm } from './serving-term.js';
 import { Topology, type TopologySpec } from './core/topology/topology.js';
 import type { BudgetOverrides } from './service/power-admin.js';
-import { json, type OpsListen, type OpsServer, startOpsServer } from '@switchyard/protocol';
+import { json, type OpsListen, type OpsServer, standardOpsRoutes, startOpsServer } from '@switchyard/protocol';
 import { SchedulerMetrics } from './adapters/metrics/scheduler-metrics.js';
 import { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
 import { FLEET_PAGE_HTML } from './adapters/http/fleet-page.js';
@@ -139,8 +139,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       ops = await startOpsServer(
         config.httpListen,
         {
-          '/metrics': async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }),
-          '/healthz': () => json(200, { ok: true }),
+          ...standardOpsRoutes({ metrics, readiness }),
           '/fleet': () => ({ status: 200, contentType: 'text/html; charset=utf-8', body: FLEET_PAGE_HTML }),
           '/api/fleet': () =>
             json(
@@ -156,10 +155,6 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
                 clock(),
               ),
             ),
-          '/readyz': () => {
-            const { ready, reason } = readiness();
-            return json(ready ? 200 : 503, { ready, reason });
-          },
         },
         (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
       );

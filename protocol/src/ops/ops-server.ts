@@ -110,3 +110,25 @@ export async function startOpsServer(
       }),
   };
 }
+
+/** What the standard routes read: a metrics registry's exposition and the process's readiness. */
+export interface OpsStatus {
+  readonly metrics: { readonly contentType: string; text(): Promise<string> };
+  readiness(): { readonly ready: boolean; readonly reason: string };
+}
+
+/** `/metrics`, `/healthz` (200 while the event loop runs) and `/readyz` (200 or 503 with the reason). */
+export function standardOpsRoutes(status: OpsStatus): OpsRoutes {
+  return {
+    '/metrics': async () => ({
+      status: 200,
+      contentType: status.metrics.contentType,
+      body: await status.metrics.text(),
+    }),
+    '/healthz': () => json(200, { ok: true }),
+    '/readyz': () => {
+      const { ready, reason } = status.readiness();
+      return json(ready ? 200 : 503, { ready, reason });
+    },
+  };
+}

@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 
 /** The metric catalogue every exporter, rule and dashboard is written against. */
 export const METRICS_DOC = new URL('../../../../docs/metrics.md', import.meta.url);
+/** The chart's Prometheus rules and Grafana dashboards, which the observability tests check. */
+export const CHART_FILES = new URL('../../../../charts/switchyard/files/', import.meta.url);
+export const DASHBOARDS_DIR = new URL('dashboards/', CHART_FILES);
+export const RULES_FILE_URL = new URL('prometheus/switchyard.rules.yaml', CHART_FILES);
 
 /** The Prometheus metric types the catalogue uses. */
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { isStandardProcessMetric, readMetricCatalog } from './catalog.js';
+import { DASHBOARDS_DIR, isStandardProcessMetric, readMetricCatalog, RULES_FILE_URL } from './catalog.js';
 import {
   allPanels,
   DashboardQueryError,
@@ -21,9 +21,8 @@ import {
 import { selectorsIn } from './promql-names.js';
 import { type PromtoolResult, runPromtool } from './promtool.js';
 
-const CHART_FILES = new URL('../../../../charts/switchyard/files/', import.meta.url);
-const DASHBOARDS = new URL('dashboards/', CHART_FILES);
-const RULES_FILE = new URL('prometheus/switchyard.rules.yaml', CHART_FILES);
+const DASHBOARDS = DASHBOARDS_DIR;
+const RULES_FILE = RULES_FILE_URL;
 const EXPECTED_FILES = [
   'switchyard-fleet-overview.json',
   'switchyard-power-by-cluster.json',

@@ -13,6 +13,7 @@ import type { AgentHostHandle } from '@switchyard/node-agent';
 import { SessionClient, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
+import { DASHBOARDS_DIR, RULES_FILE_URL } from './catalog.js';
 import { panelQueries, substituteGrafanaVariables } from './dashboard-queries.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,9 +28,8 @@ import {
 } from '../harness.js';
 import { requireBuiltCli, spawnAgent } from '../processes.js';
 
-const CHART_FILES = new URL('../../../../charts/switchyard/files/', import.meta.url);
-const DASHBOARDS = new URL('dashboards/', CHART_FILES);
-const RULES = new URL('prometheus/switchyard.rules.yaml', CHART_FILES);
+const DASHBOARDS = DASHBOARDS_DIR;
+const RULES = RULES_FILE_URL;
 const SCRAPE_INTERVAL_S = 1;
 
 async function freePort(): Promise<number> {
