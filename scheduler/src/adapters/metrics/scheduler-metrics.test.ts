@@ -74,7 +74,10 @@ describe('SchedulerMetrics', () => {
     counters.increment('placements.by-class.standard.NO_CAPACITY', 2);
     counters.increment('placements.by-class.standard.SOMETHING_ELSE');
     counters.observe('admission.wait.batch', 0.3);
+    counters.increment('heartbeats.invalid');
     let text = await metrics.text();
+    expect(value(text, 'switchyard_heartbeats_total{outcome="invalid"}')).toBe(1);
+    expect(value(text, 'switchyard_heartbeats_total{outcome="stale"}')).toBe(0);
     expect(value(text, 'switchyard_requests_admitted_total{slo_class="interactive"}')).toBe(3);
     expect(value(text, 'switchyard_requests_rejected_total{slo_class="batch",reason="OVERLOADED"}')).toBe(1);
     expect(value(text, 'switchyard_placements_total{slo_class="standard",outcome="no_capacity"}')).toBe(2);

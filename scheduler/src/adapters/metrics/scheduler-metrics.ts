@@ -180,7 +180,7 @@ export class SchedulerMetrics {
       admitted.inc({ slo_class: sloClass }, 0);
       finished.inc({ slo_class: sloClass, outcome: 'ok' }, 0);
     }
-    for (const outcome of ['applied', 'stale', 'unknown_node']) heartbeats.inc({ outcome }, 0);
+    for (const outcome of ['applied', 'stale', 'unknown_node', 'invalid']) heartbeats.inc({ outcome }, 0);
     for (const outcome of ['ok', 'failed']) migrations.inc({ outcome }, 0);
     for (const outcome of ['applied', 'failed']) powerLimits.inc({ outcome }, 0);
     for (const outcome of ['accepted', 'completed', 'failed']) batchItems.inc({ outcome }, 0);

@@ -66,7 +66,10 @@ export class SchedulerSubscriptions {
     this.on(subjects.anyHeartbeat, (msg) => {
       const decoded = decode(Heartbeat, msg.data);
       if (decoded.ok) this.fleet.heartbeat(nodeIdFromAgentSubject(msg.subject) ?? '', decoded.value);
-      else this.dropInvalid(msg, decoded.error);
+      else {
+        this.counters.increment('heartbeats.invalid');
+        this.dropInvalid(msg, decoded.error);
+      }
     });
     this.on(subjects.anyResult, (msg) => {
       const decoded = decode(WorkResult, msg.data);
