@@ -20,3 +20,5 @@ export { clusterPowerOf } from './service/power-service.js';
 export { NatsOutbox } from './adapters/nats/nats-outbox.js';
 export { SchedulerMetrics, type SchedulerMetricsSource } from './adapters/metrics/scheduler-metrics.js';
 export { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
+export { FairShare } from './core/admission/fair-share.js';
+export { judgeSaturation } from './core/admission/saturation.js';

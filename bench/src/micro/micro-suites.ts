@@ -5,6 +5,7 @@
 import { planCodecSuite } from './codec.bench.js';
 import { planHeartbeatSuite } from './heartbeat.bench.js';
 import { planMetricsSuite } from './metrics.bench.js';
+import { planSessionsAdmissionSuite } from './sessions-admission.bench.js';
 import { planPlacementSuite } from './placement.bench.js';
 import {
   FULL_RUN,
@@ -60,6 +61,10 @@ export function runMicroSuites(options: MicroRunOptions): MicroRun {
       options.heartbeatNodes === undefined ? base : { ...base, nodeCounts: [options.heartbeatNodes] },
     ],
     [planCodecSuite, base],
+    [
+      planSessionsAdmissionSuite,
+      options.heartbeatNodes === undefined ? base : { ...base, nodeCounts: [options.heartbeatNodes] },
+    ],
     [
       planMetricsSuite,
       options.placementNodeCounts === undefined ? base : { ...base, nodeCounts: [options.placementNodeCounts[0]!] },
