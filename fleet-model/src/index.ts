@@ -37,6 +37,7 @@ export {
 export type { PowerLoad } from './power.js';
 export { createRng } from './rng.js';
 export { SimulatedAccelerator } from './simulated-accelerator.js';
+export { MinHeap } from './min-heap.js';
 export type {
   AcceleratorStatus,
   JobTimings,
