@@ -34,8 +34,8 @@ describe('buildPlacement rejects bad configuration', () => {
     },
     {
       name: 'unknown picker',
-      config: config({ picker: 'random' }),
-      message: /^unknown picker "random"; known: max-score$/,
+      config: config({ picker: 'roulette' }),
+      message: /^unknown picker "roulette"; known: max-score, random, round-robin$/,
     },
     {
       name: 'unknown picker by ref',

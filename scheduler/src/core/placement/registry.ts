@@ -1,5 +1,6 @@
 import { type WeightedScorer, PlacementFramework } from './framework.js';
 import { batchHeadroomScorer } from './plugins/batch-headroom/batch-headroom.js';
+import { randomPicker, roundRobinPicker } from './plugins/baseline-pickers/baseline-pickers.js';
 import { maxScorePicker } from './plugins/max-score/max-score.js';
 import { memoryFitFilter } from './plugins/memory-fit/memory-fit.js';
 import { modelSupportedFilter } from './plugins/model-supported/model-supported.js';
@@ -45,6 +46,8 @@ export const BUILTIN_PLUGINS: PluginRegistry = {
   },
   pickers: {
     'max-score': { params: [], create: () => maxScorePicker() },
+    random: { params: [], create: () => randomPicker() },
+    'round-robin': { params: [], create: () => roundRobinPicker() },
   },
 };
 
