@@ -174,7 +174,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   });
   input.requests.forEach((request, index) => events.push(request.arrivalMs, { kind: 'arrival', index }));
 
-  const outcomes: SimOutcome[] = new Array<SimOutcome>(input.requests.length);
+  const outcomes: (SimOutcome | undefined)[] = Array.from({ length: input.requests.length }, () => undefined);
   const running = new Map<string, { index: number; arrivalMs: number; node: SimNode }>();
   // Requests without an outcome yet (an object: the handlers below count it down).
   const left = { requests: input.requests.length };
@@ -281,5 +281,10 @@ export function simulate(input: SimulationInput): SimulationResult {
       requeue(node);
     }
   }
-  return { outcomes, simulatedMs: nowMs, nodes: nodes.length };
+  const decided = outcomes.filter((outcome): outcome is SimOutcome => outcome !== undefined);
+  // Every node's engine drains, so every accepted request completes; anything else is a bug here.
+  if (decided.length !== outcomes.length) {
+    throw new Error(`simulation ended with ${outcomes.length - decided.length} requests without an outcome`);
+  }
+  return { outcomes: decided, simulatedMs: nowMs, nodes: nodes.length };
 }
