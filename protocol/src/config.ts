@@ -51,6 +51,56 @@ export const TopologyConfig = z.strictObject({
 });
 export type TopologyConfig = z.infer<typeof TopologyConfig>;
 
+/**
+ * A fleet to simulate (`switchyard plan`, the capacity simulator): the topology file's clusters and
+ * regions plus the nodes in them, by group. Profile and model names are checked against the
+ * catalogue by the simulator, which names the group.
+ */
+export const FleetSpecConfig = TopologyConfig.extend({
+  nodes: z
+    .array(
+      z.strictObject({
+        cluster: Name,
+        profile: Name.describe('Accelerator profile, e.g. h100, trn2, l4.'),
+        count: z.number().int().min(1).max(100_000),
+        models: z.array(Name).max(64).describe('Models resident at start.'),
+        chips: z.number().int().min(1).max(256).optional(),
+        maxBatchSize: z.number().int().min(1).max(65_536).optional(),
+      }),
+    )
+    .min(1)
+    .max(10_000),
+}).superRefine((spec, ctx) => {
+  const clusters = new Set(spec.clusters.map((c) => c.name));
+  spec.nodes.forEach((group, i) => {
+    if (!clusters.has(group.cluster)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nodes', i, 'cluster'],
+        message: `cluster ${JSON.stringify(group.cluster)} is not among the clusters`,
+      });
+    }
+  });
+  const total = spec.nodes.reduce((sum, group) => sum + group.count, 0);
+  if (total > 200_000) {
+    ctx.addIssue({ code: 'custom', path: ['nodes'], message: `${total} nodes in all; at most 200000` });
+  }
+});
+export type FleetSpecConfig = z.infer<typeof FleetSpecConfig>;
+
+/** Parses and validates a fleet spec file's text; throws ConfigError naming the file and every problem. */
+export function parseFleetSpec(text: string, source = 'fleet'): FleetSpecConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const parsed = FleetSpecConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
 /** A configuration file that cannot be used; the message says what and where. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -12,29 +12,12 @@ import { parseArgs } from 'node:util';
 import type { SloClass } from '@switchyard/protocol';
 import { readAzureTrace, type TraceRequest } from '../workload/azure-trace.js';
 import { comparePolicies, formatPolicyComparison } from './policy-report.js';
-import type { SimRequest, SimulationInput } from './simulator.js';
+import { loadFleetSpec } from './fleet-spec.js';
+import type { SimRequest } from './simulator.js';
 
 const DEFAULT_TRACE = fileURLToPath(new URL('../../../../shared/traces/azure-llm-2023-conv.csv', import.meta.url));
-
-/** The reference fleet: a small GPU site and a mixed Trainium + L4 site, each with a 25 kW budget. */
-export function referenceFleet(requests: readonly SimRequest[], seed: number): SimulationInput {
-  return {
-    topology: {
-      clusters: [
-        { name: 'fra', location: 'Frankfurt', powerBudgetWatts: 25_000 },
-        { name: 'iad', location: 'Ashburn', powerBudgetWatts: 25_000 },
-      ],
-      regions: [],
-    },
-    groups: [
-      { cluster: 'fra', profile: 'h100', count: 3, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-      { cluster: 'iad', profile: 'trn2', count: 3, models: ['llama-3.1-8b', 'llama-3.3-70b'] },
-      { cluster: 'iad', profile: 'l4', count: 4, models: ['llama-3.1-8b'] },
-    ],
-    requests,
-    seed,
-  };
-}
+/** A small GPU site and a mixed Trainium + L4 site, each with a 25 kW budget. */
+const REFERENCE_FLEET = fileURLToPath(new URL('../../fleets/reference.json', import.meta.url));
 
 /** Gives trace rows a model and an SLO class by position (see the header). */
 export function asSimRequests(trace: readonly TraceRequest[]): SimRequest[] {
@@ -53,13 +36,19 @@ export function asSimRequests(trace: readonly TraceRequest[]): SimRequest[] {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { trace: { type: 'string', default: DEFAULT_TRACE }, seed: { type: 'string', default: '1' } },
+    options: {
+      trace: { type: 'string', default: DEFAULT_TRACE },
+      fleet: { type: 'string', default: REFERENCE_FLEET },
+      seed: { type: 'string', default: '1' },
+    },
   });
   const requests = asSimRequests(await readAzureTrace(values.trace));
   const started = performance.now();
-  const summaries = comparePolicies(referenceFleet(requests, Number(values.seed)));
+  const fleet = loadFleetSpec(values.fleet);
+  const summaries = comparePolicies({ ...fleet, requests, seed: Number(values.seed) });
   const wallMs = performance.now() - started;
-  console.log(`${values.trace}: ${requests.length} requests, reference fleet of 10 nodes in 2 clusters\n`);
+  const nodes = fleet.groups.reduce((sum, g) => sum + g.count, 0);
+  console.log(`${values.trace}: ${requests.length} requests; ${values.fleet}: ${nodes} nodes\n`);
   console.log(formatPolicyComparison(summaries));
   console.log(
     `\n${summaries.length} policies simulated in ${(wallMs / 1000).toFixed(1)} s ` +
