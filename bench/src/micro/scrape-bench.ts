@@ -7,31 +7,9 @@
  * time; the label cardinality must not grow with nodes or sessions.
  */
 import { parseArgs } from 'node:util';
-import type { SessionRecord } from '@switchyard/protocol';
-import { Counters, SchedulerMetrics, SessionRegistry } from '@switchyard/scheduler';
+import { Counters, SchedulerMetrics } from '@switchyard/scheduler';
 import { buildFleetFixture } from './fleet-fixture.js';
-
-function sessions(count: number, nodeIds: readonly string[]): SessionRegistry {
-  const registry = new SessionRegistry();
-  for (let i = 0; i < count; i++) {
-    const record: SessionRecord = {
-      v: 1,
-      sessionId: `s${i}`,
-      tenant: `t${i % 50}`,
-      model: 'llama-3.1-8b',
-      state: 'open',
-      // One in a hundred between owners, as after a node loss.
-      ownerNodeId: i % 100 === 0 ? null : nodeIds[i % nodeIds.length]!,
-      contextTokens: 2_000,
-      expectedContextTokens: 8_000,
-      turns: 3,
-      createdAtMs: 0,
-      turnSubject: `sy.v1.tenant.t${i % 50}.session.s${i}.turn`,
-    };
-    registry.put(record, 1);
-  }
-  return registry;
-}
+import { sessionRegistryOf } from './session-fixture.js';
 
 /** Scrapes `scrapes` times; returns the last text's size and the per-scrape times (ms). */
 export async function measureScrape(
@@ -40,9 +18,11 @@ export async function measureScrape(
   scrapes: number,
 ): Promise<{ bytes: number; series: number; timesMs: number[] }> {
   const fixture = buildFleetFixture({ nodes, seed: 1 });
-  const registry = sessions(
+  // One in a hundred between owners, as after a node loss.
+  const registry = sessionRegistryOf(
     sessionCount,
     fixture.fleet.nodes.map((n) => n.nodeId),
+    100,
   );
   const counters = new Counters();
   counters.increment('requests.admitted.interactive', 1_000);

@@ -4,8 +4,8 @@
  * tenants for every queued request; the saturation verdict with its retry-after hint for every
  * request that finds its class queue busy).
  */
-import type { SessionRecord } from '@switchyard/protocol';
-import { FairShare, judgeSaturation, SessionRegistry } from '@switchyard/scheduler';
+import { FairShare, judgeSaturation } from '@switchyard/scheduler';
+import { sessionRegistryOf } from './session-fixture.js';
 import { selected, shortCount, type MicroCase, type SuiteOptions, type SuitePlan } from './runner.js';
 
 export const SESSIONS_ADMISSION_SUITE = 'sessions-admission';
@@ -14,27 +14,6 @@ const NODES = 1_000;
 const TENANTS = 1_000;
 /** Operations per timed call: each takes well under a microsecond, below what one timing resolves. */
 const BATCH = 64;
-
-function registryOf(sessions: number): SessionRegistry {
-  const registry = new SessionRegistry();
-  for (let i = 0; i < sessions; i++) {
-    const record: SessionRecord = {
-      v: 1,
-      sessionId: `s${i}`,
-      tenant: `t${i % 50}`,
-      model: 'llama-3.1-8b',
-      state: 'open',
-      ownerNodeId: `n${i % NODES}`,
-      contextTokens: 2_000,
-      expectedContextTokens: 8_000,
-      turns: 3,
-      createdAtMs: 0,
-      turnSubject: `sy.v1.tenant.t${i % 50}.session.s${i}.turn`,
-    };
-    registry.put(record, 1);
-  }
-  return registry;
-}
 
 export function planSessionsAdmissionSuite(options: SuiteOptions): SuitePlan {
   const sessions = options.nodeCounts?.[0] ?? DEFAULT_SESSIONS;
@@ -50,7 +29,10 @@ export function planSessionsAdmissionSuite(options: SuiteOptions): SuitePlan {
     selected(options, SESSIONS_ADMISSION_SUITE, names.lookup) ||
     selected(options, SESSIONS_ADMISSION_SUITE, names.owned)
   ) {
-    const registry = registryOf(sessions);
+    const registry = sessionRegistryOf(
+      sessions,
+      Array.from({ length: NODES }, (_, i) => `n${i}`),
+    );
     checks['sessions'] = registry.size;
     const ids = Array.from({ length: 4096 }, (_, i) => `s${Math.floor((i * 7919) % sessions)}`);
     let i = 0;

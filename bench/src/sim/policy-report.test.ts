@@ -1,24 +1,7 @@
-import type { SloClass } from '@switchyard/protocol';
 import { describe, expect, it } from 'vitest';
 import { comparePolicies, formatPolicyComparison, POLICIES, summarize } from './policy-report.js';
-import type { SimRequest, SimulationInput } from './simulator.js';
-
-function workload(count: number): SimRequest[] {
-  let state = 3;
-  const next = (): number => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
-  const classes: SloClass[] = ['interactive', 'interactive', 'standard', 'batch'];
-  let atMs = 0;
-  return Array.from({ length: count }, (_, i) => {
-    atMs += -Math.log(1 - next()) * 50;
-    return {
-      arrivalMs: atMs,
-      model: 'llama-3.1-8b',
-      inputTokens: 200 + Math.floor(next() * 1_500),
-      outputTokens: 20 + Math.floor(next() * 200),
-      sloClass: classes[i % 4]!,
-    };
-  });
-}
+import { mixedPoissonStream } from './mixed-stream.js';
+import type { SimulationInput } from './simulator.js';
 
 const INPUT: SimulationInput = {
   topology: {
@@ -32,7 +15,7 @@ const INPUT: SimulationInput = {
     { cluster: 'fra', profile: 'h100', count: 2, models: ['llama-3.1-8b'] },
     { cluster: 'iad', profile: 'l4', count: 3, models: ['llama-3.1-8b'] },
   ],
-  requests: workload(1_500),
+  requests: mixedPoissonStream(1_500, 50, 3, { input: [200, 1_700], output: [20, 220] }),
   seed: 5,
 };
 

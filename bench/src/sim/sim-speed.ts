@@ -6,25 +6,8 @@
  * asks for at least 1,000,000).
  */
 import { parseArgs } from 'node:util';
-import type { SloClass } from '@switchyard/protocol';
-import { type SimRequest, simulate } from './simulator.js';
-
-function poissonStream(count: number, meanGapMs: number): SimRequest[] {
-  let state = 1;
-  const next = (): number => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
-  const classes: SloClass[] = ['interactive', 'interactive', 'standard', 'batch'];
-  let atMs = 0;
-  return Array.from({ length: count }, (_, i) => {
-    atMs += -Math.log(1 - next()) * meanGapMs;
-    return {
-      arrivalMs: atMs,
-      model: 'llama-3.1-8b',
-      inputTokens: 200 + Math.floor(next() * 2_000),
-      outputTokens: 20 + Math.floor(next() * 300),
-      sloClass: classes[i % classes.length]!,
-    };
-  });
-}
+import { mixedPoissonStream } from './mixed-stream.js';
+import { simulate } from './simulator.js';
 
 function main(): void {
   const { values } = parseArgs({
@@ -32,7 +15,7 @@ function main(): void {
   });
   const count = Number(values.requests);
   const perCluster = Math.max(1, Math.floor(Number(values.nodes) / 2));
-  const requests = poissonStream(count, 20);
+  const requests = mixedPoissonStream(count, 20);
   const started = performance.now();
   const result = simulate({
     topology: {

@@ -1,5 +1,5 @@
-import type { SloClass } from '@switchyard/protocol';
 import { describe, expect, it } from 'vitest';
+import { mixedPoissonStream } from './mixed-stream.js';
 import { type SimRequest, type SimulationInput, simulate } from './simulator.js';
 
 const TOPOLOGY = {
@@ -10,22 +10,8 @@ const TOPOLOGY = {
   regions: [],
 };
 
-/** A seeded Poisson stream of mixed requests (a Lehmer RNG: the test must not depend on the code under test). */
-function stream(count: number, meanGapMs: number, seed = 1): SimRequest[] {
-  let state = seed;
-  const next = (): number => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
-  const classes: SloClass[] = ['interactive', 'interactive', 'standard', 'batch'];
-  let atMs = 0;
-  return Array.from({ length: count }, (_, i) => {
-    atMs += -Math.log(1 - next()) * meanGapMs;
-    return {
-      arrivalMs: atMs,
-      model: 'llama-3.1-8b',
-      inputTokens: 100 + Math.floor(next() * 2_000),
-      outputTokens: 10 + Math.floor(next() * 300),
-      sloClass: classes[i % classes.length]!,
-    };
-  });
+function stream(count: number, meanGapMs: number): SimRequest[] {
+  return mixedPoissonStream(count, meanGapMs, 1, { input: [100, 2_100], output: [10, 310] });
 }
 
 function input(requests: readonly SimRequest[], seed = 7, count = 2, maxBatchSize?: number): SimulationInput {
