@@ -17,3 +17,4 @@ export * from './client/batch-client.js';
 export * from './config.js';
 export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
 export * from './ops/ops-server.js';
+export * from './slo-targets.js';

@@ -22,3 +22,9 @@ export { SchedulerMetrics, type SchedulerMetricsSource } from './adapters/metric
 export { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
 export { FairShare } from './core/admission/fair-share.js';
 export { judgeSaturation } from './core/admission/saturation.js';
+export { PowerService } from './service/power-service.js';
+export {
+  DEFAULT_ADMISSION_CONFIG,
+  type AdmissionConfig,
+  type ClassAdmissionConfig,
+} from './core/admission/admission-config.js';

@@ -27,11 +27,11 @@ export interface DemoSummary {
     readonly fromWatts: number;
     readonly toWatts: number;
   };
-  readonly sloTargets?: SloTargets;
+  readonly sloTargets?: DemoSloTargets;
 }
 
 /** What each SLO class is held to in the summary. */
-export interface SloTargets {
+export interface DemoSloTargets {
   readonly interactiveTtftMs: number;
   readonly standardDeadlineMs: number;
   readonly batchDeadlineMs: number;
@@ -43,7 +43,7 @@ export interface SloTargets {
  */
 export function sloAttainment(
   outcomes: readonly RequestOutcome[],
-  targets: SloTargets,
+  targets: DemoSloTargets,
 ): { sloClass: string; requests: number; met: number }[] {
   return (['interactive', 'standard', 'batch'] as const).map((sloClass) => {
     const rows = outcomes.filter((o) => o.sloClass === sloClass);

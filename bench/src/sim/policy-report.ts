@@ -4,9 +4,10 @@
  * tokens. Policies are placement pipelines of the scheduler's own plugins, so a baseline is the same
  * framework configured differently, never a second implementation.
  */
-import type { SloClass } from '@switchyard/protocol';
+import { DEFAULT_SLO_TARGETS, meetsSloTarget, type SloClass, type SloTargets } from '@switchyard/protocol';
 import { DEFAULT_PLACEMENT_CONFIG, LATENCY_PLACEMENT_CONFIG, type PlacementConfig } from '@switchyard/scheduler';
-import { latencyStats } from '../report/percentiles.js';
+import type { CdfPoint, PolicyRun, PolicySummary } from '../plan/plan-report.js';
+import { percentile } from '../report/percentiles.js';
 import { formatTable } from '../report/table.js';
 import { type SimulationInput, type SimulationResult, simulate } from './simulator.js';
 
@@ -36,39 +37,32 @@ export const POLICIES: Readonly<Record<string, PlacementConfig>> = {
   switchyard: DEFAULT_PLACEMENT_CONFIG,
 };
 
-/** What each class is judged against (the scheduler's slo-aware defaults). */
-export interface SloTargets {
-  readonly interactiveTtftMs: number;
-  readonly standardTotalMs: number;
-  readonly batchTotalMs: number;
-}
-export const DEFAULT_SLO_TARGETS: SloTargets = {
-  interactiveTtftMs: 1_000,
-  standardTotalMs: 30_000,
-  batchTotalMs: 3_600_000,
-};
-
-export interface PolicySummary {
-  readonly policy: string;
-  readonly requests: number;
-  readonly refused: number;
-  readonly ttftMs: { readonly p50: number; readonly p99: number };
-  readonly attainment: Readonly<Record<SloClass, number | undefined>>;
-  /** Joules per 1,000 tokens (prompt and output) of served work. */
-  readonly joulesPer1kTokens: number;
-  readonly simulatedMs: number;
+/** CDF of ascending `sorted` values at most `points` points, always including the extremes. */
+export function cdfOf(sorted: readonly number[], points = 200): CdfPoint[] {
+  if (sorted.length === 0) return [];
+  const step = Math.max(1, Math.floor(sorted.length / points));
+  const cdf: CdfPoint[] = [];
+  for (let i = step - 1; i < sorted.length; i += step) cdf.push({ ms: sorted[i]!, fraction: (i + 1) / sorted.length });
+  if (cdf.at(-1)?.fraction !== 1) cdf.push({ ms: sorted.at(-1)!, fraction: 1 });
+  return cdf;
 }
 
-/** Summarises one run; `inputTokens` of served requests come from the input. */
-export function summarize(
+function spread(sorted: readonly number[]): { p50: number; p90: number; p99: number } {
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
+}
+
+/** One policy's run as the report shows it: summary, latency distributions, power and utilisation over time. */
+export function policyRunOf(
   policy: string,
   input: SimulationInput,
   result: SimulationResult,
   targets: SloTargets = DEFAULT_SLO_TARGETS,
-): PolicySummary {
+): PolicyRun {
   const met: Record<SloClass, number> = { interactive: 0, standard: 0, batch: 0 };
   const total: Record<SloClass, number> = { interactive: 0, standard: 0, batch: 0 };
+  const refusedByCode: Record<string, number> = {};
   const ttfts: number[] = [];
+  const totals: number[] = [];
   let refused = 0;
   let joules = 0;
   let tokens = 0;
@@ -76,36 +70,58 @@ export function summarize(
     total[outcome.sloClass]++;
     if (outcome.refused !== undefined) {
       refused++;
+      refusedByCode[outcome.refused] = (refusedByCode[outcome.refused] ?? 0) + 1;
       return;
     }
     ttfts.push(outcome.ttftMs);
+    totals.push(outcome.totalMs);
     joules += outcome.energyJoules;
     tokens += outcome.outputTokens + (input.requests[i]?.inputTokens ?? 0);
-    const ok =
-      outcome.sloClass === 'interactive'
-        ? outcome.ttftMs <= targets.interactiveTtftMs
-        : outcome.totalMs <= (outcome.sloClass === 'standard' ? targets.standardTotalMs : targets.batchTotalMs);
-    if (ok) met[outcome.sloClass]++;
+    if (meetsSloTarget(outcome.sloClass, outcome.ttftMs, outcome.totalMs, targets)) met[outcome.sloClass]++;
   });
   const share = (c: SloClass): number | undefined => (total[c] === 0 ? undefined : met[c] / total[c]);
-  const stats = ttfts.length === 0 ? { p50: Number.NaN, p99: Number.NaN } : latencyStats(ttfts);
+  const served = result.outcomes.length;
+  ttfts.sort((a, b) => a - b);
+  totals.sort((a, b) => a - b);
   return {
-    policy,
-    requests: result.outcomes.length,
-    refused,
-    ttftMs: { p50: stats.p50, p99: stats.p99 },
-    attainment: { interactive: share('interactive'), standard: share('standard'), batch: share('batch') },
-    joulesPer1kTokens: tokens === 0 ? Number.NaN : (1000 * joules) / tokens,
-    simulatedMs: result.simulatedMs,
+    summary: {
+      policy,
+      requests: served,
+      refused,
+      refusedByCode,
+      ttftMs: spread(ttfts),
+      totalMs: spread(totals),
+      attainment: { interactive: share('interactive'), standard: share('standard'), batch: share('batch') },
+      overallAttainment: served === 0 ? Number.NaN : (met.interactive + met.standard + met.batch) / served,
+      joulesPer1kTokens: tokens === 0 ? Number.NaN : (1000 * joules) / tokens,
+      peakFleetWatts: result.series.peakFleetWatts,
+      simulatedMs: result.simulatedMs,
+    },
+    ttftCdf: cdfOf(ttfts),
+    totalCdf: cdfOf(totals),
+    series: { bucketMs: result.series.bucketMs, clusters: result.series.clusters },
   };
+}
+
+/** The summary alone (see policyRunOf). */
+export function summarize(
+  policy: string,
+  input: SimulationInput,
+  result: SimulationResult,
+  targets: SloTargets = DEFAULT_SLO_TARGETS,
+): PolicySummary {
+  return policyRunOf(policy, input, result, targets).summary;
 }
 
 /** Runs the same input under each policy. */
 export function comparePolicies(
   input: SimulationInput,
   policies: Readonly<Record<string, PlacementConfig>> = POLICIES,
-): PolicySummary[] {
-  return Object.entries(policies).map(([name, placement]) => summarize(name, input, simulate({ ...input, placement })));
+  targets: SloTargets = DEFAULT_SLO_TARGETS,
+): PolicyRun[] {
+  return Object.entries(policies).map(([name, placement]) =>
+    policyRunOf(name, input, simulate({ ...input, placement }), targets),
+  );
 }
 
 function percent(share: number | undefined): string {
@@ -113,7 +129,8 @@ function percent(share: number | undefined): string {
 }
 
 /** The comparison as a table. */
-export function formatPolicyComparison(summaries: readonly PolicySummary[]): string {
+export function formatPolicyComparison(runs: readonly PolicyRun[]): string {
+  const summaries = runs.map((run) => run.summary);
   return formatTable(
     ['policy', 'TTFT p50 ms', 'TTFT p99 ms', 'interactive', 'standard', 'batch', 'refused', 'J / 1k tokens'],
     summaries.map((s) => [

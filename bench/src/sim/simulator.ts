@@ -1,14 +1,22 @@
 /**
  * The capacity simulator's engine: a discrete-event simulation in virtual time that drives the
- * scheduler's own placement core (PlacementFramework over a FleetView with its index and topology)
- * and fleet-model's own SimulatedAccelerator per node, the engine the node agents run on real
- * timers. No second implementation of either: the simulator only decides when things happen.
+ * scheduler's own placement core (PlacementFramework over a FleetView with its index and topology),
+ * its own power controller (PowerService, ticking once a virtual second) and fleet-model's own
+ * SimulatedAccelerator per node, the engine the node agents run on real timers. No second
+ * implementation of any of them: the simulator only decides when things happen.
  *
  * Events, in time order: request arrivals; each node's next internal event (prefill done, decode
- * step batch done, model loaded: SimulatedAccelerator.nextEventAtMs); and a heartbeat per node
- * every interval, which is how the scheduler's view learns the node's real state, as live.
- * Placement reserves capacity on the chosen node (FleetView.assume) exactly as the live inference
- * service does, and a completion releases it.
+ * step batch done, model loaded: SimulatedAccelerator.nextEventAtMs); a heartbeat per node every
+ * interval, which is how the scheduler's view learns the node's real state, as live; a control tick
+ * per interval (the power controller); and retries of waiting requests. Placement reserves capacity
+ * on the chosen node (FleetView.assume) exactly as the live inference service does, and a completion
+ * releases it.
+ *
+ * Waiting mirrors live admission: a request nothing has room for waits in its class's queue (FIFO
+ * per class and model, the live queue limits and waits), is retried at most every
+ * minRetryIntervalMs while capacity may have freed, and is refused NO_CAPACITY when its wait runs
+ * out (OVERLOADED when the queue is full). Batch work waits until its deadline instead, as the live
+ * batch service's durable queue does; that is how batch deferral under a power cap plays out.
  */
 import {
   createRng,
@@ -22,14 +30,19 @@ import {
 import { PROTOCOL_VERSION, type Heartbeat, type SloClass } from '@switchyard/protocol';
 import {
   buildPlacement,
+  Counters,
+  DEFAULT_ADMISSION_CONFIG,
   DEFAULT_PLACEMENT_CONFIG,
   FleetView,
   type PlacementConfig,
   PlacementIndex,
+  PowerService,
   requestKvBytes,
+  type SchedulerOutbox,
   Topology,
   type TopologySpec,
 } from '@switchyard/scheduler';
+import { SeriesRecorder, type SimSeries } from './sim-series.js';
 
 /** Nodes of one kind in one cluster. */
 export interface SimNodeGroup {
@@ -49,8 +62,14 @@ export interface SimulationInput {
   readonly requests: readonly SimRequest[];
   readonly seed: number;
   readonly placement?: PlacementConfig;
-  /** Virtual ms between a node's heartbeats (default 1,000, as live agents). */
+  /** Virtual ms between a node's heartbeats and between power-controller ticks (default 1,000, as live). */
   readonly heartbeatIntervalMs?: number;
+  /** How long a batch request may wait for room (default one hour: its deadline). */
+  readonly batchMaxWaitMs?: number;
+  /** Run the power controller (default true); off, clusters only steer and defer by placement. */
+  readonly powerControl?: boolean;
+  /** Called as requests get their outcomes, at most ~200 times a run. */
+  readonly onProgress?: (decided: number, total: number) => void;
 }
 
 export interface SimRequest {
@@ -65,12 +84,18 @@ export interface SimRequest {
 /** One request's fate. */
 export interface SimOutcome {
   readonly sloClass: SloClass;
-  /** Error code when no node took it (placement or the node refused), else undefined. */
+  /** Error code when no node took it (placement, admission or the node refused), else undefined. */
   readonly refused: string | undefined;
+  /** Arrival to first token: waiting for room, the network round trip, the node's queue and prefill. */
   readonly ttftMs: number;
+  /** Arrival to last token. */
   readonly totalMs: number;
+  /** Time spent waiting for room before placement. */
+  readonly waitedMs: number;
   readonly outputTokens: number;
   readonly energyJoules: number;
+  /** Cluster that served it. */
+  readonly cluster: string | undefined;
 }
 
 export interface SimulationResult {
@@ -78,6 +103,10 @@ export interface SimulationResult {
   /** Virtual time the run covered (last event). */
   readonly simulatedMs: number;
   readonly nodes: number;
+  /** Power and utilisation per cluster over the run. */
+  readonly series: SimSeries;
+  /** Node power-limit changes the controller made. */
+  readonly powerLimitChanges: number;
 }
 
 interface SimNode {
@@ -90,15 +119,49 @@ interface SimNode {
   seq: number;
   /** Bumped whenever the node's next event is re-queued, so stale heap entries are skipped. */
   version: number;
+  lastBusyMs: number;
+}
+
+interface Running {
+  readonly index: number;
+  readonly waitedMs: number;
+  readonly networkMs: number;
+  readonly cluster: string;
+}
+
+/** A FIFO of waiting request indices with an O(1) pop (a head offset, compacted now and then). */
+class WaitQueue {
+  private items: number[] = [];
+  private head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  peek(): number | undefined {
+    return this.items[this.head];
+  }
+  push(index: number): void {
+    this.items.push(index);
+  }
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 type Event =
   | { readonly kind: 'arrival'; readonly index: number }
   | { readonly kind: 'node'; readonly node: SimNode; readonly version: number }
-  | { readonly kind: 'heartbeat'; readonly node: SimNode };
+  | { readonly kind: 'heartbeat'; readonly node: SimNode }
+  | { readonly kind: 'control' }
+  | { readonly kind: 'retry' };
 
 /** A detector that never declares a simulated node dead: every node reports on time. */
 const NEVER_SILENT = { suspectAfterMs: 1e15, deadAfterMs: 2e15, forgetAfterMs: 3e15 };
+const CLASS_ORDER: readonly SloClass[] = ['interactive', 'standard', 'batch'];
+const QUIET_LOG = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 function heartbeatOf(node: SimNode, nowMs: number): Heartbeat {
   const status = node.accelerator.status(nowMs);
@@ -128,14 +191,42 @@ function heartbeatOf(node: SimNode, nowMs: number): Heartbeat {
   };
 }
 
-/** Runs the simulation to the last completion. Deterministic for a seed. */
+function notCarried(): never {
+  throw new Error('the simulator only carries power limits');
+}
+
+/** The power controller's only way out: limits applied to the simulated engines at once. */
+function simOutbox(
+  byId: ReadonlyMap<string, SimNode>,
+  clock: () => number,
+  changes: { count: number },
+): SchedulerOutbox {
+  return {
+    publish: notCarried,
+    assign: notCarried,
+    adoptSession: notCarried,
+    releaseSession: notCarried,
+    setPowerLimit: (nodeId, command) => {
+      const node = byId.get(nodeId);
+      if (node === undefined) throw new Error(`power limit for unknown node ${nodeId}`);
+      changes.count++;
+      const appliedWatts = node.accelerator.setPowerLimit(command.limitWatts, clock());
+      return Promise.resolve({ v: PROTOCOL_VERSION, ok: true as const, nodeId, appliedWatts });
+    },
+  };
+}
+
+/** Runs the simulation to the last outcome. Deterministic for a seed. */
 export function simulate(input: SimulationInput): SimulationResult {
   const heartbeatMs = input.heartbeatIntervalMs ?? 1_000;
+  const retryMs = DEFAULT_ADMISSION_CONFIG.minRetryIntervalMs;
   const rng = createRng(input.seed);
   const placement = buildPlacement(input.placement ?? DEFAULT_PLACEMENT_CONFIG);
   const fleet = new FleetView(getProfile, NEVER_SILENT, new PlacementIndex(), new Topology(input.topology));
   const events = new MinHeap<Event>();
   const nodes: SimNode[] = [];
+  const byId = new Map<string, SimNode>();
+  let nowMs = 0;
   for (const group of input.groups) {
     const profile = getProfile(group.profile);
     if (profile === undefined) throw new RangeError(`unknown accelerator profile ${JSON.stringify(group.profile)}`);
@@ -157,8 +248,10 @@ export function simulate(input: SimulationInput): SimulationResult {
         }),
         seq: 0,
         version: 0,
+        lastBusyMs: 0,
       };
       nodes.push(node);
+      byId.set(node.nodeId, node);
       const registered = fleet.register(
         { ...heartbeatOf(node, 0), agentVersion: 'sim', heartbeatIntervalMs: heartbeatMs },
         0,
@@ -166,24 +259,53 @@ export function simulate(input: SimulationInput): SimulationResult {
       if (!registered.ok) throw new RangeError(`node ${node.nodeId}: ${registered.message}`);
     }
   }
+  const limitChanges = { count: 0 };
+  const power =
+    input.powerControl === false
+      ? undefined
+      : new PowerService(
+          fleet,
+          simOutbox(byId, () => nowMs, limitChanges),
+          new Counters(),
+          QUIET_LOG,
+          () => nowMs,
+        );
+  const series = new SeriesRecorder(
+    heartbeatMs,
+    [...fleet.topology.all()].map((c) => ({
+      name: c.name,
+      budgetWatts: c.budgeted ? c.budgetWatts : 0,
+      nodes: nodes.filter((n) => n.cluster === c.name).length,
+    })),
+  );
   // Heartbeats spread over the interval, as agents started at different times send them.
-  const byId = new Map<string, SimNode>();
-  nodes.forEach((node, i) => {
-    byId.set(node.nodeId, node);
-    events.push((i * heartbeatMs) / nodes.length, { kind: 'heartbeat', node });
-  });
+  nodes.forEach((node, i) => events.push((i * heartbeatMs) / nodes.length, { kind: 'heartbeat', node }));
+  events.push(heartbeatMs, { kind: 'control' });
   input.requests.forEach((request, index) => events.push(request.arrivalMs, { kind: 'arrival', index }));
 
-  const outcomes: (SimOutcome | undefined)[] = Array.from({ length: input.requests.length }, () => undefined);
-  const running = new Map<string, { index: number; arrivalMs: number; node: SimNode }>();
-  // Requests without an outcome yet (an object: the handlers below count it down).
-  const left = { requests: input.requests.length };
-  let nowMs = 0;
+  const total = input.requests.length;
+  const outcomes: (SimOutcome | undefined)[] = Array.from({ length: total }, () => undefined);
+  const running = new Map<string, Running>();
+  const waiting = new Map<string, WaitQueue>();
+  const waitingOrder: { readonly key: string; readonly queue: WaitQueue; readonly sloClass: SloClass }[] = [];
+  const left = { requests: total, waiting: 0, retryScheduled: false };
+  const progressEvery = Math.max(1, Math.floor(total / 200));
 
+  const decided = (): void => {
+    left.requests--;
+    if (input.onProgress !== undefined && (total - left.requests) % progressEvery === 0) {
+      input.onProgress(total - left.requests, total);
+    }
+  };
   const requeue = (node: SimNode): void => {
     const at = node.accelerator.nextEventAtMs();
     node.version++;
     if (at !== undefined) events.push(at, { kind: 'node', node, version: node.version });
+  };
+  const scheduleRetry = (): void => {
+    if (left.waiting === 0 || left.retryScheduled) return;
+    left.retryScheduled = true;
+    events.push(nowMs + retryMs, { kind: 'retry' });
   };
   const handle = (node: SimNode, happened: readonly SimEvent[]): void => {
     for (const event of happened) {
@@ -193,15 +315,19 @@ export function simulate(input: SimulationInput): SimulationResult {
       running.delete(event.jobId);
       fleet.release(event.jobId);
       const request = input.requests[job.index]!;
+      const lead = job.waitedMs + job.networkMs;
       outcomes[job.index] = {
         sloClass: request.sloClass,
         refused: undefined,
-        ttftMs: event.timings.ttftMs,
-        totalMs: event.timings.totalMs,
+        ttftMs: lead + event.timings.ttftMs,
+        totalMs: lead + event.timings.totalMs,
+        waitedMs: job.waitedMs,
         outputTokens: event.outputTokens,
         energyJoules: event.energyJoules,
+        cluster: job.cluster,
       };
-      left.requests--;
+      decided();
+      scheduleRetry();
     }
     requeue(node);
   };
@@ -212,10 +338,98 @@ export function simulate(input: SimulationInput): SimulationResult {
       refused: code,
       ttftMs: 0,
       totalMs: 0,
+      waitedMs: nowMs - request.arrivalMs,
       outputTokens: 0,
       energyJoules: 0,
+      cluster: undefined,
     };
-    left.requests--;
+    decided();
+  };
+  const maxWaitMs = (sloClass: SloClass): number =>
+    sloClass === 'batch' ? (input.batchMaxWaitMs ?? 3_600_000) : DEFAULT_ADMISSION_CONFIG.classes[sloClass].maxWaitMs;
+
+  /** One placement attempt: placed, refused for good, or NO_CAPACITY (the caller decides whether to wait). */
+  const attempt = (index: number): 'placed' | 'refused' | 'no-capacity' => {
+    const request = input.requests[index]!;
+    const model: ModelSpec | undefined = getModel(request.model);
+    if (model === undefined) {
+      refuse(index, 'UNKNOWN_MODEL');
+      return 'refused';
+    }
+    const requestId = `r${index}`;
+    const placementRequest = {
+      requestId,
+      model,
+      inputTokens: request.inputTokens,
+      maxOutputTokens: Math.max(1, request.outputTokens),
+      priority: 'normal' as const,
+      sloClass: request.sloClass,
+      region: request.region,
+    };
+    const decision = placement.place(placementRequest, fleet, { nowMs, rng });
+    if (!decision.ok) {
+      if (decision.code === 'NO_CAPACITY') return 'no-capacity';
+      refuse(index, decision.code);
+      return 'refused';
+    }
+    const node = byId.get(decision.node.nodeId)!;
+    // Bring the node's engine to now before it takes the job (events due now happen first).
+    handle(node, node.accelerator.advance(nowMs));
+    const submitted = node.accelerator.submit(
+      {
+        id: requestId,
+        model: model.name,
+        inputTokens: request.inputTokens,
+        maxOutputTokens: placementRequest.maxOutputTokens,
+      },
+      nowMs,
+    );
+    if (!submitted.ok) {
+      refuse(index, submitted.code);
+      return 'refused';
+    }
+    fleet.assume({
+      requestId,
+      nodeId: node.nodeId,
+      model: model.name,
+      kvBytes: requestKvBytes(placementRequest),
+      predictedServiceMs: decision.estimate.totalMs - decision.estimate.queueWaitMs - decision.estimate.networkMs,
+      powerDeltaWatts: decision.estimate.powerDeltaWatts,
+      sloClass: request.sloClass,
+      assumedAtMs: nowMs,
+      confirmedAtMs: undefined,
+    });
+    running.set(requestId, {
+      index,
+      waitedMs: nowMs - request.arrivalMs,
+      networkMs: decision.estimate.networkMs,
+      cluster: node.cluster,
+    });
+    requeue(node);
+    return 'placed';
+  };
+  const queueFor = (request: SimRequest): WaitQueue => {
+    const key = `${request.sloClass}/${request.model}`;
+    let queue = waiting.get(key);
+    if (queue === undefined) {
+      queue = new WaitQueue();
+      waiting.set(key, queue);
+      waitingOrder.push({ key, queue, sloClass: request.sloClass });
+      waitingOrder.sort((a, b) => CLASS_ORDER.indexOf(a.sloClass) - CLASS_ORDER.indexOf(b.sloClass));
+    }
+    return queue;
+  };
+  /** Retries every queue's head in class order until it finds no room; expired heads are refused. */
+  const retryWaiting = (): void => {
+    for (const { queue, sloClass } of waitingOrder) {
+      for (let index = queue.peek(); index !== undefined; index = queue.peek()) {
+        const expired = nowMs - input.requests[index]!.arrivalMs >= maxWaitMs(sloClass);
+        if (!expired && attempt(index) === 'no-capacity') break;
+        queue.shift();
+        left.waiting--;
+        if (expired) refuse(index, 'NO_CAPACITY');
+      }
+    }
   };
 
   while (left.requests > 0) {
@@ -223,68 +437,59 @@ export function simulate(input: SimulationInput): SimulationResult {
     const event = events.pop();
     if (event === undefined || at === undefined) break;
     nowMs = at;
-    if (event.kind === 'heartbeat') {
-      fleet.applyHeartbeat(heartbeatOf(event.node, nowMs), nowMs);
-      events.push(nowMs + heartbeatMs, event);
-    } else if (event.kind === 'node') {
-      if (event.version === event.node.version) handle(event.node, event.node.accelerator.advance(nowMs));
-    } else {
-      const request = input.requests[event.index]!;
-      const model: ModelSpec | undefined = getModel(request.model);
-      if (model === undefined) {
-        refuse(event.index, 'UNKNOWN_MODEL');
-        continue;
+    switch (event.kind) {
+      case 'heartbeat': {
+        const { node } = event;
+        const beat = heartbeatOf(node, nowMs);
+        fleet.applyHeartbeat(beat, nowMs);
+        const busyMs = node.accelerator.status(nowMs).busyMs;
+        series.record(node.cluster, nowMs, beat.powerDrawWatts, (busyMs - node.lastBusyMs) / heartbeatMs);
+        node.lastBusyMs = busyMs;
+        events.push(nowMs + heartbeatMs, event);
+        break;
       }
-      const requestId = `r${event.index}`;
-      const placementRequest = {
-        requestId,
-        model,
-        inputTokens: request.inputTokens,
-        maxOutputTokens: Math.max(1, request.outputTokens),
-        priority: 'normal' as const,
-        sloClass: request.sloClass,
-        region: request.region,
-      };
-      const decision = placement.place(placementRequest, fleet, { nowMs, rng });
-      if (!decision.ok) {
-        refuse(event.index, decision.code);
-        continue;
+      case 'control':
+        power?.tick();
+        // Heartbeats change what placement sees (stages, loads): waiting work gets another look.
+        if (left.waiting > 0) retryWaiting();
+        events.push(nowMs + heartbeatMs, event);
+        break;
+      case 'retry':
+        left.retryScheduled = false;
+        retryWaiting();
+        break;
+      case 'node':
+        if (event.version === event.node.version) handle(event.node, event.node.accelerator.advance(nowMs));
+        break;
+      case 'arrival': {
+        const request = input.requests[event.index]!;
+        const queue = queueFor(request);
+        // Arrivals join behind requests already waiting for the same thing.
+        if (queue.size > 0 || attempt(event.index) === 'no-capacity') {
+          const limit =
+            request.sloClass === 'batch' ? Infinity : DEFAULT_ADMISSION_CONFIG.classes[request.sloClass].maxQueued;
+          if (queue.size >= limit) {
+            refuse(event.index, 'OVERLOADED');
+          } else {
+            queue.push(event.index);
+            left.waiting++;
+            scheduleRetry();
+          }
+        }
+        break;
       }
-      const node = byId.get(decision.node.nodeId)!;
-      // Bring the node's engine to now before it takes the job (events due now happen first).
-      handle(node, node.accelerator.advance(nowMs));
-      const submitted = node.accelerator.submit(
-        {
-          id: requestId,
-          model: model.name,
-          inputTokens: request.inputTokens,
-          maxOutputTokens: placementRequest.maxOutputTokens,
-        },
-        nowMs,
-      );
-      if (!submitted.ok) {
-        refuse(event.index, submitted.code);
-        continue;
-      }
-      fleet.assume({
-        requestId,
-        nodeId: node.nodeId,
-        model: model.name,
-        kvBytes: requestKvBytes(placementRequest),
-        predictedServiceMs: decision.estimate.totalMs - decision.estimate.queueWaitMs - decision.estimate.networkMs,
-        powerDeltaWatts: decision.estimate.powerDeltaWatts,
-        sloClass: request.sloClass,
-        assumedAtMs: nowMs,
-        confirmedAtMs: undefined,
-      });
-      running.set(requestId, { index: event.index, arrivalMs: nowMs, node });
-      requeue(node);
     }
   }
-  const decided = outcomes.filter((outcome): outcome is SimOutcome => outcome !== undefined);
-  // Every node's engine drains, so every accepted request completes; anything else is a bug here.
-  if (decided.length !== outcomes.length) {
-    throw new Error(`simulation ended with ${outcomes.length - decided.length} requests without an outcome`);
+  const done = outcomes.filter((outcome): outcome is SimOutcome => outcome !== undefined);
+  // Every node's engine drains and every wait runs out, so every request ends; anything else is a bug here.
+  if (done.length !== outcomes.length) {
+    throw new Error(`simulation ended with ${outcomes.length - done.length} requests without an outcome`);
   }
-  return { outcomes: decided, simulatedMs: nowMs, nodes: nodes.length };
+  return {
+    outcomes: done,
+    simulatedMs: nowMs,
+    nodes: nodes.length,
+    series: series.finish(nowMs),
+    powerLimitChanges: limitChanges.count,
+  };
 }

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { DEFAULT_SLO_TARGETS, type SloTargets } from '@switchyard/protocol';
 import type { BackendStatus } from '../backends/backend.js';
 import type { NodeResultEvent } from '../node-agent.js';
 
@@ -11,19 +12,6 @@ export interface MeteredNode {
   readonly sessionCount: number;
   readonly utilization: number;
 }
-
-/** What the agent's SLO count measures finished requests against (the scheduler's defaults). */
-export interface SloTargets {
-  readonly interactiveTtftMs: number;
-  readonly standardTotalMs: number;
-  readonly batchTotalMs: number;
-}
-
-export const DEFAULT_SLO_TARGETS: SloTargets = {
-  interactiveTtftMs: 1_000,
-  standardTotalMs: 30_000,
-  batchTotalMs: 3_600_000,
-};
 
 /** TTFT and request time: 10 ms … 10 min. */
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];

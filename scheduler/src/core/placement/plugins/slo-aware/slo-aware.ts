@@ -1,4 +1,4 @@
-import type { PowerStage } from '@switchyard/protocol';
+import { DEFAULT_SLO_TARGETS, type PowerStage } from '@switchyard/protocol';
 import type { Candidate, PlacementRequest, Scorer } from '../../types.js';
 
 /** Parameters of the SLO-aware scorer. */
@@ -37,9 +37,12 @@ const STAGE_EXPONENT: Readonly<Record<PowerStage, number>> = { normal: 0, steer:
  * placement index can bound groups of nodes by an estimate floor and search them exactly.
  */
 export function sloAwareScorer(params: SloAwareParams = {}): Scorer {
-  const interactiveTtftMs = positive('interactiveTtftMs', params.interactiveTtftMs ?? 1000);
-  const standardTotalMs = positive('standardTotalMs', params.standardTotalMs ?? 30_000);
-  const batchTotalMs = positive('batchTotalMs', params.batchTotalMs ?? 3_600_000);
+  const interactiveTtftMs = positive(
+    'interactiveTtftMs',
+    params.interactiveTtftMs ?? DEFAULT_SLO_TARGETS.interactiveTtftMs,
+  );
+  const standardTotalMs = positive('standardTotalMs', params.standardTotalMs ?? DEFAULT_SLO_TARGETS.standardTotalMs);
+  const batchTotalMs = positive('batchTotalMs', params.batchTotalMs ?? DEFAULT_SLO_TARGETS.batchTotalMs);
   const joulesPerTokenRef = positive('joulesPerTokenRef', params.joulesPerTokenRef ?? 1);
   const steerPenalty = params.steerPenalty ?? 2;
   if (!(steerPenalty >= 1)) throw new RangeError(`slo-aware: steerPenalty must be ≥ 1, got ${steerPenalty}`);
