@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.js';
 import { explainCommand } from './commands/explain.js';
 import { latencyCommand } from './commands/latency.js';
 import { nodeCommand } from './commands/node.js';
+import { planCommand } from './commands/plan.js';
 import { powerCommand } from './commands/power.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { sessionCommand } from './commands/session.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly Command[] = [
   explainCommand,
   powerCommand,
   latencyCommand,
+  planCommand,
 ];
 
 function mainHelp(): string {
