@@ -28,6 +28,7 @@ import { SessionDriver } from './session-driver.js';
 import { readLogOf } from './session-log.js';
 import { httpPortOf, renderMetrics, type Sample, scrapeAll } from './demo-metrics.js';
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
+import { planDemoFleet } from './demo-plan.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -54,6 +55,14 @@ export interface DemoOptions {
 
 /** What the demo's clients expect, per SLO class (the scheduler's slo-aware defaults for interactive). */
 export const DEMO_SLO = { interactiveTtftMs: 1000, standardDeadlineMs: 60_000, batchDeadlineMs: 120_000 } as const;
+
+/** What the demo's load asks for (relative weights); the capacity plan at the end uses the same. */
+const DEMO_MIX = {
+  models: { 'llama-3.1-8b': 3, 'llama-3.3-70b': 1 },
+  regions: { 'eu-central': 0.45, 'us-east': 0.35, 'ap-southeast': 0.2 },
+  classes: { interactive: 0.6, standard: 0.25, batch: 0.15 },
+} as const;
+const DEMO_MAX_INPUT_TOKENS = 8192;
 
 /** Cuts a cluster's power budget through the admin subject; returns the applied budget or an error text. */
 async function cutBudget(nc: NatsConnection, cluster: string, budgetWatts: number): Promise<string | undefined> {
@@ -184,22 +193,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const driver = new LoadDriver(
       client,
       {
-        models: [
-          { name: 'llama-3.1-8b', weight: 3 },
-          { name: 'llama-3.3-70b', weight: 1 },
-        ],
+        models: Object.entries(DEMO_MIX.models).map(([name, weight]) => ({ name, weight })),
         sizes: sizes.filter((s) => s.outputTokens > 0),
-        maxInputTokens: 8192,
+        maxInputTokens: DEMO_MAX_INPUT_TOKENS,
         maxOutputTokens: options.maxOutputTokens ?? 1024,
-        regions: [
-          { name: 'eu-central', weight: 0.45 },
-          { name: 'us-east', weight: 0.35 },
-          { name: 'ap-southeast', weight: 0.2 },
-        ],
+        regions: Object.entries(DEMO_MIX.regions).map(([name, weight]) => ({ name, weight })),
         classes: [
-          { sloClass: 'interactive', weight: 0.6 },
-          { sloClass: 'standard', weight: 0.25, deadlineMs: DEMO_SLO.standardDeadlineMs },
-          { sloClass: 'batch', weight: 0.15, deadlineMs: DEMO_SLO.batchDeadlineMs },
+          { sloClass: 'interactive', weight: DEMO_MIX.classes.interactive },
+          { sloClass: 'standard', weight: DEMO_MIX.classes.standard, deadlineMs: DEMO_SLO.standardDeadlineMs },
+          { sloClass: 'batch', weight: DEMO_MIX.classes.batch, deadlineMs: DEMO_SLO.batchDeadlineMs },
         ],
       },
       options.ratePerS,
@@ -363,6 +365,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const agentPorts = agents.map((a) => httpPortOf(a.process)).filter((port) => port !== undefined);
     say('');
     say(renderMetrics(leaderSamples, await scrapeAll(agentPorts)));
+    const plan = await planDemoFleet({
+      fleet,
+      ratePerS: options.ratePerS,
+      durationMs: options.durationMs,
+      sizes: sizes.filter((s) => s.outputTokens > 0),
+      maxInputTokens: DEMO_MAX_INPUT_TOKENS,
+      maxOutputTokens: options.maxOutputTokens ?? 1024,
+      models: DEMO_MIX.models,
+      classes: DEMO_MIX.classes,
+      regions: DEMO_MIX.regions,
+      targets: {
+        interactiveTtftMs: DEMO_SLO.interactiveTtftMs,
+        standardTotalMs: DEMO_SLO.standardDeadlineMs,
+        batchTotalMs: DEMO_SLO.batchDeadlineMs,
+      },
+      seed: options.seed,
+      logDir: options.logDir,
+      live: driver.outcomes,
+    });
+    say('');
+    say(plan.text);
     return summary;
   } finally {
     await client?.close().catch(() => undefined);

@@ -22,8 +22,8 @@ export const DEFAULT_CLASS_MIX: Readonly<Record<SloClass, number>> = { interacti
 export interface RequestMix {
   readonly models: Weights;
   readonly classes: Readonly<Partial<Record<SloClass, number>>>;
-  /** Client regions to spread requests over; empty: no region (no network latency). */
-  readonly regions: readonly string[];
+  /** Client regions to spread requests over, evenly or by weight; empty: no region (no network latency). */
+  readonly regions: readonly string[] | Weights;
 }
 
 /**
@@ -34,13 +34,17 @@ export interface RequestMix {
 export function assignMix(rows: readonly WorkloadRequest[], mix: RequestMix, seed: number): SimRequest[] {
   const models = cumulative(mix.models, 'model');
   const classes = cumulative(mix.classes, 'SLO class');
+  const regionWeights: Weights = Array.isArray(mix.regions)
+    ? Object.fromEntries((mix.regions as readonly string[]).map((name) => [name, 1]))
+    : (mix.regions as Weights);
+  const regions = Object.keys(regionWeights).length === 0 ? [] : cumulative(regionWeights, 'region');
   let state = (seed % 2_147_483_646) + 1;
   const next = (): number => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
   const bySession = new Map<string, Pick<SimRequest, 'model' | 'sloClass' | 'region'>>();
   return rows.map((row) => {
     let kind = row.sessionId === undefined ? undefined : bySession.get(row.sessionId);
     if (kind === undefined) {
-      const region = mix.regions.length === 0 ? undefined : mix.regions[Math.floor(next() * mix.regions.length)];
+      const region = regions.length === 0 ? undefined : pick(regions, next());
       kind = {
         model: pick(models, next()),
         sloClass: pick(classes, next()) as SloClass,

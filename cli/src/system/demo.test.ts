@@ -47,9 +47,14 @@ describe('switchyard demo (the main job)', () => {
       expect(stdout).toMatch(
         /Metrics, as Prometheus would scrape them[\s\S]*interactive +\d+ +≤ \d+ µs +(≤ \d+ µs|> largest bucket) +\d+\.\d%/,
       );
+      // The capacity planner on the same fleet and load, with its report on disk.
+      expect(stdout).toMatch(/▸ capacity plan:[\s\S]*random[\s\S]*switchyard[\s\S]*live \(this run/);
+      expect(stdout).toMatch(
+        /smallest fleet meeting 99% of every class's SLO for this load \(its \d+ requests, sessions aside\): \d+× /,
+      );
       const [runDir] = await readdir(logDir);
       expect(await readdir(join(logDir, runDir ?? ''))).toEqual(
-        expect.arrayContaining(['sched-a.log', 'sched-b.log', 'agent-edge-fra-1-h100.log']),
+        expect.arrayContaining(['sched-a.log', 'sched-b.log', 'agent-edge-fra-1-h100.log', 'plan.html', 'plan.json']),
       );
     } finally {
       await rm(logDir, { recursive: true, force: true });
