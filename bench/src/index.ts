@@ -30,3 +30,4 @@ export * from './e2e/load/load-report.js';
 export * from './e2e/load/rate-search.js';
 export * from './e2e/load/power-sampler.js';
 export { LoadRunAbortedError, type ScenarioOptions } from './e2e/load/scenario-runner.js';
+export * from './plan/live-calibration.js';

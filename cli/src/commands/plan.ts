@@ -3,6 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   assignMix,
+  calibrateAgainstLive,
+  type CalibrationSummary,
   defaultTracePath,
   formatPolicyComparison,
   loadFleetSpec,
@@ -38,6 +40,11 @@ export function parseWeights(flag: string, raw: string, allowed?: readonly strin
   }
   if (!Object.values(weights).some((w) => w > 0)) throw new UsageError(`--${flag}: needs a positive weight`);
   return weights;
+}
+
+/** A relative error as a signed percentage. */
+function signedPercent(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}%`;
 }
 
 function workloadSpec(values: OptionValues): WorkloadSpec {
@@ -109,6 +116,12 @@ export const planCommand: Command = {
     seed: { type: 'string', env: 'SWITCHYARD_SEED', default: '1', description: 'seed of the mix and the simulation' },
     title: { type: 'string', default: 'Switchyard capacity plan', description: 'report title' },
     out: { type: 'string', default: 'plan-report', description: 'directory for plan.html, plan.md, plan.json' },
+    calibrate: {
+      type: 'boolean',
+      description: 'first run a small scenario live (nats-server, scheduler, agents) and simulated; report the error',
+    },
+    'calibrate-rate': { type: 'string', default: '6', description: 'calibration: requests per second' },
+    'calibrate-s': { type: 'string', default: '20', description: 'calibration: seconds of load' },
   },
   async run(values) {
     const seed = intOption(values, 'seed', 0, 2 ** 31);
@@ -144,6 +157,23 @@ export const planCommand: Command = {
     const nodes = fleet.groups.reduce((sum, g) => sum + g.count, 0);
     console.log(`${workload.source}: ${requests.length} requests; ${fleetPath}: ${nodes} nodes`);
 
+    const outDir = resolve(String(values['out']));
+    let calibration: CalibrationSummary | undefined;
+    if (values['calibrate'] === true) {
+      console.error('calibration: live run (nats-server, scheduler, 2 agents) and the same requests simulated …');
+      calibration = await calibrateAgainstLive({
+        cliEntry: fileURLToPath(new URL('../main.js', import.meta.url)),
+        logDir: join(outDir, 'calibration-logs'),
+        ratePerS: numberOption(values, 'calibrate-rate', 0.1, 1_000),
+        durationMs: numberOption(values, 'calibrate-s', 1, 3_600) * 1000,
+        seed,
+        onProgress: (line) => console.error(`  ${line}`),
+      });
+      const e = calibration.relativeError;
+      console.error(
+        `calibration: simulated vs live TTFT p50 ${signedPercent(e.ttftP50)}, p99 ${signedPercent(e.ttftP99)}, mean power ${signedPercent(e.meanPower)}`,
+      );
+    }
     const progress = new ProgressBar(process.stderr);
     const report = runPlan({
       title: String(values['title']),
@@ -157,10 +187,10 @@ export const planCommand: Command = {
       ...(capacityTarget === undefined ? {} : { capacityTarget }),
       capacityMaxTrials: intOption(values, 'max-trials', 1, 10_000),
       onProgress: (phase, fraction) => progress.update(phase, fraction),
+      ...(calibration === undefined ? {} : { calibration }),
     });
     progress.finish();
 
-    const outDir = resolve(String(values['out']));
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'plan.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(outDir, 'plan.md'), renderPlanMarkdown(report));

@@ -92,6 +92,23 @@ describe('switchyard plan', () => {
     expect((await plan('--capacity-target', '2')).code).toBe(2);
   });
 
+  it('--calibrate runs the scenario live and simulated, and the report states the error', async () => {
+    const out = join(dir, 'calibrated');
+    const args = ['--fleet', file('fleet3.json', FLEET), '--synthetic', 'poisson', '--rate', '2', '--duration-s', '30'];
+    args.push('--models', 'llama-3.1-8b=1', '--capacity-target', 'off', '--policies', 'switchyard');
+    const result = await plan(...args, '--calibrate', '--calibrate-s', '6', '--out', out);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /calibration: simulated vs live TTFT p50 [+-]\d+%, p99 [+-]\d+%, mean power [+-]\d+%/,
+    );
+    const { calibration } = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as PlanReport;
+    expect(calibration?.scenario).toMatch(/live: \d+ answered, 0 errors, 0 timeouts/);
+    // The simulator leaves out NATS hops and the scheduler's own time; it must still be near the live run.
+    expect(Math.abs(calibration!.relativeError.ttftP50)).toBeLessThan(0.75);
+    expect(Math.abs(calibration!.relativeError.meanPower)).toBeLessThan(0.5);
+    expect(readFileSync(join(out, 'plan.html'), 'utf8')).toContain('data-testid="calibration"');
+  }, 90_000);
+
   it('parses weights strictly', () => {
     expect(parseWeights('models', 'a=1, b=3')).toEqual({ a: 1, b: 3 });
     expect(() => parseWeights('models', 'a')).toThrow(/name=weight/);
