@@ -110,7 +110,7 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
         ['switchyard', 'TTFT p50 ms', 'TTFT p99 ms', 'served'],
         [
           [
-            'live (this run, faults injected)',
+            'live (this run: faults, sessions too)',
             Math.round(percentile(liveTtft, 50)),
             Math.round(percentile(liveTtft, 99)),
             served.length,

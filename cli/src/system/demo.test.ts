@@ -49,8 +49,9 @@ describe('switchyard demo (the main job)', () => {
       );
       // The capacity planner on the same fleet and load, with its report on disk.
       expect(stdout).toMatch(/▸ capacity plan:[\s\S]*random[\s\S]*switchyard[\s\S]*live \(this run/);
+      // A short run's handful of requests may leave no fleet meeting 99 %: then the search says why.
       expect(stdout).toMatch(
-        /smallest fleet meeting 99% of every class's SLO for this load \(its \d+ requests, sessions aside\): \d+× /,
+        /smallest fleet meeting 99% of every class's SLO for this load \(its \d+ requests, sessions aside\): \d+× |capacity search: no fleet/,
       );
       const [runDir] = await readdir(logDir);
       expect(await readdir(join(logDir, runDir ?? ''))).toEqual(
