@@ -47,3 +47,4 @@ export type {
   SimulatedAcceleratorOptions,
   SubmitOutcome,
 } from './simulated-accelerator-types.js';
+export { FifoQueue } from './fifo-queue.js';

@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SloClass } from '@switchyard/protocol';
+import { describeFleetMix } from '../plan/capacity-search.js';
 import { runPlan } from '../plan/plan.js';
 import type { PlanReport } from '../plan/plan-report.js';
 import { renderPlanHtml } from '../plan/report-html.js';
@@ -131,10 +132,7 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
     smallest === undefined
       ? `capacity search: ${report.capacity?.reason ?? 'no answer'}`
       : `smallest fleet meeting 99% of every class's SLO for this load (its ${report.workload.requests} requests, sessions aside): ` +
-          smallest.fleet.groups
-            .filter((g) => g.count > 0)
-            .map((g) => `${g.count}× ${g.profile} in ${g.cluster}`)
-            .join(', ') +
+          describeFleetMix(smallest.fleet) +
           ` (${smallest.fleet.nodes} of ${report.fleet.mix.nodes} nodes, ${(smallest.fleet.ratedWatts / 1000).toFixed(1)} of ${(report.fleet.mix.ratedWatts / 1000).toFixed(1)} kW rated)`,
     `report: ${htmlPath} (switchyard plan --help for your own fleet and traces)`,
   );

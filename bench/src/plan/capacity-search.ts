@@ -47,6 +47,14 @@ export function fleetMixOf(groups: readonly SimNodeGroup[]): FleetMix {
   };
 }
 
+/** A fleet in a line: `2× h100 in fra, 4× l4 in iad` (empty groups left out). */
+export function describeFleetMix(mix: FleetMix): string {
+  return mix.groups
+    .filter((g) => g.count > 0)
+    .map((g) => `${g.count}× ${g.profile} in ${g.cluster}`)
+    .join(', ');
+}
+
 /** Whether every class that has requests met the target (refused work counts as missed). */
 export function meetsTarget(summary: PolicySummary, target: number): boolean {
   return Object.values(summary.attainment).every((share) => share === undefined || share >= target);

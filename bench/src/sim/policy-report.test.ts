@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cdfOf, comparePolicies, formatPolicyComparison, POLICIES, summarize } from './policy-report.js';
+import { cdfOf, comparePolicies, formatPolicyComparison, POLICIES, policyRunOf } from './policy-report.js';
 import { mixedPoissonStream } from './mixed-stream.js';
 import type { SimulationInput } from './simulator.js';
 
@@ -70,7 +70,7 @@ describe('policy comparison', () => {
         },
       ],
     };
-    const summary = summarize('x', { ...INPUT, requests: INPUT.requests.slice(0, 2) }, result);
+    const { summary } = policyRunOf('x', { ...INPUT, requests: INPUT.requests.slice(0, 2) }, result);
     expect(summary.attainment).toEqual({ interactive: 0.5, standard: undefined, batch: undefined });
     expect(summary.refused).toBe(1);
     expect(summary.refusedByCode).toEqual({ NO_CAPACITY: 1 });

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_SLO_TARGETS, meetsSloTarget, type SloClass, type SloTargets } from '@switchyard/protocol';
 import { DEFAULT_PLACEMENT_CONFIG, LATENCY_PLACEMENT_CONFIG, type PlacementConfig } from '@switchyard/scheduler';
-import type { CdfPoint, PolicyRun, PolicySummary } from '../plan/plan-report.js';
+import type { CdfPoint, PolicyRun } from '../plan/plan-report.js';
 import { percentile } from '../report/percentiles.js';
 import { formatTable } from '../report/table.js';
 import { type SimulationInput, type SimulationResult, simulate } from './simulator.js';
@@ -101,16 +101,6 @@ export function policyRunOf(
     totalCdf: cdfOf(totals),
     series: { bucketMs: result.series.bucketMs, clusters: result.series.clusters },
   };
-}
-
-/** The summary alone (see policyRunOf). */
-export function summarize(
-  policy: string,
-  input: SimulationInput,
-  result: SimulationResult,
-  targets: SloTargets = DEFAULT_SLO_TARGETS,
-): PolicySummary {
-  return policyRunOf(policy, input, result, targets).summary;
 }
 
 /** Runs the same input under each policy. */

@@ -20,6 +20,7 @@
  */
 import {
   createRng,
+  FifoQueue,
   getModel,
   getProfile,
   MinHeap,
@@ -27,128 +28,29 @@ import {
   SimulatedAccelerator,
   type SimEvent,
 } from '@switchyard/fleet-model';
-import { PROTOCOL_VERSION, type Heartbeat, type SloClass } from '@switchyard/protocol';
+import type { SloClass } from '@switchyard/protocol';
 import {
   buildPlacement,
   Counters,
   DEFAULT_ADMISSION_CONFIG,
   DEFAULT_PLACEMENT_CONFIG,
   FleetView,
-  type PlacementConfig,
   PlacementIndex,
   PowerService,
   requestKvBytes,
-  type SchedulerOutbox,
   Topology,
-  type TopologySpec,
 } from '@switchyard/scheduler';
-import { SeriesRecorder, type SimSeries } from './sim-series.js';
+import { heartbeatOf, NEVER_SILENT, QUIET_LOG, type SimNode, simOutbox } from './sim-node.js';
+import { SeriesRecorder } from './sim-series.js';
+import type { SimOutcome, SimRequest, SimulationInput, SimulationResult } from './sim-types.js';
 
-/** Nodes of one kind in one cluster. */
-export interface SimNodeGroup {
-  readonly cluster: string;
-  readonly profile: string;
-  readonly count: number;
-  /** Models resident at start. */
-  readonly models: readonly string[];
-  readonly chips?: number;
-  readonly maxBatchSize?: number;
-}
-
-/** What to simulate: a fleet and a request stream (arrival order). */
-export interface SimulationInput {
-  readonly topology: TopologySpec;
-  readonly groups: readonly SimNodeGroup[];
-  readonly requests: readonly SimRequest[];
-  readonly seed: number;
-  readonly placement?: PlacementConfig;
-  /** Virtual ms between a node's heartbeats and between power-controller ticks (default 1,000, as live). */
-  readonly heartbeatIntervalMs?: number;
-  /** How long a batch request may wait for room (default one hour: its deadline). */
-  readonly batchMaxWaitMs?: number;
-  /** Run the power controller (default true); off, clusters only steer and defer by placement. */
-  readonly powerControl?: boolean;
-  /** Called as requests get their outcomes, at most ~200 times a run. */
-  readonly onProgress?: (decided: number, total: number) => void;
-}
-
-export interface SimRequest {
-  readonly arrivalMs: number;
-  readonly model: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly sloClass: SloClass;
-  readonly region?: string;
-}
-
-/** One request's fate. */
-export interface SimOutcome {
-  readonly sloClass: SloClass;
-  /** Error code when no node took it (placement, admission or the node refused), else undefined. */
-  readonly refused: string | undefined;
-  /** Arrival to first token: waiting for room, the network round trip, the node's queue and prefill. */
-  readonly ttftMs: number;
-  /** Arrival to last token. */
-  readonly totalMs: number;
-  /** Time spent waiting for room before placement. */
-  readonly waitedMs: number;
-  readonly outputTokens: number;
-  readonly energyJoules: number;
-  /** Cluster that served it. */
-  readonly cluster: string | undefined;
-}
-
-export interface SimulationResult {
-  readonly outcomes: readonly SimOutcome[];
-  /** Virtual time the run covered (last event). */
-  readonly simulatedMs: number;
-  readonly nodes: number;
-  /** Power and utilisation per cluster over the run. */
-  readonly series: SimSeries;
-  /** Node power-limit changes the controller made. */
-  readonly powerLimitChanges: number;
-}
-
-interface SimNode {
-  readonly nodeId: string;
-  readonly cluster: string;
-  readonly zone: string;
-  readonly profile: string;
-  readonly chips: number;
-  readonly accelerator: SimulatedAccelerator;
-  seq: number;
-  /** Bumped whenever the node's next event is re-queued, so stale heap entries are skipped. */
-  version: number;
-  lastBusyMs: number;
-}
+export type * from './sim-types.js';
 
 interface Running {
   readonly index: number;
   readonly waitedMs: number;
   readonly networkMs: number;
   readonly cluster: string;
-}
-
-/** A FIFO of waiting request indices with an O(1) pop (a head offset, compacted now and then). */
-class WaitQueue {
-  private items: number[] = [];
-  private head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
-  peek(): number | undefined {
-    return this.items[this.head];
-  }
-  push(index: number): void {
-    this.items.push(index);
-  }
-  shift(): void {
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
 }
 
 type Event =
@@ -158,63 +60,7 @@ type Event =
   | { readonly kind: 'control' }
   | { readonly kind: 'retry' };
 
-/** A detector that never declares a simulated node dead: every node reports on time. */
-const NEVER_SILENT = { suspectAfterMs: 1e15, deadAfterMs: 2e15, forgetAfterMs: 3e15 };
 const CLASS_ORDER: readonly SloClass[] = ['interactive', 'standard', 'batch'];
-const QUIET_LOG = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-function heartbeatOf(node: SimNode, nowMs: number): Heartbeat {
-  const status = node.accelerator.status(nowMs);
-  return {
-    v: PROTOCOL_VERSION,
-    nodeId: node.nodeId,
-    incarnation: 'sim',
-    seq: ++node.seq,
-    sentAtMs: Math.floor(nowMs),
-    cluster: node.cluster,
-    zone: node.zone,
-    state: 'ready',
-    accelerator: {
-      profile: node.profile,
-      count: node.chips,
-      hbmTotalBytes: Math.round(status.hbmTotalBytes),
-      hbmUsedBytes: Math.round(status.hbmUsedBytes),
-    },
-    models: status.models,
-    queueDepth: status.queueDepth,
-    inFlight: status.inFlight,
-    maxBatchSize: status.maxBatchSize,
-    utilization: status.batchOccupancy,
-    powerDrawWatts: status.powerDrawWatts,
-    powerLimitWatts: status.powerLimitWatts,
-    temperatureC: status.temperatureC,
-  };
-}
-
-function notCarried(): never {
-  throw new Error('the simulator only carries power limits');
-}
-
-/** The power controller's only way out: limits applied to the simulated engines at once. */
-function simOutbox(
-  byId: ReadonlyMap<string, SimNode>,
-  clock: () => number,
-  changes: { count: number },
-): SchedulerOutbox {
-  return {
-    publish: notCarried,
-    assign: notCarried,
-    adoptSession: notCarried,
-    releaseSession: notCarried,
-    setPowerLimit: (nodeId, command) => {
-      const node = byId.get(nodeId);
-      if (node === undefined) throw new Error(`power limit for unknown node ${nodeId}`);
-      changes.count++;
-      const appliedWatts = node.accelerator.setPowerLimit(command.limitWatts, clock());
-      return Promise.resolve({ v: PROTOCOL_VERSION, ok: true as const, nodeId, appliedWatts });
-    },
-  };
-}
 
 /** Runs the simulation to the last outcome. Deterministic for a seed. */
 export function simulate(input: SimulationInput): SimulationResult {
@@ -286,8 +132,8 @@ export function simulate(input: SimulationInput): SimulationResult {
   const total = input.requests.length;
   const outcomes: (SimOutcome | undefined)[] = Array.from({ length: total }, () => undefined);
   const running = new Map<string, Running>();
-  const waiting = new Map<string, WaitQueue>();
-  const waitingOrder: { readonly key: string; readonly queue: WaitQueue; readonly sloClass: SloClass }[] = [];
+  const waiting = new Map<string, FifoQueue<number>>();
+  const waitingOrder: { readonly queue: FifoQueue<number>; readonly sloClass: SloClass }[] = [];
   const left = { requests: total, waiting: 0, retryScheduled: false };
   const progressEvery = Math.max(1, Math.floor(total / 200));
 
@@ -408,13 +254,13 @@ export function simulate(input: SimulationInput): SimulationResult {
     requeue(node);
     return 'placed';
   };
-  const queueFor = (request: SimRequest): WaitQueue => {
+  const queueFor = (request: SimRequest): FifoQueue<number> => {
     const key = `${request.sloClass}/${request.model}`;
     let queue = waiting.get(key);
     if (queue === undefined) {
-      queue = new WaitQueue();
+      queue = new FifoQueue<number>();
       waiting.set(key, queue);
-      waitingOrder.push({ key, queue, sloClass: request.sloClass });
+      waitingOrder.push({ queue, sloClass: request.sloClass });
       waitingOrder.sort((a, b) => CLASS_ORDER.indexOf(a.sloClass) - CLASS_ORDER.indexOf(b.sloClass));
     }
     return queue;
@@ -465,10 +311,10 @@ export function simulate(input: SimulationInput): SimulationResult {
         const request = input.requests[event.index]!;
         const queue = queueFor(request);
         // Arrivals join behind requests already waiting for the same thing.
-        if (queue.size > 0 || attempt(event.index) === 'no-capacity') {
+        if (queue.length > 0 || attempt(event.index) === 'no-capacity') {
           const limit =
             request.sloClass === 'batch' ? Infinity : DEFAULT_ADMISSION_CONFIG.classes[request.sloClass].maxQueued;
-          if (queue.size >= limit) {
+          if (queue.length >= limit) {
             refuse(event.index, 'OVERLOADED');
           } else {
             queue.push(event.index);

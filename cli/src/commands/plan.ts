@@ -6,6 +6,7 @@ import {
   calibrateAgainstLive,
   type CalibrationSummary,
   defaultTracePath,
+  describeFleetMix,
   formatPolicyComparison,
   loadFleetSpec,
   loadWorkload,
@@ -204,10 +205,7 @@ export const planCommand: Command = {
         smallest === undefined
           ? `\ncapacity: ${answer.reason ?? 'no fleet met the target'}`
           : `\ncapacity (${answer.policy}, every class ≥ ${(100 * answer.targetAttainment).toFixed(1)}% within SLO): ` +
-              smallest.fleet.groups
-                .filter((g) => g.count > 0)
-                .map((g) => `${g.count}× ${g.profile} in ${g.cluster}`)
-                .join(', ') +
+              describeFleetMix(smallest.fleet) +
               ` = ${smallest.fleet.nodes} node${smallest.fleet.nodes === 1 ? '' : 's'}, ${(smallest.fleet.ratedWatts / 1000).toFixed(1)} kW rated, ` +
               `peak draw ${(smallest.peakFleetWatts / 1000).toFixed(1)} kW (${answer.trials.length} fleets simulated)`,
       );
