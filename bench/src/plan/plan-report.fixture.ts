@@ -5,10 +5,12 @@
  * are shaped like a simulation's (lognormal latencies, a load that rises and falls over the hour,
  * a power-aware policy that stays under budget while the blind ones go over), not taken from one.
  */
-import type { SloClass } from '@switchyard/protocol';
+import { createRng } from '@switchyard/fleet-model';
+import { DEFAULT_SLO_TARGETS, type SloClass } from '@switchyard/protocol';
+import { percentile } from '../report/percentiles.js';
+import { cdfOf } from '../sim/policy-report.js';
 import {
   type CapacityTrial,
-  type CdfPoint,
   type ClusterSeries,
   type FleetMix,
   PLAN_REPORT_SCHEMA,
@@ -17,25 +19,13 @@ import {
   type SloTargets,
 } from './plan-report.js';
 
-const TARGETS: SloTargets = { interactiveTtftMs: 1_000, standardTotalMs: 30_000, batchTotalMs: 3_600_000 };
+const TARGETS: SloTargets = DEFAULT_SLO_TARGETS;
 const REQUESTS = 12_480;
 const BY_CLASS: Record<SloClass, number> = { interactive: 7_488, standard: 3_120, batch: 1_872 };
 const BUCKET_MS = 60_000;
 const BUCKETS = 60;
 const SAMPLES = 2_000;
 const CDF_POINTS = 100;
-
-/** mulberry32: a small seeded generator, so the fixture is the same on every call and machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A standard normal draw (Box–Muller). */
 function normal(random: () => number): number {
@@ -149,20 +139,8 @@ const POLICIES: readonly PolicyShape[] = [
   },
 ];
 
-/** The value below which `share` of the sorted samples fall (nearest rank). */
-function quantile(sorted: readonly number[], share: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? Number.NaN;
-}
-
 function percentilesOf(sorted: readonly number[]): { p50: number; p90: number; p99: number } {
-  return { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99) };
-}
-
-function cdfOf(sorted: readonly number[]): CdfPoint[] {
-  return Array.from({ length: CDF_POINTS }, (_, i) => {
-    const fraction = (i + 1) / CDF_POINTS;
-    return { ms: quantile(sorted, fraction), fraction };
-  });
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
 }
 
 /** The fleet's load over the hour (0..1): a morning ramp with minute-to-minute noise. */
@@ -173,7 +151,7 @@ function loadAt(bucket: number, random: () => number): number {
 
 /** Every policy sees the same arrivals, so the load curve is drawn once. */
 const LOAD = ((random: () => number) => Array.from({ length: BUCKETS }, (_, bucket) => loadAt(bucket, random)))(
-  seededRandom(7),
+  createRng(7),
 );
 
 function clusterSeries(shape: PolicyShape, random: () => number): ClusterSeries[] {
@@ -191,7 +169,7 @@ function clusterSeries(shape: PolicyShape, random: () => number): ClusterSeries[
 }
 
 function policyRun(shape: PolicyShape, seed: number): PolicyRun {
-  const random = seededRandom(seed);
+  const random = createRng(seed);
   const classes: SloClass[] = [];
   const ttfts: number[] = [];
   const totals: number[] = [];
@@ -239,8 +217,8 @@ function policyRun(shape: PolicyShape, seed: number): PolicyRun {
       peakFleetWatts,
       simulatedMs: 3_598_400,
     },
-    ttftCdf: cdfOf(sortedTtft),
-    totalCdf: cdfOf(sortedTotal),
+    ttftCdf: cdfOf(sortedTtft, CDF_POINTS),
+    totalCdf: cdfOf(sortedTotal, CDF_POINTS),
     series: { bucketMs: BUCKET_MS, clusters },
   };
 }
