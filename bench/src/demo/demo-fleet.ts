@@ -117,7 +117,6 @@ function launch(cliEntry: string, name: string, args: string[], logDir: string, 
   return child;
 }
 
-/** Starts the scheduler process. */
 /**
  * Starts a scheduler process. With `leaseMs`, it is one of several: it serves only while it holds
  * the leader lease, and is ready once it either leads or stands by.
@@ -151,7 +150,7 @@ export async function startSchedulerProcess(
     logDir,
     natsUrl,
   );
-  await process.ready();
+  await readyOrStopped([process]);
   return { name, process };
 }
 
@@ -197,6 +196,18 @@ export async function startAgentProcesses(
     );
     return { name, process: child, group };
   });
-  await Promise.all(processes.map((p) => p.process.ready()));
+  await readyOrStopped(processes.map((p) => p.process));
   return processes;
+}
+
+/**
+ * Waits until every process is ready; if any fails to start, stops them all before the error goes
+ * on: the caller never got their handles, so nobody else could.
+ */
+async function readyOrStopped(processes: readonly ManagedProcess[]): Promise<void> {
+  const started = await Promise.allSettled(processes.map((p) => p.ready()));
+  const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed === undefined) return;
+  await Promise.all(processes.map((p) => p.stop(5_000).catch(() => undefined)));
+  throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
 }
