@@ -36,7 +36,7 @@ describe('startAgentProcesses', () => {
     const timings = { heartbeatIntervalMs: 500, suspectAfterMs: 1_500, deadAfterMs: 3_000 };
     await expect(
       startAgentProcesses(FAKE_CLI, 'nats://127.0.0.1:1', dir, [group('good'), group('bad')], timings, 1),
-    ).rejects.toThrow();
+    ).rejects.toThrow(/exited \(3\) before printing/);
     const pid = Number(readFileSync(join(dir, 'good.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
