@@ -1,10 +1,11 @@
 /**
  * The demo's last act: the capacity planner on the demo's own fleet and load. The same fleet,
  * budgets and region latencies, and a workload like the one just driven (the same rate, token
- * sizes, model, class and region mix) go through the simulator under every placement policy, and
- * the capacity search looks for the smallest fleet that would have served it. The live run's
- * latencies are printed beside the simulated ones: a rough calibration, since the live run also
- * lost an agent, its leader scheduler and part of a power budget on purpose.
+ * sizes, model, class and region mix, plus the agent sessions' turns as they were sent) go through
+ * the simulator under every placement policy, and the capacity search looks for the smallest fleet
+ * that would have served it. The live run's latencies are printed beside the simulated ones: a rough
+ * calibration, since the live run also lost an agent, its leader scheduler and part of a power
+ * budget on purpose.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { renderPlanHtml } from '../plan/report-html.js';
 import { renderPlanMarkdown } from '../plan/report-markdown.js';
 import { percentile, sortedCopy } from '../report/percentiles.js';
 import { formatTable } from '../report/table.js';
-import { formatPolicyComparison } from '../sim/policy-report.js';
+import { formatPolicyComparison, POLICIES } from '../sim/policy-report.js';
+import { type SimRequest, simulate } from '../sim/simulator.js';
 import type { TraceRequest } from '../workload/azure-trace.js';
 import { poisson } from '../workload/synthetic.js';
 import { assignMix } from '../plan/plan.js';
@@ -42,6 +44,19 @@ export interface DemoPlanOptions {
   readonly logDir: string;
   /** What the live run's clients saw. */
   readonly live: readonly RequestOutcome[];
+  /**
+   * The agent sessions' turns as they were sent (ms after the load started): replayed as
+   * interactive requests for the session model. Only each turn's new tokens are prefilled (the owner
+   * keeps the context), as live; the simulator does not keep a session on one node.
+   */
+  /** Whether the live run killed processes on purpose (the simulation does not). */
+  readonly faults: boolean;
+  /** The budget cut the live run made, replayed at the same time. */
+  readonly budgetCut?: { readonly atMs: number; readonly cluster: string; readonly toWatts: number };
+  readonly sessionTurns: {
+    readonly model: string;
+    readonly turns: readonly { readonly atMs: number; readonly inputTokens: number; readonly outputTokens: number }[];
+  };
 }
 
 export interface DemoPlan {
@@ -65,26 +80,47 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
       };
     },
   });
-  const requests = assignMix(
+  const stateless = assignMix(
     rows,
     { models: options.models, classes: options.classes, regions: options.regions },
     options.seed,
   );
+  const turns: SimRequest[] = options.sessionTurns.turns.map((turn) => ({
+    arrivalMs: Math.max(0, turn.atMs),
+    model: options.sessionTurns.model,
+    inputTokens: turn.inputTokens,
+    outputTokens: Math.max(1, turn.outputTokens),
+    sloClass: 'interactive',
+  }));
+  // Stable merge by arrival: each request remembers whether it is a turn, for the live comparison.
+  const tagged = [
+    ...stateless.map((request) => ({ request, turn: false })),
+    ...turns.map((request) => ({ request, turn: true })),
+  ].sort((a, b) => a.request.arrivalMs - b.request.arrivalMs);
+  const requests = tagged.map((t) => t.request);
+  const fleet = {
+    topology: DEMO_TOPOLOGY,
+    groups: options.fleet.map((g) => ({
+      cluster: g.cluster,
+      profile: g.profile,
+      count: g.nodes,
+      chips: g.chips,
+      models: g.models,
+    })),
+  };
+  const budgetChanges =
+    options.budgetCut === undefined
+      ? []
+      : [{ atMs: options.budgetCut.atMs, cluster: options.budgetCut.cluster, budgetWatts: options.budgetCut.toWatts }];
   const report = runPlan({
     title: 'Switchyard demo fleet: capacity plan',
-    fleet: {
-      topology: DEMO_TOPOLOGY,
-      groups: options.fleet.map((g) => ({
-        cluster: g.cluster,
-        profile: g.profile,
-        count: g.nodes,
-        chips: g.chips,
-        models: g.models,
-      })),
-    },
+    fleet,
+    budgetChanges,
     fleetSource: 'the demo fleet (bench/src/demo/demo-fleet.ts)',
     requests,
-    workloadSource: `the demo's load: Poisson ${options.ratePerS} req/s for ${Math.round(options.durationMs / 1000)} s`,
+    workloadSource:
+      `the demo's load: Poisson ${options.ratePerS} req/s for ${Math.round(options.durationMs / 1000)} s, ` +
+      `and its ${turns.length} session turns as sent`,
     skippedRows: 0,
     seed: options.seed,
     targets: options.targets,
@@ -99,28 +135,38 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
 
   const served = options.live.filter((o) => o.code === 'ok' && o.clientTtftMs !== undefined);
   const liveTtft = sortedCopy(served.map((o) => o.clientTtftMs!));
-  const simulated = report.policies.find((p) => p.summary.policy === 'switchyard')?.summary;
+  // The live figures are of stateless requests (a turn's latency is not its TTFT): compare like with like.
+  const replay = simulate({
+    ...fleet,
+    requests,
+    budgetChanges,
+    seed: options.seed,
+    placement: POLICIES['switchyard']!,
+  });
+  const simTtft = sortedCopy(
+    replay.outcomes.filter((o, i) => !tagged[i]!.turn && o.refused === undefined).map((o) => o.ttftMs),
+  );
   const lines = [
     `▸ capacity plan: the same fleet and a load like this run's, simulated in virtual time (${Math.round(report.simulator.requestsPerWallSecond)} requests per wall second)`,
     formatPolicyComparison(report.policies),
   ];
-  if (simulated !== undefined && liveTtft.length > 0) {
+  if (simTtft.length > 0 && liveTtft.length > 0) {
     lines.push(
       '',
       formatTable(
-        ['switchyard', 'TTFT p50 ms', 'TTFT p99 ms', 'served'],
+        ['switchyard, stateless requests', 'TTFT p50 ms', 'TTFT p99 ms', 'served'],
         [
           [
-            'live (this run: faults, sessions too)',
+            options.faults ? 'live (this run, processes killed)' : 'live (this run)',
             Math.round(percentile(liveTtft, 50)),
             Math.round(percentile(liveTtft, 99)),
             served.length,
           ],
           [
-            'simulated',
-            Math.round(simulated.ttftMs.p50),
-            Math.round(simulated.ttftMs.p99),
-            simulated.requests - simulated.refused,
+            options.budgetCut === undefined ? 'simulated' : 'simulated (same budget cut)',
+            Math.round(percentile(simTtft, 50)),
+            Math.round(percentile(simTtft, 99)),
+            simTtft.length,
           ],
         ],
       ),
@@ -131,7 +177,7 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
     '',
     smallest === undefined
       ? `capacity search: ${report.capacity?.reason ?? 'no answer'}`
-      : `smallest fleet meeting 99% of every class's SLO for this load (its ${report.workload.requests} requests, sessions aside): ` +
+      : `smallest fleet meeting 99% of every class's SLO for this load (${stateless.length} requests and ${turns.length} session turns): ` +
           describeFleetMix(smallest.fleet) +
           ` (${smallest.fleet.nodes} of ${report.fleet.mix.nodes} nodes, ${(smallest.fleet.ratedWatts / 1000).toFixed(1)} of ${(report.fleet.mix.ratedWatts / 1000).toFixed(1)} kW rated)`,
     `report: ${htmlPath} (switchyard plan --help for your own fleet and traces)`,

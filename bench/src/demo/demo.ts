@@ -63,6 +63,8 @@ const DEMO_MIX = {
   classes: { interactive: 0.6, standard: 0.25, batch: 0.15 },
 } as const;
 const DEMO_MAX_INPUT_TOKENS = 8192;
+/** The model the demo's agent sessions converse with. */
+const SESSION_MODEL = 'llama-3.3-70b';
 
 /** Cuts a cluster's power budget through the admin subject; returns the applied budget or an error text. */
 async function cutBudget(nc: NatsConnection, cluster: string, budgetWatts: number): Promise<string | undefined> {
@@ -217,7 +219,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const samples: ClusterSample[] = [];
     const startMs = Date.now();
-    const sessionDriver = new SessionDriver(client, 'llama-3.3-70b', options.seed + 7);
+    const sessionDriver = new SessionDriver(client, SESSION_MODEL, options.seed + 7);
     await sessionDriver.start(options.sessions ?? 12, 800);
     say(
       `▸ ${sessionDriver.openSessions.length} agent sessions conversing (turns go straight to their owner node, logged in JetStream)`,
@@ -383,6 +385,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       seed: options.seed,
       logDir: options.logDir,
       live: driver.outcomes,
+      faults: options.killAt > 0,
+      ...(budgetCut === undefined ? {} : { budgetCut }),
+      sessionTurns: {
+        model: SESSION_MODEL,
+        turns: sessionDriver.outcomes.map((t) => ({
+          atMs: t.sentAtMs - startMs,
+          inputTokens: t.inputTokens,
+          outputTokens: t.maxOutputTokens,
+        })),
+      },
     });
     say('');
     say(plan.text);

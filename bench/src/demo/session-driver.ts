@@ -5,6 +5,10 @@ import { type SessionInfo, SessionClient, type SessionLogEntry } from '@switchya
 /** One answered (or failed) turn, as the client saw it. */
 export interface TurnOutcome {
   readonly sessionId: string;
+  /** Wall-clock send time (Date.now()). */
+  readonly sentAtMs: number;
+  readonly inputTokens: number;
+  readonly maxOutputTokens: number;
   readonly latencyMs: number;
   readonly code: string;
   readonly nodeId?: string;
@@ -84,15 +88,21 @@ export class SessionDriver {
       if (!this.running) return;
       const turnKey = `turn-${turn}`;
       const started = performance.now();
+      const sent = {
+        sessionId: session.sessionId,
+        sentAtMs: Date.now(),
+        inputTokens: 50 + Math.floor(this.rng() * 400),
+        maxOutputTokens: 20 + Math.floor(this.rng() * 100),
+      };
       try {
         const result = await this.client.turn(session.sessionId, {
           turnKey,
-          inputTokens: 50 + Math.floor(this.rng() * 400),
-          maxOutputTokens: 20 + Math.floor(this.rng() * 100),
+          inputTokens: sent.inputTokens,
+          maxOutputTokens: sent.maxOutputTokens,
         });
         keys.push(turnKey);
         this.outcomes.push({
-          sessionId: session.sessionId,
+          ...sent,
           latencyMs: performance.now() - started,
           code: 'ok',
           nodeId: result.nodeId,
@@ -100,7 +110,7 @@ export class SessionDriver {
         });
       } catch (err) {
         const code = err instanceof Error && 'code' in err ? String(err.code) : 'CLIENT_ERROR';
-        this.outcomes.push({ sessionId: session.sessionId, latencyMs: performance.now() - started, code });
+        this.outcomes.push({ ...sent, latencyMs: performance.now() - started, code });
         return;
       }
     }

@@ -18,6 +18,7 @@ export interface CdfPoint {
 /** One cluster over the simulated time, in equal buckets starting at virtual time 0. */
 export interface ClusterSeries {
   readonly cluster: string;
+  /** The cluster's budget; when it changed during the run, the lowest it had. */
   readonly powerBudgetWatts: number;
   /** Mean power drawn by the cluster's nodes in each bucket (watts). */
   readonly powerWatts: readonly number[];

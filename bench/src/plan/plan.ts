@@ -8,7 +8,7 @@ import { DEFAULT_SLO_TARGETS } from '@switchyard/protocol';
 import type { PlacementConfig } from '@switchyard/scheduler';
 import { POLICIES, policyRunOf } from '../sim/policy-report.js';
 import type { SimFleet } from '../sim/fleet-spec.js';
-import { type SimNodeGroup, type SimRequest, simulate } from '../sim/simulator.js';
+import { type BudgetChange, type SimNodeGroup, type SimRequest, simulate } from '../sim/simulator.js';
 import type { WorkloadRequest } from '../workload/workload.js';
 import { fleetMixOf, searchCapacity } from './capacity-search.js';
 import { type CalibrationSummary, PLAN_REPORT_SCHEMA, type PlanReport, type PolicyRun } from './plan-report.js';
@@ -82,6 +82,8 @@ export interface PlanOptions {
   readonly workloadSource: string;
   readonly skippedRows: number;
   readonly seed: number;
+  /** Budget changes during the run (e.g. the demo's budget cut), replayed at their times. */
+  readonly budgetChanges?: readonly BudgetChange[];
   readonly policies?: Readonly<Record<string, PlacementConfig>>;
   readonly targets?: SloTargets;
   /** Run the capacity search at this attainment (e.g. 0.99); undefined: no search. */
@@ -100,7 +102,12 @@ export function runPlan(options: PlanOptions): PlanReport {
   const policies = options.policies ?? POLICIES;
   const targets = options.targets ?? DEFAULT_SLO_TARGETS;
   const progress = options.onProgress ?? (() => {});
-  const input = { ...options.fleet, requests: options.requests, seed: options.seed };
+  const input = {
+    ...options.fleet,
+    requests: options.requests,
+    seed: options.seed,
+    ...(options.budgetChanges === undefined ? {} : { budgetChanges: options.budgetChanges }),
+  };
   const started = performance.now();
   let simulated = 0;
   const names = Object.keys(policies);

@@ -9,7 +9,7 @@
 import type { ClusterSeries } from '../plan/plan-report.js';
 
 interface ClusterSlots {
-  readonly budgetWatts: number;
+  budgetWatts: number;
   readonly nodes: number;
   watts: number[];
   busy: number[];
@@ -32,6 +32,13 @@ export class SeriesRecorder {
     for (const cluster of clusters) {
       this.clusters.set(cluster.name, { budgetWatts: cluster.budgetWatts, nodes: cluster.nodes, watts: [], busy: [] });
     }
+  }
+
+  /** A budget change during the run: the series keeps the lowest budget the cluster had (its binding one). */
+  budgetChanged(cluster: string, budgetWatts: number): void {
+    const slots = this.clusters.get(cluster);
+    if (slots !== undefined)
+      slots.budgetWatts = slots.budgetWatts > 0 ? Math.min(slots.budgetWatts, budgetWatts) : budgetWatts;
   }
 
   /** One node's heartbeat sample at virtual time `atMs`. */

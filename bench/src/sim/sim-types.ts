@@ -27,6 +27,8 @@ export interface SimulationInput {
   readonly batchMaxWaitMs?: number;
   /** Run the power controller (default true); off, clusters only steer and defer by placement. */
   readonly powerControl?: boolean;
+  /** Budget changes at run time (an operator, a grid event), applied at their virtual time as live. */
+  readonly budgetChanges?: readonly BudgetChange[];
   /** Called as requests get their outcomes, at most ~200 times a run. */
   readonly onProgress?: (decided: number, total: number) => void;
 }
@@ -66,4 +68,11 @@ export interface SimulationResult {
   readonly series: SimSeries;
   /** Node power-limit changes the controller made. */
   readonly powerLimitChanges: number;
+}
+
+/** A cluster's power budget set to `budgetWatts` at `atMs` of virtual time. */
+export interface BudgetChange {
+  readonly atMs: number;
+  readonly cluster: string;
+  readonly budgetWatts: number;
 }

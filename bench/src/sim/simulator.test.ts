@@ -27,6 +27,10 @@ function input(requests: readonly SimRequest[], seed = 7, count = 2, maxBatchSiz
   };
 }
 
+function meanFrom(watts: readonly number[], from: number, to: number): number {
+  return watts.slice(from, to).reduce((a, b) => a + b, 0) / (to - from);
+}
+
 function p50(values: number[]): number {
   return values.sort((a, b) => a - b)[values.length >> 1]!;
 }
@@ -135,5 +139,26 @@ describe('simulate', () => {
     expect(seen.length).toBeLessThanOrEqual(201);
     expect(seen.at(-1)).toBe(1);
     expect(seen.every((f, i) => i === 0 || f > seen[i - 1]!)).toBe(true);
+  });
+
+  it('applies a budget cut at its virtual time: the cluster then stays under the new budget on average', () => {
+    const requests = stream(3_000, 10);
+    const run = (budgetChanges: { atMs: number; cluster: string; budgetWatts: number }[]) =>
+      simulate({
+        topology: { clusters: [{ name: 'fra', location: 'Frankfurt', powerBudgetWatts: 20_000 }], regions: [] },
+        groups: [{ cluster: 'fra', profile: 'h100', count: 2, models: ['llama-3.1-8b'] }],
+        requests,
+        seed: 3,
+        budgetChanges,
+      });
+    const uncut = run([]);
+    const cut = run([{ atMs: 10_000, cluster: 'fra', budgetWatts: 4_000 }]);
+    const [before, after] = [uncut.series.clusters[0]!, cut.series.clusters[0]!];
+    // Until the cut both runs are the same; after it, the cut one is held under 4 kW.
+    expect(after.powerWatts.slice(0, 9)).toEqual(before.powerWatts.slice(0, 9));
+    expect(meanFrom(before.powerWatts, 12, 28)).toBeGreaterThan(4_000);
+    expect(meanFrom(after.powerWatts, 12, 28)).toBeLessThan(4_000);
+    expect(after.powerBudgetWatts).toBe(4_000);
+    expect(cut.powerLimitChanges).toBeGreaterThan(uncut.powerLimitChanges);
   });
 });

@@ -42,7 +42,7 @@ import {
 } from '@switchyard/scheduler';
 import { heartbeatOf, NEVER_SILENT, QUIET_LOG, type SimNode, simOutbox } from './sim-node.js';
 import { SeriesRecorder } from './sim-series.js';
-import type { SimOutcome, SimRequest, SimulationInput, SimulationResult } from './sim-types.js';
+import type { BudgetChange, SimOutcome, SimRequest, SimulationInput, SimulationResult } from './sim-types.js';
 
 export type * from './sim-types.js';
 
@@ -58,7 +58,8 @@ type Event =
   | { readonly kind: 'node'; readonly node: SimNode; readonly version: number }
   | { readonly kind: 'heartbeat'; readonly node: SimNode }
   | { readonly kind: 'control' }
-  | { readonly kind: 'retry' };
+  | { readonly kind: 'retry' }
+  | { readonly kind: 'budget'; readonly change: BudgetChange };
 
 const CLASS_ORDER: readonly SloClass[] = ['interactive', 'standard', 'batch'];
 
@@ -127,6 +128,7 @@ export function simulate(input: SimulationInput): SimulationResult {
   // Heartbeats spread over the interval, as agents started at different times send them.
   nodes.forEach((node, i) => events.push((i * heartbeatMs) / nodes.length, { kind: 'heartbeat', node }));
   events.push(heartbeatMs, { kind: 'control' });
+  for (const change of input.budgetChanges ?? []) events.push(change.atMs, { kind: 'budget', change });
   input.requests.forEach((request, index) => events.push(request.arrivalMs, { kind: 'arrival', index }));
 
   const total = input.requests.length;
@@ -294,6 +296,11 @@ export function simulate(input: SimulationInput): SimulationResult {
         events.push(nowMs + heartbeatMs, event);
         break;
       }
+      case 'budget':
+        // As the live admin command does: the cluster's stage follows from the new budget at once.
+        fleet.topology.setBudget(event.change.cluster, event.change.budgetWatts);
+        series.budgetChanged(event.change.cluster, event.change.budgetWatts);
+        break;
       case 'control':
         power?.tick();
         // Heartbeats change what placement sees (stages, loads): waiting work gets another look.

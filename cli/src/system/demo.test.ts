@@ -51,7 +51,7 @@ describe('switchyard demo (the main job)', () => {
       expect(stdout).toMatch(/▸ capacity plan:[\s\S]*random[\s\S]*switchyard[\s\S]*live \(this run/);
       // A short run's handful of requests may leave no fleet meeting 99 %: then the search says why.
       expect(stdout).toMatch(
-        /smallest fleet meeting 99% of every class's SLO for this load \(its \d+ requests, sessions aside\): \d+× |capacity search: no fleet/,
+        /smallest fleet meeting 99% of every class's SLO for this load \(\d+ requests and \d+ session turns\): \d+× |capacity search: no fleet/,
       );
       const [runDir] = await readdir(logDir);
       expect(await readdir(join(logDir, runDir ?? ''))).toEqual(
