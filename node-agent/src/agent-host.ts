@@ -12,6 +12,8 @@ import {
 import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
+import type { HardwareProbe } from './hardware/probe.js';
+import { TelemetrySampler } from './hardware/telemetry-sampler.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
 import { OwnershipReader } from './sessions/ownership-reader.js';
 import { AgentMetrics, type MeteredNode } from './adapters/agent-metrics.js';
@@ -54,6 +56,12 @@ export interface AgentHostConfig {
   readonly sessionIdleOffloadMs?: number;
   /** Where to serve /metrics, /healthz and /readyz (default: not served). */
   readonly httpListen?: OpsListen;
+  /**
+   * The node's real accelerators (nvidia-smi, the Neuron tools); its readings replace the backend's
+   * memory, power, temperature and utilisation in heartbeats. Only for a process hosting one node:
+   * the devices belong to the machine.
+   */
+  readonly probe?: HardwareProbe;
 }
 
 /** Bad agent configuration, found before anything connects. */
@@ -117,6 +125,11 @@ function metered(agent: NodeAgent): MeteredNode {
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
   for (const spec of config.nodes) validateNodeSpec(spec, models);
+  if (config.probe !== undefined && config.nodes.length !== 1) {
+    throw new AgentConfigError(
+      `a hardware probe (${config.probe.kind}) reads this machine's devices: host exactly one node, not ${config.nodes.length}`,
+    );
+  }
   const log: AgentLogger = pino(
     { level: config.logLevel ?? 'info', base: { service: 'node-agent' } },
     config.logDestination ?? process.stdout,
@@ -140,6 +153,28 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     );
   }
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 1000;
+  const telemetry = config.probe === undefined ? undefined : new TelemetrySampler(config.probe, log);
+  if (telemetry !== undefined) {
+    // One read before the first registration, so the scheduler meets the node with real figures (or
+    // degraded, saying why); later reads run on their own timer and never hold a heartbeat.
+    await telemetry.start(heartbeatIntervalMs);
+    const spec = config.nodes[0]!;
+    const devices = telemetry.latest?.devices ?? [];
+    log.info(
+      {
+        probe: config.probe!.kind,
+        devices: devices.map((d) => d.name),
+        ...(telemetry.error === undefined ? {} : { code: telemetry.error.code, err: telemetry.error.message }),
+      },
+      telemetry.error === undefined ? 'hardware probe read the devices' : 'hardware probe failed; node degraded',
+    );
+    if (devices.length > 0 && spec.chipCount !== undefined && devices.length !== spec.chipCount) {
+      log.warn(
+        { nodeId: spec.nodeId, configuredChips: spec.chipCount, devices: devices.length },
+        'the probe found a different number of devices than --chips says; placement predicts from --chips',
+      );
+    }
+  }
   const connection = { up: true };
   let agents: NodeAgent[] = [];
   const metrics = new AgentMetrics(
@@ -185,6 +220,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       log,
       ...(sessionLog === undefined ? {} : { sessionLog, sessionOwner: (id: string) => ownership.currentOwner(id) }),
       ...(config.sessionIdleOffloadMs === undefined ? {} : { sessionIdleOffloadMs: config.sessionIdleOffloadMs }),
+      ...(telemetry === undefined ? {} : { telemetry }),
       onResult: (result) => {
         const agent = agents.find((a) => a.nodeId === result.nodeId);
         if (agent !== undefined) metrics.observe(result, metered(agent));
@@ -226,7 +262,8 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
         (err, path) => log.error({ err: err instanceof Error ? err.message : String(err), path }, 'http route failed'),
       );
     } catch (err) {
-      // A port in use must not leave a half-started process connected to NATS.
+      // A port in use must not leave a half-started process connected to NATS (or its probe running).
+      await telemetry?.stop();
       await nc.close().catch(() => undefined);
       throw err;
     }
@@ -246,6 +283,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         await Promise.all(agents.map((agent) => agent.stop(graceMs)));
+        await telemetry?.stop();
         await ops?.close();
         await nc.drain().catch(() => nc.close());
       })();

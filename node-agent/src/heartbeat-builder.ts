@@ -1,11 +1,14 @@
 import { type Heartbeat, PROTOCOL_VERSION } from '@switchyard/protocol';
 import type { BackendStatus } from './backends/backend.js';
+import { SIMULATED_TELEMETRY, type TelemetrySource } from './hardware/telemetry-sampler.js';
 import type { NodeIdentity } from './node-agent.js';
 
 /**
  * Builds a node's full status for heartbeats and registrations: numbers them (the scheduler drops
  * reordered ones) and turns the backend's cumulative busy time into utilisation over the interval
- * since the previous one, as nvidia-smi reports `utilization.gpu`.
+ * since the previous one, as nvidia-smi reports `utilization.gpu`. On real hardware the probe's
+ * figures (memory, power, temperature, utilisation) replace the backend's, and the heartbeat says
+ * where they came from.
  */
 export class HeartbeatBuilder {
   private seq = 0;
@@ -18,15 +21,19 @@ export class HeartbeatBuilder {
     private readonly incarnation: string,
     private readonly backend: () => BackendStatus,
     private readonly clock: () => number,
+    private readonly telemetry: TelemetrySource = SIMULATED_TELEMETRY,
   ) {}
 
   /** The next status, with a sequence number higher than any before. */
   next(state: Heartbeat['state']): Heartbeat {
     const { identity } = this;
-    const backend = this.backend();
+    const overlaid = this.telemetry.overlay(this.backend());
+    const backend = overlaid.status;
     const nowMs = this.clock();
     const windowMs = nowMs - this.lastBusy.atMs;
-    const utilization = windowMs > 0 ? Math.min(1, Math.max(0, (backend.busyMs - this.lastBusy.busyMs) / windowMs)) : 0;
+    const utilization =
+      overlaid.utilization ??
+      (windowMs > 0 ? Math.min(1, Math.max(0, (backend.busyMs - this.lastBusy.busyMs) / windowMs)) : 0);
     this.lastBusy = { busyMs: backend.busyMs, atMs: nowMs };
     this.utilization = utilization;
     return {
@@ -52,6 +59,7 @@ export class HeartbeatBuilder {
       powerDrawWatts: backend.powerDrawWatts,
       powerLimitWatts: backend.powerLimitWatts,
       temperatureC: backend.temperatureC,
+      ...(this.telemetry === SIMULATED_TELEMETRY ? {} : { telemetry: this.telemetry.field() }),
     };
   }
 }

@@ -24,6 +24,7 @@ import type {
 } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
+import type { TelemetrySource } from './hardware/telemetry-sampler.js';
 import { applyPowerLimit } from './power-limit.js';
 import { RegistrationLoop } from './registration-loop.js';
 import { SessionHost } from './sessions/session-host.js';
@@ -64,6 +65,8 @@ export interface NodeAgentOptions {
   readonly sessionIdleOffloadMs?: number;
   /** Hears every request that leaves the node (for metrics). */
   readonly onResult?: (result: NodeResultEvent) => void;
+  /** The node's real hardware figures (a probe's sampler); without it the backend's are reported. */
+  readonly telemetry?: TelemetrySource;
 }
 
 /** One request leaving the node, as metrics count it. */
@@ -116,6 +119,7 @@ export class NodeAgent implements BackendListener {
       options.incarnation,
       () => this.backend.status(),
       this.clock,
+      options.telemetry,
     );
     this.registration = new RegistrationLoop(
       options.nc,
