@@ -24,6 +24,7 @@ import type {
 } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
+import type { HardwarePowerLimiter } from './hardware/power-limiter.js';
 import type { TelemetrySource } from './hardware/telemetry-sampler.js';
 import { applyPowerLimit } from './power-limit.js';
 import { RegistrationLoop } from './registration-loop.js';
@@ -67,6 +68,8 @@ export interface NodeAgentOptions {
   readonly onResult?: (result: NodeResultEvent) => void;
   /** The node's real hardware figures (a probe's sampler); without it the backend's are reported. */
   readonly telemetry?: TelemetrySource;
+  /** Applies the scheduler's power limits to the real devices (NVIDIA); without it only the backend takes them. */
+  readonly powerLimiter?: HardwarePowerLimiter;
 }
 
 /** One request leaving the node, as metrics count it. */
@@ -220,13 +223,13 @@ export class NodeAgent implements BackendListener {
 
   /** Applied and answered at once, not deferred like work acks: the scheduler caps no further until it hears. */
   private onPowerLimit(msg: Msg): void {
-    const reply = applyPowerLimit(msg.data, {
+    void applyPowerLimit(msg.data, {
       nodeId: this.nodeId,
       backend: this.backend,
       log: this.options.log,
       stopped: this.stopped,
-    });
-    this.respond(msg, reply);
+      ...(this.options.powerLimiter === undefined ? {} : { hardware: this.options.powerLimiter }),
+    }).then((reply) => this.respond(msg, reply));
   }
 
   private onAssign(msg: Msg): void {

@@ -42,9 +42,9 @@ describe('applyPowerLimit', () => {
     ['zero', 0, 1600],
     ['above the peak', 9000, 5600],
     ['fractional', 2500.5, 2500.5],
-  ])('applies a limit %s clamped to the hardware range (%d W → %d W)', (_name, requested, applied) => {
+  ])('applies a limit %s clamped to the hardware range (%d W → %d W)', async (_name, requested, applied) => {
     const { backend, log, target } = nullTarget();
-    const reply = applyPowerLimit(bytes({ v: 1, limitWatts: requested, reason: 'fra-1 cap stage' }), target);
+    const reply = await applyPowerLimit(bytes({ v: 1, limitWatts: requested, reason: 'fra-1 cap stage' }), target);
     expect(PowerLimitAck.parse(reply)).toEqual({ v: 1, ok: true, nodeId: 'n-1', appliedWatts: applied });
     expect(backend.status().powerLimitWatts).toBe(applied);
     expect(log.lines).toEqual([
@@ -63,9 +63,10 @@ describe('applyPowerLimit', () => {
     ]);
   });
 
-  it('replaces the previous limit each time (a re-sent command is harmless)', () => {
+  it('replaces the previous limit each time (a re-sent command is harmless)', async () => {
     const { backend, target } = nullTarget();
-    for (const watts of [2000, 2000, 4000]) applyPowerLimit(bytes({ v: 1, limitWatts: watts, reason: 'r' }), target);
+    for (const watts of [2000, 2000, 4000])
+      await applyPowerLimit(bytes({ v: 1, limitWatts: watts, reason: 'r' }), target);
     expect(backend.status().powerLimitWatts).toBe(4000);
   });
 
@@ -88,29 +89,29 @@ describe('applyPowerLimit', () => {
       'PAYLOAD_TOO_LARGE',
       /limit is/,
     ],
-  ] as const)('refuses %s with %s and leaves the limit alone', (_name, body, code, message) => {
+  ] as const)('refuses %s with %s and leaves the limit alone', async (_name, body, code, message) => {
     const { backend, log, target } = nullTarget();
-    const reply = ErrorReply.parse(applyPowerLimit(bytes(body), target));
+    const reply = ErrorReply.parse(await applyPowerLimit(bytes(body), target));
     expect(reply.error).toMatchObject({ code, retryable: false });
     expect(reply.error.message).toMatch(message);
     expect(backend.status().powerLimitWatts).toBe(5600);
     expect(log.lines.map((l) => [l.level, l.message])).toEqual([['warn', 'invalid power limit command refused']]);
   });
 
-  it('refuses invalid UTF-8', () => {
+  it('refuses invalid UTF-8', async () => {
     const { target } = nullTarget();
-    const reply = ErrorReply.parse(applyPowerLimit(new Uint8Array([0x7b, 0xff, 0x7d]), target));
+    const reply = ErrorReply.parse(await applyPowerLimit(new Uint8Array([0x7b, 0xff, 0x7d]), target));
     expect(reply.error).toMatchObject({ code: 'INVALID_REQUEST', message: 'body is not valid UTF-8' });
   });
 
-  it('answers NODE_DRAINING once the node has stopped, without touching the backend', () => {
+  it('answers NODE_DRAINING once the node has stopped, without touching the backend', async () => {
     const { backend, target } = nullTarget({ stopped: true });
-    const reply = ErrorReply.parse(applyPowerLimit(bytes({ v: 1, limitWatts: 3000, reason: 'r' }), target));
+    const reply = ErrorReply.parse(await applyPowerLimit(bytes({ v: 1, limitWatts: 3000, reason: 'r' }), target));
     expect(reply.error).toMatchObject({ code: 'NODE_DRAINING', retryable: true });
     expect(backend.status().powerLimitWatts).toBe(5600);
   });
 
-  it('turns a backend failure into an INTERNAL reply naming the node and the cause', () => {
+  it('turns a backend failure into an INTERNAL reply naming the node and the cause', async () => {
     const log = new RecordingLog();
     const status = new NullBackend(hardware, [], getModel, noEvents).status();
     const failing: PowerLimitTarget['backend'] = {
@@ -120,7 +121,7 @@ describe('applyPowerLimit', () => {
       },
     };
     const reply = ErrorReply.parse(
-      applyPowerLimit(bytes({ v: 1, limitWatts: 3000, reason: 'r' }), {
+      await applyPowerLimit(bytes({ v: 1, limitWatts: 3000, reason: 'r' }), {
         nodeId: 'n-1',
         backend: failing,
         log,

@@ -7,6 +7,7 @@ import {
   type PowerLimitAck,
 } from '@switchyard/protocol';
 import type { ExecutionBackend } from './backends/backend.js';
+import type { HardwarePowerLimiter } from './hardware/power-limiter.js';
 import type { AgentLogger } from './node-agent.js';
 
 /** What applying a power limit needs from the node it runs on. */
@@ -16,6 +17,8 @@ export interface PowerLimitTarget {
   readonly log: AgentLogger;
   /** Whether the node has stopped (its backend is closed; a limit would apply to nothing). */
   readonly stopped: boolean;
+  /** Applies the limit to the real devices first (nvidia-smi -pl); the backend then runs under what they took. */
+  readonly hardware?: HardwarePowerLimiter;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface PowerLimitTarget {
  * become typed error replies. The ack carries the limit after clamping, which is what the next
  * heartbeat reports, so the scheduler can tell a clamp from a lost command.
  */
-export function applyPowerLimit(data: Uint8Array, target: PowerLimitTarget): PowerLimitAck | ErrorReply {
+export async function applyPowerLimit(data: Uint8Array, target: PowerLimitTarget): Promise<PowerLimitAck | ErrorReply> {
   const decoded = decode(PowerLimitCommand, data);
   if (!decoded.ok) {
     target.log.warn(
@@ -39,7 +42,8 @@ export function applyPowerLimit(data: Uint8Array, target: PowerLimitTarget): Pow
   let appliedWatts: number;
   try {
     previousWatts = target.backend.status().powerLimitWatts;
-    appliedWatts = target.backend.setPowerLimit(command.limitWatts);
+    const onDevices = target.hardware === undefined ? command.limitWatts : await target.hardware(command.limitWatts);
+    appliedWatts = target.backend.setPowerLimit(onDevices);
   } catch (err) {
     // A real backend (a driver call) can fail; the scheduler should hear why, not wait for a timeout.
     const message = `node ${target.nodeId} could not apply a ${command.limitWatts} W power limit: ${err instanceof Error ? err.message : String(err)}`;
