@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import type { HardwareProbe } from './hardware/probe.js';
+import { nvidiaPowerLimiter } from './hardware/power-limiter.js';
 import { TelemetrySampler } from './hardware/telemetry-sampler.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
 import { OwnershipReader } from './sessions/ownership-reader.js';
@@ -62,6 +63,8 @@ export interface AgentHostConfig {
    * the devices belong to the machine.
    */
   readonly probe?: HardwareProbe;
+  /** How the scheduler's power limits reach NVIDIA GPUs (with an nvidia probe). */
+  readonly nvidiaPowerLimits?: { readonly binary?: string; readonly dryRun?: boolean };
 }
 
 /** Bad agent configuration, found before anything connects. */
@@ -221,6 +224,9 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       ...(sessionLog === undefined ? {} : { sessionLog, sessionOwner: (id: string) => ownership.currentOwner(id) }),
       ...(config.sessionIdleOffloadMs === undefined ? {} : { sessionIdleOffloadMs: config.sessionIdleOffloadMs }),
       ...(telemetry === undefined ? {} : { telemetry }),
+      ...(telemetry !== undefined && config.probe?.kind === 'nvidia'
+        ? { powerLimiter: nvidiaPowerLimiter(telemetry, { ...config.nvidiaPowerLimits, log }) }
+        : {}),
       onResult: (result) => {
         const agent = agents.find((a) => a.nodeId === result.nodeId);
         if (agent !== undefined) metrics.observe(result, metered(agent));

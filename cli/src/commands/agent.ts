@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { type SimulatedNodeSpec, startAgentHost } from '@switchyard/node-agent';
+import {
+  PROBE_CHOICES,
+  type ProbeChoice,
+  selectProbe,
+  type SimulatedNodeSpec,
+  startAgentHost,
+} from '@switchyard/node-agent';
 import { parseOpsListen } from '@switchyard/protocol';
 import { type Command, intOption, stringOption, untilSignal, UsageError } from '../command.js';
 
@@ -74,6 +80,24 @@ export const agentCommand: Command = {
       default: 'simulated',
       description: 'simulated (fleet-model accelerator) or null (answers at once; for overhead benchmarks)',
     },
+    probe: {
+      type: 'string',
+      env: 'SWITCHYARD_PROBE',
+      default: 'simulated',
+      description: `what reads the accelerators: ${PROBE_CHOICES.join(', ')} (auto: nvidia-smi, then neuron-ls, else simulated)`,
+    },
+    'nvidia-smi': {
+      type: 'string',
+      env: 'SWITCHYARD_NVIDIA_SMI',
+      description: 'nvidia-smi executable (default: on PATH)',
+    },
+    'neuron-monitor': { type: 'string', env: 'SWITCHYARD_NEURON_MONITOR', description: 'neuron-monitor executable' },
+    'neuron-ls': { type: 'string', env: 'SWITCHYARD_NEURON_LS', description: 'neuron-ls executable' },
+    'power-limit-dry-run': {
+      type: 'boolean',
+      env: 'SWITCHYARD_POWER_LIMIT_DRY_RUN',
+      description: 'log the nvidia-smi -pl commands a power limit would run, and change nothing',
+    },
     'http-listen': {
       type: 'string',
       env: 'SWITCHYARD_HTTP_LISTEN',
@@ -117,6 +141,22 @@ export const agentCommand: Command = {
     const backend = stringOption(values, 'backend');
     if (backend !== 'simulated' && backend !== 'null')
       throw new UsageError(`--backend must be simulated or null, got ${backend}`);
+    const probeChoice = stringOption(values, 'probe');
+    if (!(PROBE_CHOICES as readonly string[]).includes(probeChoice)) {
+      throw new UsageError(`--probe must be one of ${PROBE_CHOICES.join(', ')}, got ${probeChoice}`);
+    }
+    if (probeChoice !== 'simulated' && count !== 1) {
+      throw new UsageError(`--probe ${probeChoice} reads this machine's devices: use --nodes 1`);
+    }
+    const tool = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+    const nvidiaSmi = tool('nvidia-smi');
+    const neuronMonitor = tool('neuron-monitor');
+    const neuronLs = tool('neuron-ls');
+    const probe = await selectProbe(probeChoice as ProbeChoice, {
+      ...(nvidiaSmi === undefined ? {} : { nvidiaSmi }),
+      ...(neuronMonitor === undefined ? {} : { neuronMonitor }),
+      ...(neuronLs === undefined ? {} : { neuronLs }),
+    });
     const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
     const host = await startAgentHost({
       ...(httpListen === undefined ? {} : { httpListen }),
@@ -125,6 +165,11 @@ export const agentCommand: Command = {
       logLevel: stringOption(values, 'log-level'),
       heartbeatIntervalMs: intOption(values, 'heartbeat-interval-ms', 50, 60_000),
       nodes,
+      ...(probe === undefined ? {} : { probe }),
+      nvidiaPowerLimits: {
+        dryRun: values['power-limit-dry-run'] === true,
+        ...(nvidiaSmi === undefined ? {} : { binary: nvidiaSmi }),
+      },
     });
     await untilSignal();
     await host.stop(intOption(values, 'drain-grace-ms', 0, 3_600_000));

@@ -42,7 +42,7 @@ export function formatStatus(status: StatusReply): string {
     clusterTable(status.clusters),
     '',
     formatTable(
-      ['node', 'cluster', 'profile', 'state', 'in flight', 'queued', 'power W', 'HBM used', 'models'],
+      ['node', 'cluster', 'profile', 'state', 'in flight', 'queued', 'power W', 'HBM used', 'telemetry', 'models'],
       status.nodes.map((n) => [
         n.nodeId,
         n.cluster,
@@ -52,10 +52,20 @@ export function formatStatus(status: StatusReply): string {
         n.queueDepth,
         Math.round(n.powerDrawWatts),
         `${Math.round((100 * n.hbmUsedBytes) / Math.max(1, n.hbmTotalBytes))}%`,
+        telemetryOf(n),
         n.models.map((m) => (m.state === 'loaded' ? m.name : `${m.name} (loading)`)).join(','),
       ]),
     ),
   ].join('\n');
+}
+
+/** `simulated`, `nvidia ×8`, or `nvidia DEGRADED (PROBE_TIMEOUT)` while the node's probe fails. */
+function telemetryOf(node: StatusReply['nodes'][number]): string {
+  const telemetry = node.telemetry;
+  if (telemetry === undefined) return 'simulated';
+  return telemetry.error === undefined
+    ? `${telemetry.source} ×${telemetry.devices}`
+    : `${telemetry.source} DEGRADED (${telemetry.error.code})`;
 }
 
 export const statusCommand: Command = {

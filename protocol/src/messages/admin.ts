@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DurationMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
-import { LoadedModel } from './node.js';
+import { LoadedModel, Telemetry } from './node.js';
 import { ClusterPower } from './power.js';
 
 /** How the scheduler sees a node: reported state combined with its own failure detector and operator actions. */
@@ -25,6 +25,7 @@ export const NodeView = z.strictObject({
   powerLimitWatts: Watts,
   temperatureC: z.number(),
   lastHeartbeatAgeMs: DurationMs,
+  telemetry: Telemetry.optional().describe('As the node last reported it; absent for simulated figures.'),
 });
 export type NodeView = z.infer<typeof NodeView>;
 

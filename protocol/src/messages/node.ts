@@ -6,6 +6,24 @@ export const TELEMETRY_SOURCES = ['simulated', 'nvidia', 'neuron'] as const;
 /** Why a hardware probe could not read (see node-agent/src/hardware/probe.ts). */
 export const PROBE_ERROR_CODES = ['PROBE_UNAVAILABLE', 'PROBE_TIMEOUT', 'PROBE_FAILED', 'PROBE_OUTPUT'] as const;
 
+/** Where a node's accelerator figures come from, and whether its hardware probe is failing (degraded). */
+export const Telemetry = z.strictObject({
+  source: z
+    .enum(TELEMETRY_SOURCES)
+    .describe('Where the accelerator figures come from: the simulated engine, nvidia-smi, or the Neuron tools.'),
+  devices: z.int().min(0).max(256).describe('Devices the last successful read found.'),
+  error: z
+    .strictObject({
+      code: z.enum(PROBE_ERROR_CODES),
+      message: z.string().max(500),
+    })
+    .optional()
+    .describe(
+      'Set while the probe fails: the node is degraded, and the figures above are from its last good read (or the configured profile when there was none).',
+    ),
+});
+export type Telemetry = z.infer<typeof Telemetry>;
+
 /** A model on a node. `loading` models count against memory but cannot serve yet. */
 export const LoadedModel = z.strictObject({
   name: Name,
@@ -47,24 +65,7 @@ export const NodeStatusFields = {
   powerDrawWatts: Watts,
   powerLimitWatts: Watts,
   temperatureC: z.number().min(-50).max(200),
-  telemetry: z
-    .strictObject({
-      source: z
-        .enum(TELEMETRY_SOURCES)
-        .describe('Where the accelerator figures come from: the simulated engine, nvidia-smi, or the Neuron tools.'),
-      devices: z.int().min(0).max(256).describe('Devices the last successful read found.'),
-      error: z
-        .strictObject({
-          code: z.enum(PROBE_ERROR_CODES),
-          message: z.string().max(500),
-        })
-        .optional()
-        .describe(
-          'Set while the probe fails: the node is degraded, and the figures above are from its last good read (or the configured profile when there was none).',
-        ),
-    })
-    .optional()
-    .describe('Absent from agents older than this field; they report simulated figures.'),
+  telemetry: Telemetry.optional().describe('Absent from agents older than this field; they report simulated figures.'),
 };
 
 /** `sy.v1.agent.<nodeId>.heartbeat`: periodic full status of one node. */

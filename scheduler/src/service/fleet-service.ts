@@ -248,6 +248,7 @@ export class FleetService {
       powerLimitWatts: node.powerLimitWatts,
       temperatureC: node.temperatureC,
       lastHeartbeatAgeMs: Math.max(0, nowMs - node.lastHeartbeatMs),
+      ...(node.telemetry === undefined ? {} : { telemetry: node.telemetry }),
     };
   }
 

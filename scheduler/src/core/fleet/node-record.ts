@@ -1,5 +1,5 @@
 import type { AcceleratorProfile, NodeHardware } from '@switchyard/fleet-model';
-import type { Heartbeat, LoadedModel, SloClass } from '@switchyard/protocol';
+import type { Heartbeat, LoadedModel, SloClass, Telemetry } from '@switchyard/protocol';
 import type { ClusterState } from '../topology/cluster-state.js';
 
 /** Liveness as judged by the failure detector from heartbeat gaps. */
@@ -59,6 +59,8 @@ export class NodeRecord {
   powerDrawWatts = 0;
   powerLimitWatts = 0;
   temperatureC = 0;
+  /** Where the node's figures come from and whether its hardware probe fails (absent: simulated). */
+  telemetry: Telemetry | undefined = undefined;
   /** Open reservations by request id. */
   readonly reservations = new Map<string, Reservation>();
   /** Σ kvBytes of open reservations not yet visible in a heartbeat's hbmUsedBytes. */
@@ -132,6 +134,7 @@ export class NodeRecord {
     this.powerDrawWatts = status.powerDrawWatts;
     this.powerLimitWatts = status.powerLimitWatts;
     this.temperatureC = status.temperatureC;
+    this.telemetry = status.telemetry;
     this.anomaly = anomalyOf(this);
   }
 
