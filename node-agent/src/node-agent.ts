@@ -90,6 +90,8 @@ interface ActiveJob {
   readonly assignment: AssignmentMessage;
   readonly replyTo: string[];
   readonly deadlineTimer: NodeJS.Timeout | undefined;
+  /** Text streamed so far, in order (the result carries it whole). */
+  readonly text: string[];
 }
 
 const zeroTimings: Timings = { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: 0 };
@@ -109,7 +111,10 @@ export class NodeAgent implements BackendListener {
   private state: Heartbeat['state'] = 'ready';
   private readonly toScheduler = new DeferredSends();
   /** Jobs run for this node's own purposes (session turns), by job id. */
-  private readonly localJobs = new Map<string, (completion: BackendCompletion) => void>();
+  private readonly localJobs = new Map<
+    string,
+    { readonly resolve: (completion: BackendCompletion) => void; readonly reject: (err: Error) => void }
+  >();
   private sessions: SessionHost | undefined;
   private stopped = false;
   private readonly registration: RegistrationLoop;
@@ -268,12 +273,34 @@ export class NodeAgent implements BackendListener {
       assignment.deadlineAfterMs === undefined
         ? undefined
         : setTimeout(() => this.expire(assignment.requestId), Math.max(1, assignment.deadlineAfterMs));
-    this.jobs.set(assignment.requestId, { assignment, replyTo: [assignment.replyTo], deadlineTimer });
+    this.jobs.set(assignment.requestId, { assignment, replyTo: [assignment.replyTo], deadlineTimer, text: [] });
     this.ack(msg, assignment.requestId);
   }
 
   firstToken(): void {
-    // Streaming of tokens to clients arrives with real model servers; the simulated path answers once.
+    // TTFT is measured by the backend and reported in the result's timings.
+  }
+
+  /**
+   * Streamed text: published at once to every client waiting on the request when it asked to
+   * stream, numbered per attempt; the result then says how many chunks came before it. A retry that
+   * joined mid-stream gets the chunks from then on, and the whole text in the result.
+   */
+  text(jobId: string, chunk: string): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || chunk === '') return;
+    const seq = job.text.length;
+    job.text.push(chunk);
+    if (job.assignment.stream !== true) return;
+    const message = {
+      v: PROTOCOL_VERSION,
+      chunk: true as const,
+      requestId: jobId,
+      attempt: job.assignment.attempt,
+      seq,
+      text: chunk,
+    };
+    for (const replyTo of job.replyTo) this.publish(replyTo, message);
   }
 
   /** Sessions this node serves. */
@@ -292,7 +319,7 @@ export class NodeAgent implements BackendListener {
         reject(new SwitchyardError(outcome.code, outcome.message));
         return;
       }
-      this.localJobs.set(job.id, resolve);
+      this.localJobs.set(job.id, { resolve, reject });
     });
   }
 
@@ -300,7 +327,7 @@ export class NodeAgent implements BackendListener {
     const local = this.localJobs.get(completion.jobId);
     if (local !== undefined) {
       this.localJobs.delete(completion.jobId);
-      local(completion);
+      local.resolve(completion);
       return;
     }
     const job = this.jobs.get(completion.jobId);
@@ -318,7 +345,12 @@ export class NodeAgent implements BackendListener {
       inputTokens: assignment.inputTokens,
       outputTokens: completion.outputTokens,
       timings: roundTimings(completion.timings),
-      ...(completion.text === undefined ? {} : { text: completion.text }),
+      ...(completion.text !== undefined
+        ? { text: completion.text }
+        : job.text.length > 0
+          ? { text: job.text.join('') }
+          : {}),
+      ...(assignment.stream === true ? { chunks: job.text.length } : {}),
     };
     let body: Uint8Array;
     try {
@@ -341,6 +373,24 @@ export class NodeAgent implements BackendListener {
     }
     for (const replyTo of job.replyTo) this.publishBytes(replyTo, body);
     this.reportResult(assignment, true, undefined, completion.outputTokens, result.timings, completion.energyJoules);
+  }
+
+  /** The backend gave up on a job (the model server failed): its clients hear why, at once. */
+  failed(jobId: string, code: ErrorCode, message: string): void {
+    const local = this.localJobs.get(jobId);
+    if (local !== undefined) {
+      this.localJobs.delete(jobId);
+      local.reject(new SwitchyardError(code, message));
+      return;
+    }
+    const job = this.jobs.get(jobId);
+    if (job === undefined) return;
+    this.jobs.delete(jobId);
+    if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    this.options.log.warn({ nodeId: this.nodeId, requestId: jobId, code, err: message }, 'backend failed a request');
+    const body = errorReply(code, `node ${this.nodeId}: ${message}`, { requestId: jobId });
+    for (const replyTo of job.replyTo) this.publish(replyTo, body);
+    this.reportResult(job.assignment, false, code, 0, zeroTimings, 0);
   }
 
   private expire(requestId: string): void {

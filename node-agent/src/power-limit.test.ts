@@ -8,7 +8,7 @@ import { applyPowerLimit, type PowerLimitTarget } from './power-limit.js';
 
 /** 8 × H100: the hardware accepts 1600..5600 W node-wide. */
 const hardware = { profile: getProfile('h100')!, chipCount: 8 };
-const noEvents: BackendListener = { firstToken() {}, completed() {} };
+const noEvents: BackendListener = { firstToken() {}, text() {}, completed() {}, failed() {} };
 const bytes = (body: string | object): Uint8Array =>
   new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body));
 

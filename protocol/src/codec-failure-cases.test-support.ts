@@ -202,9 +202,9 @@ export const failureCases: FailureCase[] = [
   {
     name: 'two unknown fields',
     schema: InferRequest,
-    body: patched(infer, { top_p: 1, stream: true }),
+    body: patched(infer, { top_p: 1, logprobs: 5 }),
     code: 'INVALID_REQUEST',
-    message: /Unrecognized keys: "top_p", "stream"/,
+    message: /Unrecognized keys: "top_p", "logprobs"/,
   },
   {
     name: 'unknown nested field',

@@ -14,6 +14,7 @@ export * from './messages/replies.js';
 export * from './json-schema.js';
 export * from './client/session-client.js';
 export * from './client/batch-client.js';
+export * from './client/stream-client.js';
 export * from './config.js';
 export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
 export * from './ops/ops-server.js';

@@ -21,7 +21,7 @@ import {
   PowerLimitAck,
   PowerLimitCommand,
 } from './messages/power.js';
-import { Assignment, AssignmentAck, InferRequest, InferResult, WorkResult } from './messages/inference.js';
+import { Assignment, AssignmentAck, InferChunk, InferRequest, InferResult, WorkResult } from './messages/inference.js';
 import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
 import {
   SessionAdopt,
@@ -47,6 +47,7 @@ export const MESSAGE_SCHEMAS = {
   NodeNotice,
   InferRequest,
   InferResult,
+  InferChunk,
   Assignment,
   AssignmentAck,
   WorkResult,

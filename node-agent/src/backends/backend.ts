@@ -34,10 +34,18 @@ export interface BackendStatus {
   readonly models: readonly LoadedModel[];
 }
 
-/** Events a backend emits as work progresses. Called synchronously from the backend's own timers. */
+/**
+ * Events a backend emits as work progresses, from its own timers or I/O callbacks. Per job, in
+ * order: firstToken, any number of text chunks, then exactly one of completed or failed (none after
+ * cancel).
+ */
 export interface BackendListener {
   firstToken(jobId: string): void;
+  /** Generated text as it streams (real model servers; the simulated engine produces none). */
+  text(jobId: string, chunk: string): void;
   completed(completion: BackendCompletion): void;
+  /** The job ended without a result: the model server refused it, failed, or went away mid-stream. */
+  failed(jobId: string, code: ErrorCode, message: string): void;
 }
 
 export type BackendSubmitOutcome =

@@ -16,6 +16,14 @@ class RecordingListener implements BackendListener {
     this.firstTokens.push(jobId);
   }
 
+  text(): void {
+    throw new Error('the simulated engine generates no text');
+  }
+
+  failed(jobId: string, code: string): void {
+    throw new Error(`the simulated engine does not fail jobs (${jobId}: ${code})`);
+  }
+
   completed(completion: BackendCompletion): void {
     this.completions.push(completion);
     if (this.waiting !== undefined && this.completions.length >= this.waiting.count) this.waiting.resolve();

@@ -25,7 +25,9 @@ async function gpuNode(mode: 'ok' | 'denied', dryRun = false) {
   await sampler.sample();
   const backend = new NullBackend({ profile: getProfile('h100')!, chipCount: 8 }, [], getModel, {
     firstToken: () => {},
+    text: () => {},
     completed: () => {},
+    failed: () => {},
   });
   const hardware = nvidiaPowerLimiter(sampler, { binary: FAKE, timeoutMs: 10_000, dryRun, log: QUIET });
   return { sampler, backend, target: { nodeId: 'gpu-0', backend, log: QUIET, stopped: false, hardware } };

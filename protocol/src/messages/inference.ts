@@ -40,6 +40,12 @@ export const InferRequest = z.strictObject({
     .max(200_000)
     .optional()
     .describe('Prompt text for real model servers; simulated nodes use inputTokens.'),
+  stream: z
+    .boolean()
+    .optional()
+    .describe(
+      'Send the text as InferChunk messages to the reply subject while it is generated, then the InferResult. Needs a subscription on your own inbox, not a one-reply request.',
+    ),
 });
 export type InferRequest = z.infer<typeof InferRequest>;
 export type InferRequestInput = z.input<typeof InferRequest>;
@@ -65,8 +71,26 @@ export const InferResult = z.strictObject({
   outputTokens: NonNegativeInt,
   timings: Timings,
   text: z.string().max(1_000_000).optional(),
+  chunks: NonNegativeInt.optional().describe(
+    'Streamed requests: how many InferChunk messages this attempt sent before the result, so a client can tell it has them all.',
+  ),
 });
 export type InferResult = z.infer<typeof InferResult>;
+
+/** Streamed text of a request, sent by the node to the client's reply subject before the InferResult. */
+export const InferChunk = z.strictObject({
+  v: Version,
+  chunk: z.literal(true),
+  requestId: RequestId,
+  attempt: z
+    .int()
+    .min(1)
+    .max(16)
+    .describe('The placement attempt: a request re-placed after its node was lost streams again from seq 0.'),
+  seq: NonNegativeInt.describe('0, 1, 2, … within the attempt, in the order the text was generated.'),
+  text: z.string().max(65_536),
+});
+export type InferChunk = z.infer<typeof InferChunk>;
 
 /** `sy.v1.node.<nodeId>.assign`: the scheduler hands one request to a node. */
 export const Assignment = z.strictObject({
@@ -82,6 +106,7 @@ export const Assignment = z.strictObject({
   deadlineAfterMs: DurationMs.optional().describe('Remaining budget when the assignment was sent.'),
   replyTo: ReplySubject.describe('Subject the node publishes the InferResult (or ErrorReply) to.'),
   prompt: z.string().max(200_000).optional(),
+  stream: z.boolean().optional().describe('Stream the text as InferChunk messages before the result.'),
 });
 export type Assignment = z.infer<typeof Assignment>;
 

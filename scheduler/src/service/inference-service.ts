@@ -376,6 +376,7 @@ export class InferenceService {
       replyTo,
     };
     if (request.prompt !== undefined) assignment.prompt = request.prompt;
+    if (request.stream === true) assignment.stream = true;
     return assignment;
   }
 

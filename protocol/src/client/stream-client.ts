@@ -1,0 +1,108 @@
+import { createInbox, type NatsConnection } from '@nats-io/nats-core';
+import { decode, encode } from '../codec.js';
+import { RemoteError } from '../errors.js';
+import { InferChunk, type InferRequestInput, type InferResult } from '../messages/inference.js';
+import { InferReply } from '../messages/replies.js';
+import { subjects } from '../subjects.js';
+import { PROTOCOL_VERSION } from '../version.js';
+
+export interface StreamOptions {
+  readonly tenant: string;
+  /** Told each piece of text in order, as the node generates it. */
+  readonly onText: (text: string) => void;
+  /** No answer (text or result) within this long of the last one ends the request (default 60 s). */
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * A streamed inference request (docs/protocol.md, InferChunk): the client publishes the request
+ * with its own inbox as the reply subject and reads InferChunk messages, then the InferResult (or an
+ * ErrorReply from the scheduler or the node). Text is delivered in `seq` order; a chunk that comes
+ * early waits for the ones before it. When the request is re-placed after its node died, the new
+ * attempt streams from seq 0 again: text already delivered is not repeated, so `onText` sees each
+ * position once. Resolves with the result once every chunk it counts has arrived; rejects with
+ * RemoteError on an error reply, an idle timeout (DEADLINE_EXCEEDED), or a result whose count of
+ * chunks never arrives (INTERNAL).
+ */
+export function streamInfer(
+  nc: NatsConnection,
+  request: Omit<InferRequestInput, 'v' | 'stream'>,
+  options: StreamOptions,
+): Promise<InferResult> {
+  const inbox = createInbox();
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  return new Promise<InferResult>((resolve, reject) => {
+    let attempt = 0;
+    /** Chunks of the current attempt by seq, not yet delivered. */
+    const early = new Map<number, string>();
+    let nextSeq = 0;
+    /** Characters the client has been given (across attempts: a re-placed attempt repeats them). */
+    let deliveredChars = 0;
+    let attemptChars = 0;
+    let result: InferResult | undefined;
+    let idle: NodeJS.Timeout | undefined;
+    const subscription = nc.subscribe(inbox, {
+      callback: (err, msg) => {
+        if (err !== null) return finish(new RemoteError('INTERNAL', `stream subscription failed: ${err.message}`));
+        armIdle();
+        const chunk = decode(InferChunk, msg.data);
+        if (chunk.ok) return onChunk(chunk.value);
+        const reply = decode(InferReply, msg.data);
+        if (!reply.ok) return finish(new RemoteError(reply.error.code, `invalid answer: ${reply.error.message}`));
+        if (!reply.value.ok) {
+          const { code, message, retryAfterMs } = reply.value.error;
+          return finish(new RemoteError(code, message, retryAfterMs));
+        }
+        result = reply.value;
+        settleIfComplete();
+      },
+    });
+    const finish = (outcome: InferResult | Error): void => {
+      if (idle !== undefined) clearTimeout(idle);
+      subscription.unsubscribe();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const armIdle = (): void => {
+      if (idle !== undefined) clearTimeout(idle);
+      idle = setTimeout(
+        () =>
+          finish(
+            result === undefined
+              ? new RemoteError('DEADLINE_EXCEEDED', `no answer for ${idleTimeoutMs} ms`)
+              : new RemoteError('INTERNAL', `result counts ${result.chunks ?? 0} chunks; ${nextSeq} arrived`),
+          ),
+        idleTimeoutMs,
+      );
+    };
+    const onChunk = (chunk: InferChunk): void => {
+      if (chunk.attempt < attempt) return;
+      if (chunk.attempt > attempt) {
+        attempt = chunk.attempt;
+        early.clear();
+        nextSeq = 0;
+        attemptChars = 0;
+        result = undefined;
+      }
+      early.set(chunk.seq, chunk.text);
+      for (let text = early.get(nextSeq); text !== undefined; text = early.get(nextSeq)) {
+        early.delete(nextSeq++);
+        // Only the part past what earlier attempts already delivered is new to the client.
+        const fresh = text.slice(Math.max(0, deliveredChars - attemptChars));
+        attemptChars += text.length;
+        if (fresh !== '') {
+          deliveredChars += fresh.length;
+          options.onText(fresh);
+        }
+      }
+      settleIfComplete();
+    };
+    const settleIfComplete = (): void => {
+      if (result !== undefined && nextSeq >= (result.chunks ?? 0)) finish(result);
+    };
+    armIdle();
+    nc.publish(subjects.infer(options.tenant), encode({ v: PROTOCOL_VERSION, ...request, stream: true }), {
+      reply: inbox,
+    });
+  });
+}
