@@ -1,5 +1,13 @@
 import { connect } from '@nats-io/transport-node';
-import { decode, encode, InferReply, type InferRequestInput, subjects } from '@switchyard/protocol';
+import {
+  decode,
+  encode,
+  InferReply,
+  type InferRequestInput,
+  RemoteError,
+  streamInfer,
+  subjects,
+} from '@switchyard/protocol';
 import { type Command, intOption, stringOption } from '../command.js';
 
 export const submitCommand: Command = {
@@ -14,6 +22,11 @@ export const submitCommand: Command = {
     'idempotency-key': { type: 'string', description: 'retries with the same key are answered once' },
     tenant: { type: 'string', env: 'SWITCHYARD_TENANT', default: 'default', description: 'tenant (subject token)' },
     'timeout-ms': { type: 'string', default: '60000', description: 'how long to wait for the answer' },
+    prompt: { type: 'string', description: 'prompt text (real model servers; simulated nodes use --input-tokens)' },
+    stream: {
+      type: 'boolean',
+      description: 'print the text to stdout as it is generated, then the result (without its text) as JSON on stderr',
+    },
   },
   async run(values) {
     const request: InferRequestInput = {
@@ -26,8 +39,30 @@ export const submitCommand: Command = {
     if (typeof values['deadline-ms'] === 'string')
       request.deadlineAfterMs = intOption(values, 'deadline-ms', 1, 7 * 24 * 3_600_000);
     if (typeof values['idempotency-key'] === 'string') request.idempotencyKey = values['idempotency-key'];
+    if (typeof values['prompt'] === 'string') request.prompt = values['prompt'];
     const nc = await connect({ servers: stringOption(values, 'nats-url') });
     try {
+      if (values['stream'] === true) {
+        const started = performance.now();
+        const { v: _v, ...body } = request;
+        try {
+          const result = await streamInfer(nc, body, {
+            tenant: stringOption(values, 'tenant'),
+            idleTimeoutMs: intOption(values, 'timeout-ms', 1, 3_600_000),
+            onText: (text) => process.stdout.write(text),
+          });
+          const { text: _text, ...rest } = result;
+          process.stdout.write('\n');
+          console.error(
+            JSON.stringify({ ...rest, clientElapsedMs: Math.round((performance.now() - started) * 10) / 10 }),
+          );
+          return 0;
+        } catch (err) {
+          if (!(err instanceof RemoteError)) throw err;
+          console.error(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }));
+          return 1;
+        }
+      }
       const started = performance.now();
       const reply = await nc.request(subjects.infer(stringOption(values, 'tenant')), encode(request), {
         timeout: intOption(values, 'timeout-ms', 1, 3_600_000),
