@@ -12,6 +12,8 @@ import {
 import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
+import { OpenAiBackend } from './backends/openai/openai-backend.js';
+import type { OpenAiApi } from './backends/openai/openai-wire.js';
 import type { HardwareProbe } from './hardware/probe.js';
 import { nvidiaPowerLimiter } from './hardware/power-limiter.js';
 import { TelemetrySampler } from './hardware/telemetry-sampler.js';
@@ -42,8 +44,23 @@ export interface SimulatedNodeSpec {
   readonly powerLimitWatts?: number;
 }
 
-/** `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead). */
-export type BackendKind = 'simulated' | 'null';
+/**
+ * `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead);
+ * `openai`: a local OpenAI-compatible model server (vLLM, SGLang, TGI) does the work.
+ */
+export type BackendKind = 'simulated' | 'null' | 'openai';
+
+/** The model server an `openai` backend forwards to. */
+export interface ModelServerConfig {
+  /** Root URL, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+  readonly api: OpenAiApi;
+  readonly maxConcurrency: number;
+  readonly maxQueue: number;
+  /** Longest the server may stay silent (before headers, between chunks); default 60 s. */
+  readonly requestTimeoutMs?: number;
+  readonly apiKey?: string;
+}
 
 export interface AgentHostConfig {
   readonly natsUrl: string;
@@ -53,6 +70,8 @@ export interface AgentHostConfig {
   readonly logDestination?: NodeJS.WritableStream;
   readonly models?: (name: string) => ModelSpec | undefined;
   readonly backend?: BackendKind;
+  /** Required with `backend: 'openai'`. */
+  readonly modelServer?: ModelServerConfig;
   /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
   readonly sessionIdleOffloadMs?: number;
   /** Where to serve /metrics, /healthz and /readyz (default: not served). */
@@ -128,6 +147,12 @@ function metered(agent: NodeAgent): MeteredNode {
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
   for (const spec of config.nodes) validateNodeSpec(spec, models);
+  if (config.backend === 'openai') {
+    if (config.modelServer === undefined) throw new AgentConfigError('the openai backend needs a model server URL');
+    if (config.nodes.length !== 1) {
+      throw new AgentConfigError(`one model server is one node: host exactly one node, not ${config.nodes.length}`);
+    }
+  }
   if (config.probe !== undefined && config.nodes.length !== 1) {
     throw new AgentConfigError(
       `a hardware probe (${config.probe.kind}) reads this machine's devices: host exactly one node, not ${config.nodes.length}`,
@@ -232,19 +257,38 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
         if (agent !== undefined) metrics.observe(result, metered(agent));
       },
       backend: (listener) =>
-        config.backend === 'null'
-          ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
-          : new SimulatedBackend(
+        config.backend === 'openai' && config.modelServer !== undefined
+          ? new OpenAiBackend(
               {
+                baseUrl: config.modelServer.url,
+                models: spec.models,
+                api: config.modelServer.api,
+                maxConcurrency: config.modelServer.maxConcurrency,
+                maxQueue: config.modelServer.maxQueue,
+                requestTimeoutMs: config.modelServer.requestTimeoutMs ?? 60_000,
+                healthIntervalMs: heartbeatIntervalMs,
                 hardware,
-                models,
-                preloadedModels: spec.models,
-                seed: spec.seed,
-                ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+                modelSpecs: models,
+                // With an NVIDIA probe the cards take the limit themselves; shedding too would cap twice.
+                shedConcurrencyUnderPowerLimit: config.probe?.kind !== 'nvidia',
+                ...(config.modelServer.apiKey === undefined ? {} : { apiKey: config.modelServer.apiKey }),
                 ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
               },
               listener,
-            ),
+            )
+          : config.backend === 'null'
+            ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
+            : new SimulatedBackend(
+                {
+                  hardware,
+                  models,
+                  preloadedModels: spec.models,
+                  seed: spec.seed,
+                  ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+                  ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
+                },
+                listener,
+              ),
     });
   });
   for (const agent of agents) metrics.track(metered(agent));

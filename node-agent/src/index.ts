@@ -9,3 +9,4 @@ export * from './hardware/power-limiter.js';
 export * from './hardware/select-probe.js';
 export * from './hardware/nvidia/index.js';
 export * from './hardware/neuron/index.js';
+export * from './backends/openai/index.js';

@@ -78,7 +78,31 @@ export const agentCommand: Command = {
       type: 'string',
       env: 'SWITCHYARD_BACKEND',
       default: 'simulated',
-      description: 'simulated (fleet-model accelerator) or null (answers at once; for overhead benchmarks)',
+      description:
+        'simulated (fleet-model accelerator), openai (a local OpenAI-compatible model server: vLLM, SGLang, TGI), or null (answers at once; for overhead benchmarks)',
+    },
+    'model-server-url': {
+      type: 'string',
+      env: 'SWITCHYARD_MODEL_SERVER_URL',
+      description: 'with --backend openai: the model server root, e.g. http://127.0.0.1:8000',
+    },
+    'model-server-api': {
+      type: 'string',
+      env: 'SWITCHYARD_MODEL_SERVER_API',
+      default: 'completions',
+      description: 'with --backend openai: completions (/v1/completions) or chat (/v1/chat/completions)',
+    },
+    'max-concurrency': {
+      type: 'string',
+      env: 'SWITCHYARD_MAX_CONCURRENCY',
+      default: '16',
+      description: 'with --backend openai: requests sent to the model server at once',
+    },
+    'max-queue': {
+      type: 'string',
+      env: 'SWITCHYARD_MAX_QUEUE',
+      default: '256',
+      description: 'with --backend openai: requests waiting in the agent for the server; more are refused',
     },
     probe: {
       type: 'string',
@@ -139,8 +163,15 @@ export const agentCommand: Command = {
       ...(powerLimitWatts === undefined ? {} : { powerLimitWatts }),
     }));
     const backend = stringOption(values, 'backend');
-    if (backend !== 'simulated' && backend !== 'null')
-      throw new UsageError(`--backend must be simulated or null, got ${backend}`);
+    if (backend !== 'simulated' && backend !== 'null' && backend !== 'openai')
+      throw new UsageError(`--backend must be simulated, openai or null, got ${backend}`);
+    const api = stringOption(values, 'model-server-api');
+    if (api !== 'completions' && api !== 'chat')
+      throw new UsageError(`--model-server-api must be completions or chat, got ${api}`);
+    if (backend === 'openai' && typeof values['model-server-url'] !== 'string')
+      throw new UsageError('--backend openai needs --model-server-url');
+    if (backend === 'openai' && count !== 1)
+      throw new UsageError('--backend openai serves one node per model server: use --nodes 1');
     const probeChoice = stringOption(values, 'probe');
     if (!(PROBE_CHOICES as readonly string[]).includes(probeChoice)) {
       throw new UsageError(`--probe must be one of ${PROBE_CHOICES.join(', ')}, got ${probeChoice}`);
@@ -166,6 +197,16 @@ export const agentCommand: Command = {
       heartbeatIntervalMs: intOption(values, 'heartbeat-interval-ms', 50, 60_000),
       nodes,
       ...(probe === undefined ? {} : { probe }),
+      ...(backend === 'openai'
+        ? {
+            modelServer: {
+              url: stringOption(values, 'model-server-url'),
+              api,
+              maxConcurrency: intOption(values, 'max-concurrency', 1, 4_096),
+              maxQueue: intOption(values, 'max-queue', 0, 1_000_000),
+            },
+          }
+        : {}),
       nvidiaPowerLimits: {
         dryRun: values['power-limit-dry-run'] === true,
         ...(nvidiaSmi === undefined ? {} : { binary: nvidiaSmi }),
