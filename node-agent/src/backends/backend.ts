@@ -8,6 +8,18 @@ export interface BackendJob {
   readonly maxOutputTokens: number;
   readonly priority: Priority;
   readonly prompt?: string;
+  /**
+   * Earlier turns of the session this job continues, oldest first. A stateless model server keeps
+   * no context between requests, so a session's history goes with every turn (its prefix cache makes
+   * that cheap while the session stays put); after a move it is the re-prefill.
+   */
+  readonly history?: readonly ChatTurn[];
+}
+
+/** One exchange of a session: what the client sent and what the model answered. */
+export interface ChatTurn {
+  readonly prompt: string;
+  readonly answer: string;
 }
 
 /** A finished job. */

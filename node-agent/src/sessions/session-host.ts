@@ -14,7 +14,7 @@ import {
   subjects,
   SwitchyardError,
 } from '@switchyard/protocol';
-import type { BackendCompletion, BackendJob } from '../backends/backend.js';
+import type { BackendCompletion, BackendJob, ChatTurn } from '../backends/backend.js';
 import type { AgentLogger } from '../node-agent.js';
 import type { SessionLog } from './session-log.js';
 
@@ -205,7 +205,7 @@ export class SessionHost {
         inputTokens: request.inputTokens + restoredContextTokens,
         maxOutputTokens: request.maxOutputTokens,
         priority: 'normal',
-        ...(request.prompt === undefined ? {} : { prompt: request.prompt }),
+        ...(request.prompt === undefined ? {} : { prompt: request.prompt, history: chatHistory(session) }),
       });
     } catch (err) {
       const code: ErrorCode = err instanceof SwitchyardError ? err.code : 'INTERNAL';
@@ -224,6 +224,8 @@ export class SessionHost {
       contextTokens: session.contextTokens + request.inputTokens + completion.outputTokens,
       atMs: Math.floor(this.options.clock()),
       serviceMs: completion.timings.totalMs,
+      ...(request.prompt === undefined ? {} : { prompt: request.prompt }),
+      ...(completion.text === undefined ? {} : { text: completion.text }),
     };
     let appended = await this.options.log.append(entry, session.lastSequence);
     if (!appended.ok && appended.reason === 'not-owner' && (await this.stillOwner(session))) {
@@ -326,6 +328,7 @@ export class SessionHost {
       restoredContextTokens,
       replayed,
       timings: { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: entry.serviceMs },
+      ...(entry.text === undefined ? {} : { text: entry.text }),
     };
   }
 
@@ -362,4 +365,16 @@ export class SessionHost {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The session's earlier exchanges with text, oldest first: what a stateless model server needs to
+ * continue the conversation. Rebuilt from the log on restore, so a session that moved carries on
+ * where it was.
+ */
+function chatHistory(session: HostedSession): ChatTurn[] {
+  return [...session.turns.values()]
+    .filter((entry) => entry.prompt !== undefined && entry.text !== undefined)
+    .sort((a, b) => a.turn - b.turn)
+    .map((entry) => ({ prompt: entry.prompt!, answer: entry.text! }));
 }

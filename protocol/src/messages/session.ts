@@ -78,6 +78,7 @@ export const SessionTurnResult = z.strictObject({
   ),
   replayed: z.boolean().describe('True when the turn had already run and this answer comes from the log.'),
   timings: Timings,
+  text: z.string().max(100_000).optional().describe('The answer (real model servers; simulated nodes omit it).'),
 });
 export type SessionTurnResult = z.infer<typeof SessionTurnResult>;
 
@@ -145,5 +146,11 @@ export const SessionLogEntry = z.strictObject({
   contextTokens: NonNegativeInt,
   atMs: EpochMs,
   serviceMs: DurationMs,
+  prompt: z.string().max(100_000).optional().describe("The turn's prompt, when it had one (real model servers)."),
+  text: z
+    .string()
+    .max(100_000)
+    .optional()
+    .describe('The answer: with the prompt, the chat history a new owner replays to a stateless model server.'),
 });
 export type SessionLogEntry = z.infer<typeof SessionLogEntry>;

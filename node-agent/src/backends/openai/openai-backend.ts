@@ -320,7 +320,7 @@ export class OpenAiBackend implements ExecutionBackend {
       response = await this.fetchImpl(this.generateUrl, {
         method: 'POST',
         headers: this.headers,
-        body: streamingRequestBody(this.options.api, job.model, prompt, job.maxOutputTokens),
+        body: streamingRequestBody(this.options.api, job.model, prompt, job.maxOutputTokens, job.history),
         signal,
       });
     } catch (err) {

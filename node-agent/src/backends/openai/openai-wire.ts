@@ -1,3 +1,4 @@
+import type { ChatTurn } from '../backend.js';
 import type { ErrorCode } from '@switchyard/protocol';
 
 /**
@@ -18,11 +19,24 @@ export function generationPath(api: OpenAiApi): string {
  * vLLM `priority`, which vLLM refuses unless started with a priority scheduling policy).
  * `stream_options.include_usage` asks for the closing usage chunk with the exact token count.
  */
-export function streamingRequestBody(api: OpenAiApi, model: string, prompt: string, maxTokens: number): string {
+export function streamingRequestBody(
+  api: OpenAiApi,
+  model: string,
+  prompt: string,
+  maxTokens: number,
+  history: readonly ChatTurn[] = [],
+): string {
   const common = { model, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } };
-  return JSON.stringify(
-    api === 'chat' ? { ...common, messages: [{ role: 'user', content: prompt }] } : { ...common, prompt },
-  );
+  if (api === 'chat') {
+    const messages = history.flatMap((turn) => [
+      { role: 'user', content: turn.prompt },
+      { role: 'assistant', content: turn.answer },
+    ]);
+    return JSON.stringify({ ...common, messages: [...messages, { role: 'user', content: prompt }] });
+  }
+  // Raw completions have no roles: the history is a plain transcript ahead of the new prompt.
+  const transcript = history.map((turn) => `${turn.prompt}${turn.answer}`).join('');
+  return JSON.stringify({ ...common, prompt: transcript + prompt });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
