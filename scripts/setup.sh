@@ -32,7 +32,8 @@ fi
 # npm ci when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # node-llama-cpp ships prebuilt CPU binaries in its npm packages: never download or build at install.
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
 fi
 
 npx --no-install tsc -b
