@@ -41,18 +41,20 @@ describe('decodeStepMs', () => {
 
   it.each(Object.values(ACCELERATOR_PROFILES))('$name: aggregate rises monotonically to the ceiling', (profile) => {
     const hw: NodeHardware = { profile, chipCount: profile.referenceChipsPerNode };
-    const ceiling = profile.throughput.small!.maxAggregateDecodeTokensPerSecond;
+    // The CPU profile serves only the generated tiny model; every other profile serves small ones.
+    const model = profile.throughput.small === undefined ? getModel('tiny-llama')! : small;
+    const ceiling = profile.throughput[model.sizeClass]!.maxAggregateDecodeTokensPerSecond;
     let previous = 0;
     for (const batch of [1, 2, 4, 16, 64, 256, 1024, 4096]) {
-      const aggregate = (batch / decodeStepMs(hw, small, batch)) * 1000;
+      const aggregate = (batch / decodeStepMs(hw, model, batch)) * 1000;
       expect(aggregate).toBeGreaterThan(previous);
       expect(aggregate).toBeLessThan(ceiling);
       previous = aggregate;
     }
-    expect((1e9 / decodeStepMs(hw, small, 1e9)) * 1000).toBeCloseTo(ceiling, -1);
+    expect((1e9 / decodeStepMs(hw, model, 1e9)) * 1000).toBeCloseTo(ceiling, -1);
     // Half the ceiling at B = Bsat (to within the −1 in the formula).
-    const bsat = decodeSaturationBatch(hw, small);
-    expect((bsat / decodeStepMs(hw, small, bsat)) * 1000).toBeGreaterThan(0.49 * ceiling);
+    const bsat = decodeSaturationBatch(hw, model);
+    expect((bsat / decodeStepMs(hw, model, bsat)) * 1000).toBeGreaterThan(0.49 * ceiling);
   });
 
   it('scales the ceiling with chips and slows with the speed factor', () => {

@@ -5,7 +5,7 @@ import { decodeSaturationBatch, supportsModel } from './latency.js';
 import type { ModelSizeClass, SizeClassThroughput } from './types.js';
 
 const profiles = Object.entries(ACCELERATOR_PROFILES);
-const CLASSES: readonly ModelSizeClass[] = ['small', 'medium', 'large'];
+const CLASSES: readonly ModelSizeClass[] = ['tiny', 'small', 'medium', 'large'];
 const FIELDS: readonly (keyof SizeClassThroughput)[] = [
   'prefillTokensPerSecond',
   'decodeTokensPerSecondBatch1',
@@ -29,7 +29,9 @@ describe('ACCELERATOR_PROFILES', () => {
     expect(p.minPowerLimitWattsPerChip).toBeLessThanOrEqual(p.peakWattsPerChip);
     expect(Number.isInteger(p.maxBatchSize) && p.maxBatchSize >= 1).toBe(true);
     expect(p.modelLoadBytesPerSecond).toBeGreaterThan(0);
-    expect(p.throughput.small).toBeDefined();
+    // GPU and Trainium nodes serve published models; the CPU profile serves only the generated tiny ones.
+    const served = Object.keys(p.throughput);
+    expect(p.vendor === 'cpu' ? served.join() : served.includes('small')).toBe(p.vendor === 'cpu' ? 'tiny' : true);
     for (const sizeClass of CLASSES) {
       const row = p.throughput[sizeClass];
       if (row === undefined) continue;
@@ -106,6 +108,6 @@ describe('getProfile', () => {
 
 function getModelOf(sizeClass: ModelSizeClass) {
   return createModelCatalog(MODEL_CATALOG)(
-    { small: 'llama-3.1-8b', medium: 'llama-3.3-70b', large: 'llama-3.1-405b' }[sizeClass],
+    { tiny: 'tiny-llama', small: 'llama-3.1-8b', medium: 'llama-3.3-70b', large: 'llama-3.1-405b' }[sizeClass],
   )!;
 }

@@ -160,6 +160,28 @@ export const ACCELERATOR_PROFILES: Readonly<Record<string, AcceleratorProfile>> 
       // large absent: no FP8 on A100, and 405B in BF16 (810 GB) exceeds the node's 640 GB.
     },
   },
+  cpu: {
+    name: 'cpu',
+    vendor: 'cpu',
+    description: 'A CPU edge node running the llama.cpp executor (one "chip" = the machine; tiny models only)',
+    hbmBytesPerChip: 16 * GB, // assumed: RAM set aside for models and KV cache
+    referenceChipsPerNode: 1,
+    idleWattsPerChip: 15, // assumed: a small server's package idle; CPUs expose no portable power reading
+    peakWattsPerChip: 65, // assumed: a 65 W desktop/edge CPU TDP class
+    minPowerLimitWattsPerChip: 20, // assumed: the executor sheds concurrency, there is no CPU power knob
+    maxBatchSize: 4, // llama.cpp context sequences of the executor's default
+    modelLoadBytesPerSecond: 1 * GB, // assumed: page cache / local disk
+    throughput: {
+      // Measured: node-agent/dist/backends/llama-cpp/cpu-bench.js on the 2-vCPU AMD EPYC CI VM, 1 thread,
+      // the generated tiny-llama, 128 prompt / 64 output tokens: about 3.5k prompt tok/s, 319–345 output
+      // tok/s alone, 405–423 tok/s at 4 sequences.
+      tiny: {
+        prefillTokensPerSecond: 3500,
+        decodeTokensPerSecondBatch1: 330,
+        maxAggregateDecodeTokensPerSecond: 415,
+      },
+    },
+  },
   l4: {
     name: 'l4',
     vendor: 'nvidia',

@@ -6,7 +6,8 @@
  */
 
 /** Model size classes that accelerator profiles publish throughput for. */
-export type ModelSizeClass = 'small' | 'medium' | 'large';
+/** `tiny`: models generated for CPU nodes, tests and the demo (tens of MB); the rest as published models. */
+export type ModelSizeClass = 'tiny' | 'small' | 'medium' | 'large';
 
 /** Throughput of one reference node for one model size class. */
 export interface SizeClassThroughput {
@@ -22,7 +23,7 @@ export interface SizeClassThroughput {
 export interface AcceleratorProfile {
   /** Profile name as it appears on the wire: 'trn1', 'trn2', 'inf2', 'h100', 'h200', 'a100', 'l4'. */
   readonly name: string;
-  readonly vendor: 'nvidia' | 'aws';
+  readonly vendor: 'nvidia' | 'aws' | 'cpu';
   /** Human description, e.g. 'NVIDIA H100 SXM 80GB'. */
   readonly description: string;
   readonly hbmBytesPerChip: number;

@@ -14,6 +14,7 @@ import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import { OpenAiBackend } from './backends/openai/openai-backend.js';
 import type { OpenAiApi } from './backends/openai/openai-wire.js';
+import type { LoadedLlamaCppModel } from './backends/llama-cpp/llama-cpp-backend.js';
 import type { HardwareProbe } from './hardware/probe.js';
 import { nvidiaPowerLimiter } from './hardware/power-limiter.js';
 import { TelemetrySampler } from './hardware/telemetry-sampler.js';
@@ -46,9 +47,10 @@ export interface SimulatedNodeSpec {
 
 /**
  * `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead);
- * `openai`: a local OpenAI-compatible model server (vLLM, SGLang, TGI) does the work.
+ * `openai`: a local OpenAI-compatible model server (vLLM, SGLang, TGI) does the work;
+ * `llama-cpp`: a GGUF model runs in this process on the CPU (llama.cpp).
  */
-export type BackendKind = 'simulated' | 'null' | 'openai';
+export type BackendKind = 'simulated' | 'null' | 'openai' | 'llama-cpp';
 
 /** The model server an `openai` backend forwards to. */
 export interface ModelServerConfig {
@@ -72,6 +74,13 @@ export interface AgentHostConfig {
   readonly backend?: BackendKind;
   /** Required with `backend: 'openai'`. */
   readonly modelServer?: ModelServerConfig;
+  /** Required with `backend: 'llama-cpp'`: the GGUF file, served as the node's one model. */
+  readonly llamaCpp?: {
+    readonly modelPath: string;
+    readonly maxConcurrency: number;
+    readonly maxQueue: number;
+    readonly threads?: number;
+  };
   /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
   readonly sessionIdleOffloadMs?: number;
   /** Where to serve /metrics, /healthz and /readyz (default: not served). */
@@ -153,6 +162,12 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       throw new AgentConfigError(`one model server is one node: host exactly one node, not ${config.nodes.length}`);
     }
   }
+  if (config.backend === 'llama-cpp') {
+    if (config.llamaCpp === undefined) throw new AgentConfigError('the llama-cpp backend needs a model path');
+    if (config.nodes.length !== 1 || config.nodes[0]!.models.length !== 1) {
+      throw new AgentConfigError('the llama-cpp backend runs one model on one node: host one node with one model');
+    }
+  }
   if (config.probe !== undefined && config.nodes.length !== 1) {
     throw new AgentConfigError(
       `a hardware probe (${config.probe.kind}) reads this machine's devices: host exactly one node, not ${config.nodes.length}`,
@@ -219,6 +234,15 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     }
     connection.up = false;
   })();
+  // The model loads before the node registers, so the scheduler never sees a node that cannot serve yet.
+  const llama =
+    config.backend === 'llama-cpp' && config.llamaCpp !== undefined
+      ? await loadLlamaModel(config.llamaCpp, config.nodes[0]!, log).catch(async (err: unknown) => {
+          await telemetry?.stop();
+          await nc.close().catch(() => undefined);
+          throw err;
+        })
+      : undefined;
   agents = config.nodes.map((spec) => {
     const profile = getProfile(spec.profile);
     if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
@@ -257,38 +281,40 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
         if (agent !== undefined) metrics.observe(result, metered(agent));
       },
       backend: (listener) =>
-        config.backend === 'openai' && config.modelServer !== undefined
-          ? new OpenAiBackend(
-              {
-                baseUrl: config.modelServer.url,
-                models: spec.models,
-                api: config.modelServer.api,
-                maxConcurrency: config.modelServer.maxConcurrency,
-                maxQueue: config.modelServer.maxQueue,
-                requestTimeoutMs: config.modelServer.requestTimeoutMs ?? 60_000,
-                healthIntervalMs: heartbeatIntervalMs,
-                hardware,
-                modelSpecs: models,
-                // With an NVIDIA probe the cards take the limit themselves; shedding too would cap twice.
-                shedConcurrencyUnderPowerLimit: config.probe?.kind !== 'nvidia',
-                ...(config.modelServer.apiKey === undefined ? {} : { apiKey: config.modelServer.apiKey }),
-                ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
-              },
-              listener,
-            )
-          : config.backend === 'null'
-            ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
-            : new SimulatedBackend(
+        llama !== undefined
+          ? llama.bind(listener)
+          : config.backend === 'openai' && config.modelServer !== undefined
+            ? new OpenAiBackend(
                 {
+                  baseUrl: config.modelServer.url,
+                  models: spec.models,
+                  api: config.modelServer.api,
+                  maxConcurrency: config.modelServer.maxConcurrency,
+                  maxQueue: config.modelServer.maxQueue,
+                  requestTimeoutMs: config.modelServer.requestTimeoutMs ?? 60_000,
+                  healthIntervalMs: heartbeatIntervalMs,
                   hardware,
-                  models,
-                  preloadedModels: spec.models,
-                  seed: spec.seed,
-                  ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+                  modelSpecs: models,
+                  // With an NVIDIA probe the cards take the limit themselves; shedding too would cap twice.
+                  shedConcurrencyUnderPowerLimit: config.probe?.kind !== 'nvidia',
+                  ...(config.modelServer.apiKey === undefined ? {} : { apiKey: config.modelServer.apiKey }),
                   ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
                 },
                 listener,
-              ),
+              )
+            : config.backend === 'null'
+              ? new NullBackend(hardware, spec.models, models, listener, spec.maxBatchSize, spec.powerLimitWatts)
+              : new SimulatedBackend(
+                  {
+                    hardware,
+                    models,
+                    preloadedModels: spec.models,
+                    seed: spec.seed,
+                    ...(spec.maxBatchSize === undefined ? {} : { maxBatchSize: spec.maxBatchSize }),
+                    ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
+                  },
+                  listener,
+                ),
     });
   });
   for (const agent of agents) metrics.track(metered(agent));
@@ -340,4 +366,30 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
       return stopping;
     },
   };
+}
+
+/**
+ * Loads a node's GGUF model for the llama-cpp backend. node-llama-cpp is imported here, not at the
+ * top: it costs half a second and native code that agents on GPUs never use.
+ */
+async function loadLlamaModel(
+  settings: NonNullable<AgentHostConfig['llamaCpp']>,
+  spec: SimulatedNodeSpec,
+  log: AgentLogger,
+): Promise<LoadedLlamaCppModel> {
+  const { LlamaCppBackend } = await import('./backends/llama-cpp/llama-cpp-backend.js');
+  const profile = getProfile(spec.profile);
+  if (profile === undefined) throw new AgentConfigError(`unknown profile ${spec.profile}`);
+  const loaded = await LlamaCppBackend.load({
+    modelPath: settings.modelPath,
+    modelName: spec.models[0]!,
+    maxConcurrency: settings.maxConcurrency,
+    maxQueue: settings.maxQueue,
+    hardware: { profile, chipCount: spec.chipCount ?? profile.referenceChipsPerNode },
+    log,
+    ...(settings.threads === undefined ? {} : { threads: settings.threads }),
+    ...(spec.powerLimitWatts === undefined ? {} : { powerLimitWatts: spec.powerLimitWatts }),
+  });
+  log.info({ nodeId: spec.nodeId, model: spec.models[0], path: settings.modelPath }, 'llama.cpp model loaded');
+  return loaded;
 }

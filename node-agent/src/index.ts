@@ -10,3 +10,4 @@ export * from './hardware/select-probe.js';
 export * from './hardware/nvidia/index.js';
 export * from './hardware/neuron/index.js';
 export * from './backends/openai/index.js';
+export * from './backends/llama-cpp/index.js';

@@ -1,5 +1,9 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import {
+  type BackendKind,
+  DEFAULT_TINY_LLAMA_PATH,
+  ensureTinyLlamaModel,
   PROBE_CHOICES,
   type ProbeChoice,
   selectProbe,
@@ -7,7 +11,7 @@ import {
   startAgentHost,
 } from '@switchyard/node-agent';
 import { parseOpsListen } from '@switchyard/protocol';
-import { type Command, intOption, stringOption, untilSignal, UsageError } from '../command.js';
+import { type Command, intOption, type OptionValues, stringOption, untilSignal, UsageError } from '../command.js';
 
 /** Node id from the host name, made into a subject token. */
 function defaultNodeId(): string {
@@ -79,8 +83,15 @@ export const agentCommand: Command = {
       env: 'SWITCHYARD_BACKEND',
       default: 'simulated',
       description:
-        'simulated (fleet-model accelerator), openai (a local OpenAI-compatible model server: vLLM, SGLang, TGI), or null (answers at once; for overhead benchmarks)',
+        'simulated (fleet-model accelerator), openai (a local OpenAI-compatible model server: vLLM, SGLang, TGI), llama-cpp (a GGUF model on this CPU), or null (answers at once; for overhead benchmarks)',
     },
+    'model-path': {
+      type: 'string',
+      env: 'SWITCHYARD_MODEL_PATH',
+      description:
+        'with --backend llama-cpp: the GGUF file (default .switchyard/models/tiny-llama.gguf, generated when missing for --models tiny-llama)',
+    },
+    threads: { type: 'string', env: 'SWITCHYARD_THREADS', description: 'with --backend llama-cpp: CPU threads' },
     'model-server-url': {
       type: 'string',
       env: 'SWITCHYARD_MODEL_SERVER_URL',
@@ -96,13 +107,13 @@ export const agentCommand: Command = {
       type: 'string',
       env: 'SWITCHYARD_MAX_CONCURRENCY',
       default: '16',
-      description: 'with --backend openai: requests sent to the model server at once',
+      description: 'with --backend openai or llama-cpp: requests run at once',
     },
     'max-queue': {
       type: 'string',
       env: 'SWITCHYARD_MAX_QUEUE',
       default: '256',
-      description: 'with --backend openai: requests waiting in the agent for the server; more are refused',
+      description: 'with --backend openai or llama-cpp: requests waiting for a slot; more are refused',
     },
     probe: {
       type: 'string',
@@ -163,8 +174,10 @@ export const agentCommand: Command = {
       ...(powerLimitWatts === undefined ? {} : { powerLimitWatts }),
     }));
     const backend = stringOption(values, 'backend');
-    if (backend !== 'simulated' && backend !== 'null' && backend !== 'openai')
-      throw new UsageError(`--backend must be simulated, openai or null, got ${backend}`);
+    if (!['simulated', 'null', 'openai', 'llama-cpp'].includes(backend))
+      throw new UsageError(`--backend must be simulated, openai, llama-cpp or null, got ${backend}`);
+    if (backend === 'llama-cpp' && (count !== 1 || models.length !== 1))
+      throw new UsageError('--backend llama-cpp runs one model on one node: use --nodes 1 and one --models entry');
     const api = stringOption(values, 'model-server-api');
     if (api !== 'completions' && api !== 'chat')
       throw new UsageError(`--model-server-api must be completions or chat, got ${api}`);
@@ -190,13 +203,23 @@ export const agentCommand: Command = {
     });
     const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
     const host = await startAgentHost({
+      backend: backend as BackendKind,
       ...(httpListen === undefined ? {} : { httpListen }),
-      backend,
       natsUrl: stringOption(values, 'nats-url'),
       logLevel: stringOption(values, 'log-level'),
       heartbeatIntervalMs: intOption(values, 'heartbeat-interval-ms', 50, 60_000),
       nodes,
       ...(probe === undefined ? {} : { probe }),
+      ...(backend === 'llama-cpp'
+        ? {
+            llamaCpp: {
+              modelPath: await llamaModelPath(values, models[0]!),
+              maxConcurrency: intOption(values, 'max-concurrency', 1, 4_096),
+              maxQueue: intOption(values, 'max-queue', 0, 1_000_000),
+              ...(typeof values['threads'] === 'string' ? { threads: intOption(values, 'threads', 1, 1_024) } : {}),
+            },
+          }
+        : {}),
       ...(backend === 'openai'
         ? {
             modelServer: {
@@ -217,3 +240,15 @@ export const agentCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The GGUF file for --backend llama-cpp: --model-path, or the generated tiny model, written (once,
+ * deterministically) when the node serves tiny-llama and the file is not there yet.
+ */
+async function llamaModelPath(values: OptionValues, model: string): Promise<string> {
+  if (typeof values['model-path'] === 'string') return resolve(values['model-path']);
+  if (model !== 'tiny-llama') {
+    throw new UsageError(`--backend llama-cpp serving ${model} needs --model-path (only tiny-llama is generated)`);
+  }
+  return (await ensureTinyLlamaModel(resolve(DEFAULT_TINY_LLAMA_PATH))).path;
+}

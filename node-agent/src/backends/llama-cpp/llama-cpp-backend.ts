@@ -13,6 +13,7 @@ import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, 
 import { forgetLlamaLogs, hearLlamaLogs, llamaInstance } from './llama-instance.js';
 import { LlamaCppBackendError, type LlamaCppBackendOptions, validateLlamaCppOptions } from './llama-cpp-options.js';
 import { syntheticPromptText } from './synthetic-prompt.js';
+import { chatTranscript } from '../chat-transcript.js';
 
 /** A model loaded into memory, not yet serving. */
 export interface LoadedLlamaCppModel {
@@ -300,7 +301,8 @@ export class LlamaCppBackend implements ExecutionBackend {
       if (job.inputTokens > room) return tooLong(job.inputTokens);
       tokens = this.tokenize(syntheticPromptText(job.id, job.inputTokens)).slice(0, job.inputTokens);
     } else {
-      tokens = this.tokenize(job.prompt);
+      // A session's earlier exchanges go first: llama.cpp keeps no context between jobs here.
+      tokens = this.tokenize(chatTranscript(job.history, job.prompt));
       if (tokens.length > room) return tooLong(tokens.length);
     }
     if (tokens.length + bos === 0)

@@ -1,4 +1,5 @@
 import type { ChatTurn } from '../backend.js';
+import { chatTranscript } from '../chat-transcript.js';
 import type { ErrorCode } from '@switchyard/protocol';
 
 /**
@@ -35,8 +36,7 @@ export function streamingRequestBody(
     return JSON.stringify({ ...common, messages: [...messages, { role: 'user', content: prompt }] });
   }
   // Raw completions have no roles: the history is a plain transcript ahead of the new prompt.
-  const transcript = history.map((turn) => `${turn.prompt}${turn.answer}`).join('');
-  return JSON.stringify({ ...common, prompt: transcript + prompt });
+  return JSON.stringify({ ...common, prompt: chatTranscript(history, prompt) });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
