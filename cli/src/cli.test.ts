@@ -345,7 +345,10 @@ describe('the switchyard binary', () => {
     [['agent', '--profile'], /--profile/],
     [['agent', '--nodes', 'many'], /--nodes must be a number/],
     [['agent', '--profile', 'tpu9', '--nats-url', 'nats://127.0.0.1:1'], /unknown accelerator profile "tpu9"/],
-    [['agent', '--backend', 'gpu', '--nats-url', 'nats://127.0.0.1:1'], /--backend must be simulated, openai, llama-cpp or null, got gpu/],
+    [
+      ['agent', '--backend', 'gpu', '--nats-url', 'nats://127.0.0.1:1'],
+      /--backend must be simulated, openai, llama-cpp or null, got gpu/,
+    ],
     [['node', 'explode', 'n1'], /expected: switchyard node/],
   ])('%j fails with a clear message', async (args, message) => {
     const { code, stderr } = await switchyard(...args);

@@ -11,6 +11,8 @@ export interface NodeGroup {
   /** Accelerators per node. */
   readonly chips: number;
   readonly models: readonly string[];
+  /** How the group's node runs its work (default: the simulated accelerator). */
+  readonly backend?: 'llama-cpp';
 }
 
 /**
@@ -53,6 +55,16 @@ export const DEMO_FLEET: readonly NodeGroup[] = [
     models: ['llama-3.1-8b', 'llama-3.3-70b'],
   },
   { cluster: 'edge-sin-1', zone: 'sin-b', profile: 'l4', nodes: 4, chips: 1, models: ['llama-3.1-8b'] },
+  // A CPU edge node serving real tokens: the generated tiny llama through llama.cpp, in the agent.
+  {
+    cluster: 'edge-sin-1',
+    zone: 'sin-c',
+    profile: 'cpu',
+    nodes: 1,
+    chips: 1,
+    models: ['tiny-llama'],
+    backend: 'llama-cpp',
+  },
 ];
 
 /**
@@ -190,6 +202,9 @@ export async function startAgentProcesses(
         String(seed + i),
         '--drain-grace-ms',
         '5000',
+        ...(group.backend === undefined
+          ? []
+          : ['--backend', group.backend, '--max-concurrency', '2', '--threads', '1']),
       ],
       logDir,
       natsUrl,

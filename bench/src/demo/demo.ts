@@ -29,6 +29,7 @@ import { readLogOf } from './session-log.js';
 import { httpPortOf, renderMetrics, type Sample, scrapeAll } from './demo-metrics.js';
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
 import { planDemoFleet } from './demo-plan.js';
+import { CpuStreamDriver } from './cpu-stream-driver.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -224,6 +225,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(
       `▸ ${sessionDriver.openSessions.length} agent sessions conversing (turns go straight to their owner node, logged in JetStream)`,
     );
+    // Real tokens: a client streams short prompts to the CPU node's llama.cpp, if the fleet has one.
+    const cpuGroup = fleet.find((g) => g.backend === 'llama-cpp');
+    const cpuDriver = cpuGroup === undefined ? undefined : new CpuStreamDriver(client, cpuGroup.models[0]!);
+    if (cpuDriver !== undefined && cpuGroup !== undefined) {
+      cpuDriver.start();
+      say(
+        `▸ a client streams prompts to ${cpuGroup.cluster}'s CPU node: real tokens from ${cpuGroup.models[0]} on llama.cpp`,
+      );
+    }
     const killTarget = options.killAt > 0 ? agents.find((a) => a.group?.profile === 'h100') : undefined;
     let leaderKilledAtMs: number | undefined;
     let failoverMs: number | undefined;
@@ -317,6 +327,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await driver.run(options.durationMs);
     await driver.settle();
     await sessionDriver.stop();
+    await cpuDriver?.stop();
     clearInterval(monitor);
     // A short run can end before the detector has ruled: wait for it (bounded), so the summary tells.
     if (killedAtMs !== undefined && killTarget?.group !== undefined) {
@@ -358,6 +369,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     };
     say('');
     say(renderSummary(summary));
+    if (cpuDriver !== undefined) {
+      say(cpuDriver.summary());
+      if (cpuDriver.firstText !== undefined)
+        say(`  its first answer, streamed: ${JSON.stringify(cpuDriver.firstText.slice(0, 120))}`);
+    }
     // The leader's own series (the standby counts no placements); agents that survived.
     let leaderSamples: Sample[] = [];
     for (const port of schedulerPorts) {

@@ -33,7 +33,7 @@ describe('switchyard demo (the main job)', () => {
         ],
         { timeout: 110_000, env: { ...process.env, SWITCHYARD_NATS_URL: '' } },
       );
-      expect(stdout).toMatch(/18\/18 nodes registered/);
+      expect(stdout).toMatch(/19\/19 nodes registered/);
       expect(stdout).toMatch(/✖ SIGKILL agent pid \d+/);
       expect(stdout).toMatch(/Requests: \d+ sent, \d+ ok, \d+ errors, 0 unanswered/);
       expect(stdout).toMatch(/edge-fra-1 .*\nedge-iad-1 .*\nedge-sin-1 /);
@@ -42,6 +42,8 @@ describe('switchyard demo (the main job)', () => {
         /Sessions: 4 agent sessions, \d+ turns answered .* 0 failed; .* durable logs complete and in order: 4\/4/,
       );
       expect(stdout).toMatch(/Failover: scheduler leader SIGKILLed at .* standby took over/);
+      // Real tokens from the CPU node's llama.cpp, streamed through the scheduler.
+      expect(stdout).toMatch(/CPU node \(llama\.cpp, tiny-llama\): [1-9]\d* streamed requests, [1-9]\d* real tokens/);
       // The operator endpoints: the fleet page's address up front, figures scraped from /metrics at the end.
       expect(stdout).toMatch(/live fleet page: http:\/\/127\.0\.0\.1:\d+\/fleet/);
       expect(stdout).toMatch(

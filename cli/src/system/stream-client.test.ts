@@ -3,7 +3,7 @@
  * subject: the order of text, early chunks, a re-placed attempt, counts that never complete, errors.
  */
 import type { Msg } from '@nats-io/transport-node';
-import { decode, encode, InferRequest, RemoteError, streamInfer } from '@switchyard/protocol';
+import { decode, encode, InferRequest, NoRespondersError, RemoteError, streamInfer } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsFixture, startNats } from './harness.js';
 
@@ -106,5 +106,15 @@ describe('streamInfer (real nats-server)', () => {
     await expect(
       streamInfer(nats.client, REQUEST, { tenant: TENANT, onText: () => {}, idleTimeoutMs: 300 }),
     ).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('says NO_RESPONDERS at once when nothing listens on the infer subject (no scheduler leads)', async () => {
+    const started = performance.now();
+    const error = await streamInfer(nats.client, REQUEST, { tenant: 'nobody-home', onText: () => {} }).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(NoRespondersError);
+    expect(error).toMatchObject({ code: 'NO_RESPONDERS', message: expect.stringContaining('nobody-home') });
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });

@@ -6,6 +6,12 @@ import { InferReply } from '../messages/replies.js';
 import { subjects } from '../subjects.js';
 import { PROTOCOL_VERSION } from '../version.js';
 
+/** Nothing answered the request subject at all (client-side: not a wire error code). Retry later. */
+export class NoRespondersError extends Error {
+  override readonly name = 'NoRespondersError';
+  readonly code = 'NO_RESPONDERS';
+}
+
 export interface StreamOptions {
   readonly tenant: string;
   /** Told each piece of text in order, as the node generates it. */
@@ -45,6 +51,11 @@ export function streamInfer(
       callback: (err, msg) => {
         if (err !== null) return finish(new RemoteError('INTERNAL', `stream subscription failed: ${err.message}`));
         armIdle();
+        // nats-server's "no responders" status: nothing subscribes to the infer subject (no scheduler
+        // leads right now, e.g. during a failover). Retryable, but not a reply of ours to decode.
+        if (msg.data.length === 0 && msg.headers?.code === 503) {
+          return finish(new NoRespondersError(`no scheduler is listening on ${subjects.infer(options.tenant)}`));
+        }
         const chunk = decode(InferChunk, msg.data);
         if (chunk.ok) return onChunk(chunk.value);
         const reply = decode(InferReply, msg.data);
