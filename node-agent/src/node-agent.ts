@@ -2,6 +2,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import {
   Assignment,
   type Assignment as AssignmentMessage,
+  CancelRequest,
   decode,
   encode,
   type ErrorCode,
@@ -176,6 +177,9 @@ export class NodeAgent implements BackendListener {
       nc.subscribe(subjects.nodePower(identity.nodeId), {
         callback: (err, msg) => void (err === null && this.onPowerLimit(msg)),
       }),
+      nc.subscribe(subjects.nodeCancel(identity.nodeId), {
+        callback: (err, msg) => void (err === null && this.onCancel(msg)),
+      }),
     );
     if (this.options.sessionLog !== undefined && this.options.sessionOwner !== undefined) {
       const host = new SessionHost({
@@ -227,6 +231,30 @@ export class NodeAgent implements BackendListener {
   }
 
   /** Applied and answered at once, not deferred like work acks: the scheduler caps no further until it hears. */
+  /**
+   * A client stops a request this node runs: the backend drops it (a model server sees its HTTP
+   * request aborted), every client waiting on it hears CANCELLED, and the scheduler releases it.
+   */
+  private onCancel(msg: Msg): void {
+    const decoded = decode(CancelRequest, msg.data);
+    if (!decoded.ok) {
+      this.respond(msg, { v: PROTOCOL_VERSION, ok: false, error: decoded.error });
+      return;
+    }
+    const { requestId } = decoded.value;
+    const job = this.jobs.get(requestId);
+    if (job !== undefined) {
+      this.jobs.delete(requestId);
+      if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+      this.backend.cancel(requestId);
+      const body = errorReply('CANCELLED', `request ${requestId} was cancelled by its client`, { requestId });
+      for (const replyTo of job.replyTo) this.publish(replyTo, body);
+      this.reportResult(job.assignment, false, 'CANCELLED', 0, zeroTimings, 0);
+      this.options.log.info({ nodeId: this.nodeId, requestId }, 'request cancelled by its client');
+    }
+    this.respond(msg, { v: PROTOCOL_VERSION, ok: true, requestId, cancelled: job !== undefined });
+  }
+
   private onPowerLimit(msg: Msg): void {
     void applyPowerLimit(msg.data, {
       nodeId: this.nodeId,
@@ -298,6 +326,7 @@ export class NodeAgent implements BackendListener {
       requestId: jobId,
       attempt: job.assignment.attempt,
       seq,
+      nodeId: this.nodeId,
       text: chunk,
     };
     for (const replyTo of job.replyTo) this.publish(replyTo, message);

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'OVERLOADED',
   /** An unexpected failure inside a Switchyard process. */
   'INTERNAL',
+  /** The client cancelled the request; the node stopped it (and its model server's work). */
+  'CANCELLED',
   /** The session does not exist (never opened, or closed and forgotten). */
   'SESSION_NOT_FOUND',
   /** The session was closed; it takes no more turns. */

@@ -151,7 +151,17 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
     timings,
     text: '- The outage began at 09:12 UTC.\n- A config push disabled health checks.\n- Rollback restored service.',
   },
-  InferChunk: { v: 1, chunk: true, requestId: 'acme-chat-7f3c2a9e', attempt: 1, seq: 0, text: '- The outage began' },
+  InferChunk: {
+    v: 1,
+    chunk: true,
+    requestId: 'acme-chat-7f3c2a9e',
+    attempt: 1,
+    seq: 0,
+    nodeId: 'trn2-fra1-0007',
+    text: '- The outage began',
+  },
+  CancelRequest: { v: 1, requestId: 'acme-chat-7f3c2a9e' },
+  CancelAck: { v: 1, ok: true, requestId: 'acme-chat-7f3c2a9e', cancelled: true },
   Assignment: {
     v: 1,
     requestId: 'acme-chat-7f3c2a9e',

@@ -21,7 +21,16 @@ import {
   PowerLimitAck,
   PowerLimitCommand,
 } from './messages/power.js';
-import { Assignment, AssignmentAck, InferChunk, InferRequest, InferResult, WorkResult } from './messages/inference.js';
+import {
+  Assignment,
+  AssignmentAck,
+  CancelAck,
+  CancelRequest,
+  InferChunk,
+  InferRequest,
+  InferResult,
+  WorkResult,
+} from './messages/inference.js';
 import { Deregistration, Heartbeat, NodeNotice, Registration, RegistrationAck } from './messages/node.js';
 import {
   SessionAdopt,
@@ -48,6 +57,8 @@ export const MESSAGE_SCHEMAS = {
   InferRequest,
   InferResult,
   InferChunk,
+  CancelRequest,
+  CancelAck,
   Assignment,
   AssignmentAck,
   WorkResult,

@@ -15,6 +15,7 @@
  *   sy.v1.admin.power.budget         operator → scheduler request/reply (change a cluster's power budget)
  *   sy.v1.admin.latency              probe → scheduler    request/reply (measured region→cluster round trips)
  *   sy.v1.node.<nodeId>.power        scheduler → agent   request/reply (set the node's power limit)
+ *   sy.v1.node.<nodeId>.cancel       client → agent      request/reply (stop a streamed request the node runs)
  *
  * Sessions:
  *   sy.v1.tenant.<tenant>.session.<verb>            client → scheduler  request/reply (open, get, list, close)
@@ -71,6 +72,7 @@ export const subjects = {
   adminPowerBudget: `${SUBJECT_PREFIX}.admin.power.budget`,
   adminLatency: `${SUBJECT_PREFIX}.admin.latency`,
   nodePower: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.power`,
+  nodeCancel: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.cancel`,
   session: (tenant: string, verb: SessionVerb) =>
     `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${verb}`,
   sessionTurn: (tenant: string, sessionId: string) =>

@@ -101,4 +101,26 @@ describe('agent with --backend openai (stand-in vLLM server)', () => {
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).message).toMatch(/vllm-0/);
   }, 30_000);
+
+  it('cancels a streamed request: the node stops it and the model server sees its request aborted', async () => {
+    const cancelledBefore = server.cancelled;
+    const abort = new AbortController();
+    let pieces = 0;
+    const error = await streamInfer(
+      nats.client,
+      // 2,000 tokens at 400 tokens/s: five seconds of work, cancelled after its first text.
+      { model: 'llama-3.1-8b', inputTokens: 20, maxOutputTokens: 2_000, prompt: 'Go on and on.' },
+      {
+        tenant: 'tests',
+        signal: abort.signal,
+        onText: () => {
+          if (++pieces === 1) abort.abort();
+        },
+      },
+    ).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('vllm-0') });
+    await waitFor(() => server.cancelled > cancelledBefore, 'the model server to see the request aborted', 5_000);
+    // The node reported it done (CANCELLED): the scheduler holds nothing for it any more.
+    await waitFor(() => scheduler.fleet.get('vllm-0')?.reservations.size === 0, 'the reservation released', 5_000);
+  }, 30_000);
 });

@@ -12,7 +12,7 @@ const noAnswer = (): object[] => [];
 const REQUEST = { model: 'llama-3.1-8b', inputTokens: 100, maxOutputTokens: 20 };
 
 function chunk(attempt: number, seq: number, text: string): object {
-  return { v: 1, chunk: true, requestId: 'r-1', attempt, seq, text };
+  return { v: 1, chunk: true, requestId: 'r-1', attempt, seq, nodeId: 'n-1', text };
 }
 
 function result(chunks: number, text: string): object {

@@ -18,6 +18,11 @@ export interface StreamOptions {
   readonly onText: (text: string) => void;
   /** No answer (text or result) within this long of the last one ends the request (default 60 s). */
   readonly idleTimeoutMs?: number;
+  /**
+   * Aborting cancels the request: once text has come, the node running it is told to stop (its model
+   * server's work too); before that, the client only stops waiting. Rejects with CANCELLED.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -35,6 +40,9 @@ export function streamInfer(
   request: Omit<InferRequestInput, 'v' | 'stream'>,
   options: StreamOptions,
 ): Promise<InferResult> {
+  if (options.signal?.aborted === true) {
+    return Promise.reject(new RemoteError('CANCELLED', 'cancelled before it was sent'));
+  }
   const inbox = createInbox();
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   return new Promise<InferResult>((resolve, reject) => {
@@ -47,6 +55,8 @@ export function streamInfer(
     let attemptChars = 0;
     let result: InferResult | undefined;
     let idle: NodeJS.Timeout | undefined;
+    /** Where the request runs and its id, once a chunk has said so. */
+    let running: { readonly nodeId: string; readonly requestId: string } | undefined;
     const subscription = nc.subscribe(inbox, {
       callback: (err, msg) => {
         if (err !== null) return finish(new RemoteError('INTERNAL', `stream subscription failed: ${err.message}`));
@@ -68,8 +78,25 @@ export function streamInfer(
         settleIfComplete();
       },
     });
+    const onAbort = (): void => {
+      if (running !== undefined) {
+        const cancel = encode({ v: PROTOCOL_VERSION, requestId: running.requestId });
+        // Fire and forget: the node answers CANCELLED to the inbox, which is closed by then.
+        nc.request(subjects.nodeCancel(running.nodeId), cancel, { timeout: 5_000 }).catch(() => undefined);
+      }
+      finish(
+        new RemoteError(
+          'CANCELLED',
+          running === undefined
+            ? 'cancelled before any text came: the request may still run'
+            : `cancelled; node ${running.nodeId} told to stop`,
+        ),
+      );
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (outcome: InferResult | Error): void => {
       if (idle !== undefined) clearTimeout(idle);
+      options.signal?.removeEventListener('abort', onAbort);
       subscription.unsubscribe();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
@@ -88,6 +115,7 @@ export function streamInfer(
     };
     const onChunk = (chunk: InferChunk): void => {
       if (chunk.attempt < attempt) return;
+      running = { nodeId: chunk.nodeId, requestId: chunk.requestId };
       if (chunk.attempt > attempt) {
         attempt = chunk.attempt;
         early.clear();

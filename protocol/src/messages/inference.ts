@@ -88,9 +88,23 @@ export const InferChunk = z.strictObject({
     .max(16)
     .describe('The placement attempt: a request re-placed after its node was lost streams again from seq 0.'),
   seq: NonNegativeInt.describe('0, 1, 2, … within the attempt, in the order the text was generated.'),
+  nodeId: SubjectToken.describe('The node generating it: where a CancelRequest goes.'),
   text: z.string().max(65_536),
 });
 export type InferChunk = z.infer<typeof InferChunk>;
+
+/** `sy.v1.node.<nodeId>.cancel`: the client stops a request the node runs (its model server's work too). */
+export const CancelRequest = z.strictObject({ v: Version, requestId: RequestId });
+export type CancelRequest = z.infer<typeof CancelRequest>;
+
+/** Reply to a CancelRequest: whether the node was running the request and stopped it. */
+export const CancelAck = z.strictObject({
+  v: Version,
+  ok: z.literal(true),
+  requestId: RequestId,
+  cancelled: z.boolean().describe('False when the node no longer runs it (finished, failed, or never here).'),
+});
+export type CancelAck = z.infer<typeof CancelAck>;
 
 /** `sy.v1.node.<nodeId>.assign`: the scheduler hands one request to a node. */
 export const Assignment = z.strictObject({
