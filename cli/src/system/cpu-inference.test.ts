@@ -10,45 +10,19 @@ import { join } from 'node:path';
 import { ensureTinyLlamaModel } from '@switchyard/node-agent';
 import { SessionClient, streamInfer } from '@switchyard/protocol';
 import { LATENCY_PLACEMENT_CONFIG, type SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-import { CLI, requireBuiltCli } from './processes.js';
+import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { requireBuiltCli, singleNodeAgent } from './processes.js';
 
 function cpuAgent(natsUrl: string, nodeId: string, modelPath: string): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      nodeId,
-      '--nodes',
-      '1',
-      '--cluster',
-      'edge-cpu',
-      '--zone',
-      `edge-cpu-${nodeId}`,
-      '--profile',
-      'cpu',
-      '--chips',
-      '1',
-      '--models',
-      'tiny-llama',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--backend',
-      'llama-cpp',
-      '--model-path',
-      modelPath,
-      '--max-concurrency',
-      '2',
-      '--threads',
-      '1',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: 'off' },
-    readyPattern: /"msg":"agent host ready"/,
-    startTimeoutMs: 60_000,
+  return singleNodeAgent(natsUrl, {
+    nodeId,
+    cluster: 'edge-cpu',
+    profile: 'cpu',
+    chips: 1,
+    models: 'tiny-llama',
+    extraArgs: ['--backend', 'llama-cpp', '--model-path', modelPath, '--max-concurrency', '2', '--threads', '1'],
   });
 }
 

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, PowerLimitAck, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-import { CLI, requireBuiltCli } from './processes.js';
+import { infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { requireBuiltCli, singleNodeAgent } from './processes.js';
 
 const FAKE = fileURLToPath(new URL('../../../node-agent/src/hardware/nvidia/fake-nvidia-smi.mjs', import.meta.url));
 const H100_FIXTURE = fileURLToPath(
@@ -22,43 +22,19 @@ const H100_FIXTURE = fileURLToPath(
 const scratch = mkdtempSync(join(tmpdir(), 'hardware-probe-'));
 
 function gpuAgent(natsUrl: string, nodeId: string, mode: 'ok' | 'fail'): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      nodeId,
-      '--nodes',
-      '1',
-      '--cluster',
-      'gpu-1',
-      '--zone',
-      'gpu-1a',
-      '--profile',
-      'h100',
-      '--chips',
-      '8',
-      '--models',
-      'llama-3.1-8b',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--probe',
-      'nvidia',
-      '--nvidia-smi',
-      FAKE,
-    ],
+  return singleNodeAgent(natsUrl, {
+    nodeId,
+    cluster: 'gpu-1',
+    profile: 'h100',
+    chips: 8,
+    models: 'llama-3.1-8b',
+    extraArgs: ['--probe', 'nvidia', '--nvidia-smi', FAKE],
     env: {
-      ...process.env,
-      SWITCHYARD_NATS_URL: natsUrl,
-      SWITCHYARD_HTTP_LISTEN: 'off',
       FAKE_NVIDIA_SMI_MODE: mode,
       FAKE_NVIDIA_SMI_FIXTURE: H100_FIXTURE,
       FAKE_NVIDIA_SMI_STATE: join(scratch, `${nodeId}-state.json`),
       FAKE_NVIDIA_SMI_LOG: join(scratch, `${nodeId}-calls.log`),
     },
-    readyPattern: /"msg":"agent host ready"/,
-    startTimeoutMs: 30_000,
   });
 }
 

@@ -8,10 +8,10 @@
 import { FakeVllmServer } from '@switchyard/node-agent';
 import { RemoteError, streamInfer } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-import { CLI, requireBuiltCli } from './processes.js';
+import { infer, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { requireBuiltCli, singleNodeAgent } from './processes.js';
 
 describe('agent with --backend openai (stand-in vLLM server)', () => {
   let nats: NatsFixture;
@@ -24,35 +24,13 @@ describe('agent with --backend openai (stand-in vLLM server)', () => {
     server = await FakeVllmServer.start({ models: ['llama-3.1-8b'], tokensPerSecond: 400, firstTokenDelayMs: 20 });
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
-    agent = new ManagedProcess({
-      command: process.execPath,
-      args: [
-        CLI,
-        'agent',
-        '--node-id',
-        'vllm-0',
-        '--nodes',
-        '1',
-        '--cluster',
-        'gpu-1',
-        '--zone',
-        'gpu-1a',
-        '--profile',
-        'h100',
-        '--chips',
-        '1',
-        '--models',
-        'llama-3.1-8b',
-        '--heartbeat-interval-ms',
-        String(FAST_HEARTBEAT_MS),
-        '--backend',
-        'openai',
-        '--model-server-url',
-        server.url,
-      ],
-      env: { ...process.env, SWITCHYARD_NATS_URL: nats.server.url, SWITCHYARD_HTTP_LISTEN: 'off' },
-      readyPattern: /"msg":"agent host ready"/,
-      startTimeoutMs: 30_000,
+    agent = singleNodeAgent(nats.server.url, {
+      nodeId: 'vllm-0',
+      cluster: 'gpu-1',
+      profile: 'h100',
+      chips: 1,
+      models: 'llama-3.1-8b',
+      extraArgs: ['--backend', 'openai', '--model-server-url', server.url],
     });
     await agent.ready();
     // The node reports the model once its agent has seen the server healthy and serving it.

@@ -64,6 +64,50 @@ export function spawnAgent(natsUrl: string, prefix: string, options: AgentProces
   ]);
 }
 
+/** One agent process hosting one node on a real backend or probe (the tests of real hardware and model servers). */
+export interface SingleNodeAgentOptions {
+  readonly nodeId: string;
+  readonly cluster: string;
+  readonly profile: string;
+  readonly chips: number;
+  readonly models: string;
+  /** Backend and probe flags, e.g. `['--backend', 'openai', '--model-server-url', url]`. */
+  readonly extraArgs: readonly string[];
+  /** Extra environment (e.g. a stand-in tool's settings). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts nothing yet: call `ready()` (it resolves once the agent host says it is ready). */
+export function singleNodeAgent(natsUrl: string, options: SingleNodeAgentOptions): ManagedProcess {
+  return new ManagedProcess({
+    command: process.execPath,
+    args: [
+      CLI,
+      'agent',
+      '--node-id',
+      options.nodeId,
+      '--nodes',
+      '1',
+      '--cluster',
+      options.cluster,
+      '--zone',
+      `${options.cluster}-${options.nodeId}`,
+      '--profile',
+      options.profile,
+      '--chips',
+      String(options.chips),
+      '--models',
+      options.models,
+      '--heartbeat-interval-ms',
+      String(FAST_HEARTBEAT_MS),
+      ...options.extraArgs,
+    ],
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: 'off', ...options.env },
+    readyPattern: /"msg":"agent host ready"/,
+    startTimeoutMs: 60_000,
+  });
+}
+
 /** A scheduler process with the fast failure detector; with `leaseMs`, one of several (HA). */
 export function spawnScheduler(natsUrl: string, id: string, leaseMs?: number): ManagedProcess {
   return spawnCli(natsUrl, [

@@ -7,43 +7,19 @@
 import { FakeVllmServer } from '@switchyard/node-agent';
 import { LATENCY_PLACEMENT_CONFIG, type SchedulerHandle } from '@switchyard/scheduler';
 import { SessionClient } from '@switchyard/protocol';
-import { ManagedProcess } from '@switchyard/test-kit';
+import type { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_HEARTBEAT_MS, type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
-import { CLI, requireBuiltCli } from './processes.js';
+import { type NatsFixture, startNats, startTestScheduler, waitFor } from './harness.js';
+import { requireBuiltCli, singleNodeAgent } from './processes.js';
 
 function agentFor(natsUrl: string, nodeId: string, server: FakeVllmServer): ManagedProcess {
-  return new ManagedProcess({
-    command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      nodeId,
-      '--nodes',
-      '1',
-      '--cluster',
-      'chat-1',
-      '--zone',
-      `chat-1-${nodeId}`,
-      '--profile',
-      'h100',
-      '--chips',
-      '1',
-      '--models',
-      'llama-3.1-8b',
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      '--backend',
-      'openai',
-      '--model-server-url',
-      server.url,
-      '--model-server-api',
-      'chat',
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: 'off' },
-    readyPattern: /"msg":"agent host ready"/,
-    startTimeoutMs: 30_000,
+  return singleNodeAgent(natsUrl, {
+    nodeId,
+    cluster: 'chat-1',
+    profile: 'h100',
+    chips: 1,
+    models: 'llama-3.1-8b',
+    extraArgs: ['--backend', 'openai', '--model-server-url', server.url, '--model-server-api', 'chat'],
   });
 }
 
