@@ -125,7 +125,7 @@ export async function planDemoFleet(options: DemoPlanOptions): Promise<DemoPlan>
     seed: options.seed,
     targets: options.targets,
     capacityTarget: 0.99,
-    capacityMaxTrials: 16,
+    capacityMaxTrials: 40,
   });
   await mkdir(options.logDir, { recursive: true });
   const htmlPath = join(options.logDir, 'plan.html');

@@ -110,4 +110,18 @@ describe('searchCapacity', () => {
     expect(answer.smallest?.meetsTarget).toBe(true);
     expect(answer.smallest!.fleet.ratedWatts).toBeLessThan(fleetMixOf(SPEC).ratedWatts);
   });
+
+  it('leaves out groups that serve none of the models the workload asks for', () => {
+    const { evaluate, calls } = modelFleet(100, { h100: 30, l4: 4 });
+    const withCpu: SimNodeGroup[] = [...SPEC, { cluster: 'iad', profile: 'cpu', count: 3, models: ['tiny-llama'] }];
+    const answer = searchCapacity({
+      groups: withCpu,
+      targetAttainment: 0.99,
+      policy: 'model',
+      evaluate,
+      neededModels: new Set(['llama-3.1-8b']),
+    });
+    expect(answer.smallest!.fleet.groups.some((g) => g.profile === 'cpu')).toBe(false);
+    expect(calls.every((call) => !call.includes('cpu'))).toBe(true);
+  });
 });

@@ -26,6 +26,11 @@ export interface CapacitySearchOptions {
   readonly evaluate: (groups: readonly SimNodeGroup[]) => PolicySummary;
   /** Most nodes a candidate may have (default 4 × the spec's, at least 64). */
   readonly maxNodes?: number;
+  /**
+   * Models the workload asks for: groups serving none of them cannot help and start (and stay) at
+   * zero nodes. Default: every group counts.
+   */
+  readonly neededModels?: ReadonlySet<string>;
   /** Most simulations the search may run (default 80). */
   readonly maxTrials?: number;
   /** Called after each simulation. */
@@ -102,8 +107,10 @@ export function searchCapacity(options: CapacitySearchOptions): CapacityAnswer {
     trials,
   });
 
-  // 1. Grow until the target is met.
-  let counts = spec.map((g) => g.count);
+  // 1. Grow until the target is met (groups serving nothing the workload asks for stay at zero).
+  const useful = (group: SimNodeGroup): boolean =>
+    options.neededModels === undefined || group.models.some((model) => options.neededModels!.has(model));
+  let counts = spec.map((g) => (useful(g) ? g.count : 0));
   let best = run(counts);
   while (best !== undefined && !best.meetsTarget) {
     const doubled = counts.map((c) => c * 2);

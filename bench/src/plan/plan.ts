@@ -131,6 +131,7 @@ export function runPlan(options: PlanOptions): PlanReport {
     progress('capacity search', 0);
     capacity = searchCapacity({
       groups: options.fleet.groups,
+      neededModels: new Set(options.requests.map((r) => r.model)),
       targetAttainment: options.capacityTarget,
       policy,
       ...(options.capacityMaxTrials === undefined ? {} : { maxTrials: options.capacityMaxTrials }),
