@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { natsAuthOptions, type NatsCredentials } from '@switchyard/protocol';
 
 /** One option of a command: a flag, its environment variable, default and help text. */
 export interface OptionSpec {
@@ -34,6 +37,23 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     env: 'SWITCHYARD_NATS_URL',
     default: 'nats://127.0.0.1:4222',
     description: 'NATS server URL',
+  },
+  'nats-user': { type: 'string', env: 'SWITCHYARD_NATS_USER', description: 'NATS user (with a password)' },
+  'nats-password': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_PASSWORD',
+    description: 'NATS password (prefer the environment or --nats-password-file to a flag: flags show in ps)',
+  },
+  'nats-password-file': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_PASSWORD_FILE',
+    description: 'file holding the NATS password (e.g. mounted from a Kubernetes Secret)',
+  },
+  'nats-token': { type: 'string', env: 'SWITCHYARD_NATS_TOKEN', description: 'NATS authentication token' },
+  'nats-creds': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_CREDS',
+    description: 'NATS .creds file (user JWT and nkey seed), read again on every reconnect',
   },
   'log-level': {
     type: 'string',
@@ -129,4 +149,40 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** The NATS credentials the global options give (none by default). */
+export function natsCredentialsOf(values: OptionValues): NatsCredentials {
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const passwordFile = text('nats-password-file');
+  if (passwordFile !== undefined && text('nats-password') !== undefined) {
+    throw new UsageError('give --nats-password or --nats-password-file, not both');
+  }
+  let password = text('nats-password');
+  if (passwordFile !== undefined) {
+    try {
+      password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UsageError(
+        `--nats-password-file ${passwordFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      );
+    }
+  }
+  const user = text('nats-user');
+  const token = text('nats-token');
+  const credsFile = text('nats-creds');
+  return {
+    ...(user === undefined ? {} : { user }),
+    ...(password === undefined ? {} : { password }),
+    ...(token === undefined ? {} : { token }),
+    ...(credsFile === undefined ? {} : { credsFile }),
+  };
+}
+
+/** Connects a short-lived client command to NATS with the global URL and credentials. */
+export function connectNats(values: OptionValues): Promise<NatsConnection> {
+  return connect({ servers: stringOption(values, 'nats-url'), ...natsAuthOptions(natsCredentialsOf(values)) });
 }

@@ -4,6 +4,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { clampPowerLimit, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
 import {
   isSubjectToken,
+  KubernetesName,
+  natsAuthOptions,
+  type NatsCredentials,
   type OpsListen,
   type OpsServer,
   standardOpsRoutes,
@@ -66,7 +69,14 @@ export interface ModelServerConfig {
 
 export interface AgentHostConfig {
   readonly natsUrl: string;
+  /** How to authenticate to NATS (default: no credentials). */
+  readonly natsCredentials?: NatsCredentials;
   readonly nodes: readonly SimulatedNodeSpec[];
+  /**
+   * The Kubernetes Node this process runs on (downward API `spec.nodeName`): every node it hosts
+   * reports it, and the scheduler drains them while that Node is cordoned or not Ready.
+   */
+  readonly kubernetesNode?: string;
   readonly heartbeatIntervalMs?: number;
   readonly logLevel?: string;
   readonly logDestination?: NodeJS.WritableStream;
@@ -156,6 +166,11 @@ function metered(agent: NodeAgent): MeteredNode {
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
   for (const spec of config.nodes) validateNodeSpec(spec, models);
+  if (config.kubernetesNode !== undefined && !KubernetesName.safeParse(config.kubernetesNode).success) {
+    throw new AgentConfigError(
+      `kubernetes node "${config.kubernetesNode}" is not a Kubernetes object name (lowercase letters, digits, '-' and '.')`,
+    );
+  }
   if (config.backend === 'openai') {
     if (config.modelServer === undefined) throw new AgentConfigError('the openai backend needs a model server URL');
     if (config.nodes.length !== 1) {
@@ -179,6 +194,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
   );
   const nc = await connect({
     servers: config.natsUrl,
+    ...natsAuthOptions(config.natsCredentials),
     name: `agent-${config.nodes[0]?.nodeId ?? 'empty'}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -264,6 +280,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
         zone: spec.zone,
         profile: spec.profile,
         chipCount: hardware.chipCount,
+        ...(config.kubernetesNode === undefined ? {} : { kubernetesNode: config.kubernetesNode }),
       },
       nc,
       heartbeatIntervalMs,

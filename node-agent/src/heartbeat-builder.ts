@@ -60,6 +60,7 @@ export class HeartbeatBuilder {
       powerLimitWatts: backend.powerLimitWatts,
       temperatureC: backend.temperatureC,
       ...(this.telemetry === SIMULATED_TELEMETRY ? {} : { telemetry: this.telemetry.field() }),
+      ...(identity.kubernetesNode === undefined ? {} : { kubernetesNode: identity.kubernetesNode }),
     };
   }
 }

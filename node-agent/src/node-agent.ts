@@ -39,6 +39,8 @@ export interface NodeIdentity {
   readonly zone: string;
   readonly profile: string;
   readonly chipCount: number;
+  /** The Kubernetes Node this process runs on, when it runs in Kubernetes. */
+  readonly kubernetesNode?: string;
 }
 
 /** Structured logger (pino's shape). */

@@ -19,3 +19,4 @@ export * from './config.js';
 export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
 export * from './ops/ops-server.js';
 export * from './slo-targets.js';
+export * from './nats-credentials.js';

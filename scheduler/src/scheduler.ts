@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createRng, type ModelSpec } from '@switchyard/fleet-model';
 import { pino } from 'pino';
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KvLeaderLease } from './adapters/jetstream/kv-leader-lease.js';
+import {
+  type KubernetesLeaseConfig,
+  KubernetesLeaseElector,
+} from './adapters/kubernetes/kubernetes-lease-elector.js';
+import { KubernetesNodeWatcher, type NodeWatcherOptions } from './adapters/kubernetes/kubernetes-node-watcher.js';
+import type { LeaderElection } from './core/leadership/leadership.js';
+import { validateLeaseTimings } from './core/leadership/lease-record.js';
 import {
   DEFAULT_FAILURE_DETECTOR,
   type FailureDetectorConfig,
@@ -22,7 +30,7 @@ import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig 
 import { type ServingTerm, startServingTerm } from './serving-term.js';
 import { Topology, type TopologySpec } from './core/topology/topology.js';
 import type { BudgetOverrides } from './service/power-admin.js';
-import { json, type OpsListen, type OpsServer, standardOpsRoutes, startOpsServer } from '@switchyard/protocol';
+import { json, natsAuthOptions, type NatsCredentials, type OpsListen, type OpsServer, standardOpsRoutes, startOpsServer } from '@switchyard/protocol';
 import { SchedulerMetrics } from './adapters/metrics/scheduler-metrics.js';
 import { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
 import { FLEET_PAGE_HTML } from './adapters/http/fleet-page.js';
@@ -31,6 +39,8 @@ import { fleetSnapshot } from './service/fleet-snapshot.js';
 /** Everything a scheduler process is configured with. */
 export interface SchedulerConfig {
   readonly natsUrl: string;
+  /** How to authenticate to NATS (default: no credentials). */
+  readonly natsCredentials?: NatsCredentials;
   /** Defaults to `sched-<random>`; must be a subject token. */
   readonly schedulerId?: string;
   readonly failureDetector?: FailureDetectorConfig;
@@ -57,6 +67,18 @@ export interface SchedulerConfig {
   readonly powerIntervalMs?: number;
   /** Where to serve /metrics, /healthz, /readyz and the fleet page (default: not served). */
   readonly httpListen?: OpsListen;
+  /** Inside Kubernetes: watch Nodes, and elect the leader through a Lease (default: neither). */
+  readonly kubernetes?: KubernetesIntegration;
+}
+
+/** How the scheduler uses the Kubernetes API. */
+export interface KubernetesIntegration {
+  readonly kubeConfig: KubeConfig;
+  /** Read Nodes for instance type, zone, region and accelerators; drain agents of cordoned or NotReady Nodes. */
+  readonly watchNodes: boolean;
+  readonly nodeOptions?: NodeWatcherOptions;
+  /** Elect the serving scheduler through this `coordination.k8s.io` Lease (instead of `leaseMs` over NATS KV). */
+  readonly lease?: Omit<KubernetesLeaseConfig, 'identity'>;
 }
 
 /** A running scheduler. */
@@ -94,12 +116,18 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const topology: TopologySpec = config.topology ?? { clusters: [], regions: [] };
   const checked = new Topology(topology); // fail at start-up, not at the first election, on a bad topology
   log.info({ clusters: [...checked.all()].map((c) => c.name), regions: checked.regionNames }, 'topology loaded');
+  if (config.kubernetes?.lease !== undefined && config.leaseMs !== undefined) {
+    throw new RangeError('choose one leader election: a Kubernetes Lease or leaseMs over NATS KV, not both');
+  }
+  const leaseTimings = config.kubernetes?.lease?.timings;
+  if (leaseTimings !== undefined) validateLeaseTimings(leaseTimings);
   const budgetOverrides: BudgetOverrides = new Map();
   const clock = Date.now;
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
   const graceMs = config.shutdownGraceMs ?? 10_000;
   const nc: NatsConnection = await connect({
     servers: config.natsUrl,
+    ...natsAuthOptions(config.natsCredentials),
     name: schedulerId,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -110,7 +138,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   let term: ServingTerm | undefined;
   let servingSinceMs = 0;
   const idle = { fleet: undefined as FleetView | undefined, registry: new SessionRegistry() };
-  let lease: KvLeaderLease | undefined;
+  let lease: LeaderElection | undefined;
   // Operators can scrape and probe from the start, while the scheduler stands by or rebuilds its view.
   const currentFleet = (): FleetView => term?.fleet ?? idle.fleet ?? emptyFleet;
   const metrics = new SchedulerMetrics({
@@ -166,6 +194,15 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     log.info({ port: ops.port, host: config.httpListen.host }, 'http listening');
   }
 
+  let nodeWatcher: KubernetesNodeWatcher | undefined;
+  if (config.kubernetes?.watchNodes === true) {
+    nodeWatcher = new KubernetesNodeWatcher(config.kubernetes.kubeConfig, log, counters, config.kubernetes.nodeOptions);
+    // Serve even when the API is down at start: agents then simply carry no Node information yet.
+    const listed = await nodeWatcher.start((host) => term?.hostChanged(host));
+    if (listed) log.info({ nodes: [...nodeWatcher.all()].length }, 'kubernetes nodes listed');
+    else log.warn({}, 'kubernetes nodes not listed yet; serving without them until the API answers');
+  }
+
   const serve = async (): Promise<void> => {
     term = await startServingTerm({
       schedulerId,
@@ -183,6 +220,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       topology,
       budgetOverrides,
       powerIntervalMs: config.powerIntervalMs ?? 1000,
+      ...(nodeWatcher === undefined ? {} : { hosts: nodeWatcher }),
       ...(config.models === undefined ? {} : { models: config.models }),
     });
     idle.fleet = term.fleet;
@@ -195,12 +233,17 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     await ending?.stop(graceMs);
   };
 
-  if (config.leaseMs === undefined) {
-    await serve();
+  const leadership = { elected: serve, deposed: unserve };
+  const kubernetesLease = config.kubernetes?.lease;
+  if (kubernetesLease !== undefined) {
+    const api = config.kubernetes!.kubeConfig.makeApiClient(CoordinationV1Api);
+    lease = await KubernetesLeaseElector.start(api, { ...kubernetesLease, identity: schedulerId }, leadership, log);
+  } else if (config.leaseMs !== undefined) {
+    lease = await KvLeaderLease.start(nc, schedulerId, config.leaseMs, leadership, log);
   } else {
-    lease = await KvLeaderLease.start(nc, schedulerId, config.leaseMs, { elected: serve, deposed: unserve }, log);
-    if (!lease.isLeader) log.info({ leaseMs: config.leaseMs }, 'standing by: another scheduler leads');
+    await serve();
   }
+  if (lease !== undefined && !lease.isLeader) log.info({ election: lease.kind }, 'standing by: another scheduler leads');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -226,6 +269,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       stopping ??= (async () => {
         await lease?.stop();
         await unserve();
+        await nodeWatcher?.stop();
         await ops?.close();
         log.info({}, 'scheduler stopped');
         await nc.drain().catch(() => nc.close());

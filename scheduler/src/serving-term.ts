@@ -7,7 +7,7 @@ import { BatchService } from './service/batch-service.js';
 import { NatsOutbox } from './adapters/nats/nats-outbox.js';
 import { SchedulerSubscriptions } from './adapters/nats/scheduler-subscriptions.js';
 import type { FailureDetectorConfig } from './core/fleet/failure-detector.js';
-import { FleetView } from './core/fleet/fleet-view.js';
+import { FleetView, type HostLookup } from './core/fleet/fleet-view.js';
 import type { PlacementFramework } from './core/placement/framework.js';
 import { PlacementIndex } from './core/placement/placement-index.js';
 import { RequestLedger, type RequestLedgerConfig } from './core/requests/request-ledger.js';
@@ -20,7 +20,7 @@ import { Topology, type TopologySpec } from './core/topology/topology.js';
 import { applyBudgetOverrides, type BudgetOverrides, PowerAdmin } from './service/power-admin.js';
 import { PowerService } from './service/power-service.js';
 import { explainPlacement } from './service/explain.js';
-import type { SloClass } from '@switchyard/protocol';
+import type { HostView, SloClass } from '@switchyard/protocol';
 import type { ClassQueueStats } from './service/admission/admission-lane.js';
 
 /** What one term of service is built from (all of it outlives the term). */
@@ -44,6 +44,8 @@ export interface TermInputs {
   readonly budgetOverrides: BudgetOverrides;
   /** How often the power controller runs (default 1 s). */
   readonly powerIntervalMs: number;
+  /** What Kubernetes says of the Nodes agents run on (absent outside Kubernetes). */
+  readonly hosts?: HostLookup;
 }
 
 /** A scheduler serving: its fleet view, ledger and sessions, subscribed to every subject. */
@@ -54,6 +56,8 @@ export interface ServingTerm {
   readonly openRequests: () => number;
   /** Admission queue figures of a class (for metrics and the fleet page). */
   readonly queueStats: (sloClass: SloClass) => ClassQueueStats;
+  /** Kubernetes changed a Node: its agents drain or serve again. */
+  readonly hostChanged: (host: HostView) => void;
   /** Stops taking messages; waits up to `graceMs` for open requests; stops timers. */
   stop(graceMs: number): Promise<void>;
 }
@@ -68,7 +72,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
   const models = inputs.models ?? getModel;
   const topology = new Topology(inputs.topology);
   applyBudgetOverrides(topology, inputs.budgetOverrides);
-  const fleet = new FleetView(getProfile, detector, new PlacementIndex(), topology);
+  const fleet = new FleetView(getProfile, detector, new PlacementIndex(), topology, inputs.hosts);
   const ledger = new RequestLedger(inputs.ledger);
   const outbox = new NatsOutbox(nc, log);
   const inference = new InferenceService(
@@ -175,6 +179,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     sessions,
     openRequests: () => inference.openRequests,
     queueStats: (sloClass) => inference.admissionStats()[sloClass],
+    hostChanged: (host) => fleetService.hostChanged(host),
     async stop(graceMs) {
       // Stop the sweep first: without heartbeats it would declare every node dead and move its sessions.
       clearInterval(sweepTimer);

@@ -11,7 +11,15 @@ import {
   startAgentHost,
 } from '@switchyard/node-agent';
 import { parseOpsListen } from '@switchyard/protocol';
-import { type Command, intOption, type OptionValues, stringOption, untilSignal, UsageError } from '../command.js';
+import {
+  type Command,
+  intOption,
+  natsCredentialsOf,
+  type OptionValues,
+  stringOption,
+  untilSignal,
+  UsageError,
+} from '../command.js';
 
 /** Node id from the host name, made into a subject token. */
 function defaultNodeId(): string {
@@ -139,6 +147,12 @@ export const agentCommand: Command = {
       default: '0.0.0.0:9465',
       description: 'where to serve /metrics, /healthz and /readyz: host:port, :port, or off',
     },
+    'kubernetes-node': {
+      type: 'string',
+      env: 'SWITCHYARD_KUBERNETES_NODE',
+      description:
+        'the Kubernetes Node this agent runs on (downward API spec.nodeName): the scheduler drains its nodes while that Node is cordoned or not Ready',
+    },
     'drain-grace-ms': {
       type: 'string',
       env: 'SWITCHYARD_DRAIN_GRACE_MS',
@@ -206,6 +220,8 @@ export const agentCommand: Command = {
       backend: backend as BackendKind,
       ...(httpListen === undefined ? {} : { httpListen }),
       natsUrl: stringOption(values, 'nats-url'),
+      natsCredentials: natsCredentialsOf(values),
+      ...(typeof values['kubernetes-node'] === 'string' ? { kubernetesNode: values['kubernetes-node'] } : {}),
       logLevel: stringOption(values, 'log-level'),
       heartbeatIntervalMs: intOption(values, 'heartbeat-interval-ms', 50, 60_000),
       nodes,

@@ -1,6 +1,5 @@
-import { connect } from '@nats-io/transport-node';
 import { BatchClient } from '@switchyard/protocol';
-import { type Command, intOption, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, intOption, stringOption, UsageError } from '../command.js';
 
 export const batchCommand: Command = {
   name: 'batch',
@@ -20,7 +19,7 @@ export const batchCommand: Command = {
     if (verb !== 'submit' && verb !== 'status' && verb !== 'results')
       throw new UsageError('expected submit, status or results');
     if (verb !== 'submit' && batchId === undefined) throw new UsageError(`batch ${verb} needs a batch id`);
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const client = new BatchClient(nc, stringOption(values, 'tenant'));
       if (verb === 'submit') {

@@ -1,4 +1,3 @@
-import { connect } from '@nats-io/transport-node';
 import {
   decode,
   describeIssues,
@@ -12,7 +11,7 @@ import {
   subjects,
 } from '@switchyard/protocol';
 import { formatTable } from '@switchyard/bench';
-import { type Command, intOption, type OptionValues, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, intOption, type OptionValues, stringOption, UsageError } from '../command.js';
 import { formatClusterPower } from './power.js';
 
 function oneOf<T extends string>(values: OptionValues, name: string, allowed: readonly T[]): T {
@@ -120,7 +119,7 @@ export const explainCommand: Command = {
   async run(values, positionals) {
     const request = explainRequestFromOptions(values, positionals);
     const timeout = intOption(values, 'timeout-ms', 1, 600_000);
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const reply = await nc.request(subjects.adminExplain, encode(request), { timeout });
       const decoded = decode(ExplainResponse, reply.data);

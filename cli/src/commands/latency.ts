@@ -1,6 +1,5 @@
-import { connect } from '@nats-io/transport-node';
 import { decode, describeIssues, encode, LatencyReport, LatencyReportResponse, subjects } from '@switchyard/protocol';
-import { type Command, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
 
 /** The LatencyReport that `switchyard latency report …` sends (one sample); bad flags are usage errors. */
 export function latencyReportFromOptions(values: OptionValues, positionals: readonly string[]): LatencyReport {
@@ -36,7 +35,7 @@ export const latencyCommand: Command = {
   async run(values, positionals) {
     const report = latencyReportFromOptions(values, positionals);
     const timeout = intOption(values, 'timeout-ms', 1, 600_000);
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const reply = await nc.request(subjects.adminLatency, encode(report), { timeout });
       const decoded = decode(LatencyReportResponse, reply.data);

@@ -1,6 +1,5 @@
-import { connect } from '@nats-io/transport-node';
 import { ADMIN_VERBS, type AdminVerb, decode, encode, NodeCommandResponse, subjects } from '@switchyard/protocol';
-import { type Command, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, UsageError } from '../command.js';
 
 export const nodeCommand: Command = {
   name: 'node',
@@ -12,7 +11,7 @@ export const nodeCommand: Command = {
     if (verb === undefined || !(ADMIN_VERBS as readonly string[]).includes(verb) || nodeId === undefined) {
       throw new UsageError(`expected: switchyard node <${ADMIN_VERBS.join('|')}> <node-id>`);
     }
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const reply = await nc.request(subjects.adminNode(verb as AdminVerb), encode({ v: 1, nodeId }), {
         timeout: 5000,

@@ -1,4 +1,3 @@
-import { connect } from '@nats-io/transport-node';
 import {
   ClusterBudgetResponse,
   ClusterBudgetUpdate,
@@ -9,7 +8,7 @@ import {
   subjects,
 } from '@switchyard/protocol';
 import { formatTable } from '@switchyard/bench';
-import { type Command, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
 
 /** Watts with thousands separators, no decimals: cluster budgets are kilowatts to megawatts. */
 export function formatWatts(watts: number): string {
@@ -66,7 +65,7 @@ export const powerCommand: Command = {
   async run(values, positionals) {
     const update = budgetUpdateFromOptions(values, positionals);
     const timeout = intOption(values, 'timeout-ms', 1, 600_000);
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const reply = await nc.request(subjects.adminPowerBudget, encode(update), { timeout });
       const decoded = decode(ClusterBudgetResponse, reply.data);

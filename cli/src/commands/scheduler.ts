@@ -1,7 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { parseOpsListen, parseTopologyConfig } from '@switchyard/protocol';
-import { startScheduler, type TopologySpec } from '@switchyard/scheduler';
-import { type Command, intOption, stringOption, untilSignal } from '../command.js';
+import {
+  CLIENT_GO_LEASE_TIMINGS,
+  kubeConfigFor,
+  type KubernetesIntegration,
+  type KubernetesMode,
+  podNamespace,
+  startScheduler,
+  type TopologySpec,
+  validateLeaseTimings,
+} from '@switchyard/scheduler';
+import {
+  type Command,
+  intOption,
+  natsCredentialsOf,
+  type OptionValues,
+  stringOption,
+  untilSignal,
+  UsageError,
+} from '../command.js';
 
 export const schedulerCommand: Command = {
   name: 'scheduler',
@@ -51,11 +68,63 @@ export const schedulerCommand: Command = {
       default: '0.0.0.0:9464',
       description: 'where to serve /metrics, /healthz, /readyz and the /fleet page: host:port, :port, or off',
     },
+    kubernetes: {
+      type: 'string',
+      env: 'SWITCHYARD_KUBERNETES',
+      default: 'auto',
+      description:
+        'auto|on|off: watch Kubernetes Nodes (instance type, zone, accelerators; cordoned or NotReady Nodes drain their agents). auto: on inside a cluster or with --kubeconfig',
+    },
+    kubeconfig: {
+      type: 'string',
+      env: 'SWITCHYARD_KUBECONFIG',
+      description: 'kubeconfig file for the Kubernetes API (default: the pod service account)',
+    },
+    'node-label-selector': {
+      type: 'string',
+      env: 'SWITCHYARD_NODE_LABEL_SELECTOR',
+      description: 'watch only Kubernetes Nodes with these labels, e.g. switchyard.io/pool',
+    },
+    'leader-election': {
+      type: 'string',
+      env: 'SWITCHYARD_LEADER_ELECTION',
+      description:
+        'none|nats|kubernetes: how one of several schedulers is chosen to serve (default: nats with --lease-ms, else none)',
+    },
+    namespace: {
+      type: 'string',
+      env: 'SWITCHYARD_NAMESPACE',
+      description: "namespace of the leader Lease (default: the pod's own, else default)",
+    },
+    'lease-name': {
+      type: 'string',
+      env: 'SWITCHYARD_LEASE_NAME',
+      default: 'switchyard-scheduler',
+      description: 'name of the coordination.k8s.io Lease with --leader-election kubernetes',
+    },
+    'lease-duration-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_LEASE_DURATION_MS',
+      default: String(CLIENT_GO_LEASE_TIMINGS.leaseDurationMs),
+      description: 'Kubernetes Lease: a standby takes over after this long without a renewal',
+    },
+    'renew-deadline-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_RENEW_DEADLINE_MS',
+      default: String(CLIENT_GO_LEASE_TIMINGS.renewDeadlineMs),
+      description: 'Kubernetes Lease: a leader that could not renew for this long stops serving',
+    },
+    'retry-period-ms': {
+      type: 'string',
+      env: 'SWITCHYARD_RETRY_PERIOD_MS',
+      default: String(CLIENT_GO_LEASE_TIMINGS.retryPeriodMs),
+      description: 'Kubernetes Lease: how often candidates try and the leader renews',
+    },
     'lease-ms': {
       type: 'string',
       env: 'SWITCHYARD_LEASE_MS',
       description:
-        'high availability: serve only while holding the leader lease of this length (run two or more schedulers)',
+        'high availability over NATS KV: serve only while holding the leader lease of this length (run two or more schedulers)',
     },
   },
   async run(values) {
@@ -66,7 +135,17 @@ export const schedulerCommand: Command = {
     const topologyFile = values['topology'];
     const topology = typeof topologyFile === 'string' ? loadTopology(topologyFile) : undefined;
     const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
+    const kubernetes = kubernetesIntegration(values);
+    const leaseMs = typeof values['lease-ms'] === 'string' ? intOption(values, 'lease-ms', 100, 600_000) : undefined;
+    if (kubernetes?.lease !== undefined && leaseMs !== undefined) {
+      throw new UsageError('--lease-ms is the NATS KV lease: leave it out with --leader-election kubernetes');
+    }
+    if (values['leader-election'] === 'nats' && leaseMs === undefined) {
+      throw new UsageError('--leader-election nats needs --lease-ms');
+    }
     const scheduler = await startScheduler({
+      ...(kubernetes === undefined ? {} : { kubernetes }),
+      natsCredentials: natsCredentialsOf(values),
       ...(httpListen === undefined ? {} : { httpListen }),
       ...(topology === undefined ? {} : { topology }),
       powerIntervalMs: intOption(values, 'power-interval-ms', 50, 600_000),
@@ -81,13 +160,57 @@ export const schedulerCommand: Command = {
       ledger: { maxAttempts: 3, defaultDeadlineMs: intOption(values, 'default-deadline-ms', 1, 7 * 24 * 3_600_000) },
       ...(typeof schedulerId === 'string' ? { schedulerId } : {}),
       ...(typeof seed === 'string' ? { seed: intOption(values, 'seed', 0, 2 ** 32 - 1) } : {}),
-      ...(typeof values['lease-ms'] === 'string' ? { leaseMs: intOption(values, 'lease-ms', 100, 600_000) } : {}),
+      ...(leaseMs === undefined || values['leader-election'] === 'none' ? {} : { leaseMs }),
     });
     const stopOn = await Promise.race([untilSignal(), scheduler.closed.then(() => 'closed' as const)]);
     await scheduler.stop();
     return stopOn === 'closed' ? 1 : 0;
   },
 };
+
+const LEADER_ELECTIONS = ['none', 'nats', 'kubernetes'] as const;
+const KUBERNETES_MODES: readonly KubernetesMode[] = ['auto', 'on', 'off'];
+
+/** The Kubernetes integration the options ask for (undefined: off, or auto outside a cluster). */
+function kubernetesIntegration(values: OptionValues): KubernetesIntegration | undefined {
+  const mode = stringOption(values, 'kubernetes');
+  if (!(KUBERNETES_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--kubernetes must be one of ${KUBERNETES_MODES.join(', ')}, got ${mode}`);
+  }
+  const election = values['leader-election'];
+  if (typeof election === 'string' && !(LEADER_ELECTIONS as readonly string[]).includes(election)) {
+    throw new UsageError(`--leader-election must be one of ${LEADER_ELECTIONS.join(', ')}, got ${election}`);
+  }
+  const path = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
+  // A Lease needs the API whatever --kubernetes says about watching Nodes.
+  const kubeConfig = kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
+  if (kubeConfig === undefined) return undefined;
+  const selector = values['node-label-selector'];
+  const timings = {
+    leaseDurationMs: intOption(values, 'lease-duration-ms', 1000, 3_600_000),
+    renewDeadlineMs: intOption(values, 'renew-deadline-ms', 100, 3_600_000),
+    retryPeriodMs: intOption(values, 'retry-period-ms', 50, 3_600_000),
+  };
+  try {
+    validateLeaseTimings(timings);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  return {
+    kubeConfig,
+    watchNodes: mode !== 'off',
+    ...(typeof selector === 'string' ? { nodeOptions: { labelSelector: selector } } : {}),
+    ...(election === 'kubernetes'
+      ? {
+          lease: {
+            namespace: typeof values['namespace'] === 'string' ? values['namespace'] : (podNamespace() ?? 'default'),
+            name: stringOption(values, 'lease-name'),
+            timings,
+          },
+        }
+      : {}),
+  };
+}
 
 /** Reads and validates a topology file (ConfigError names the file and every problem). */
 export function loadTopology(path: string): TopologySpec {

@@ -1,8 +1,7 @@
-import { connect } from '@nats-io/transport-node';
 import { SessionClient } from '@switchyard/protocol';
 import { randomUUID } from 'node:crypto';
 import { formatTable } from '@switchyard/bench';
-import { type Command, intOption, stringOption, UsageError } from '../command.js';
+import { type Command, connectNats, intOption, stringOption, UsageError } from '../command.js';
 
 const VERBS = ['open', 'turn', 'close', 'get', 'ls'] as const;
 
@@ -29,7 +28,7 @@ export const sessionCommand: Command = {
       throw new UsageError(`expected one of: ${VERBS.join(', ')}`);
     if (verb !== 'open' && verb !== 'ls' && sessionId === undefined)
       throw new UsageError(`session ${verb} needs a session id`);
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const client = new SessionClient(nc, { tenant: stringOption(values, 'tenant') });
       const id = sessionId ?? '';

@@ -1,6 +1,5 @@
-import { connect } from '@nats-io/transport-node';
 import { type ClusterView, decode, encode, type StatusReply, StatusResponse, subjects } from '@switchyard/protocol';
-import { type Command, intOption, stringOption } from '../command.js';
+import { type Command, connectNats, intOption } from '../command.js';
 import { formatTable } from '@switchyard/bench';
 import { formatWatts } from './power.js';
 
@@ -77,7 +76,7 @@ export const statusCommand: Command = {
     'timeout-ms': { type: 'string', default: '5000', description: 'how long to wait for the scheduler' },
   },
   async run(values) {
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       const reply = await nc.request(
         subjects.adminStatus,

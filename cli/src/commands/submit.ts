@@ -1,4 +1,3 @@
-import { connect } from '@nats-io/transport-node';
 import {
   decode,
   encode,
@@ -8,7 +7,7 @@ import {
   streamInfer,
   subjects,
 } from '@switchyard/protocol';
-import { type Command, intOption, stringOption } from '../command.js';
+import { type Command, connectNats, intOption, stringOption } from '../command.js';
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -40,7 +39,7 @@ export const submitCommand: Command = {
       request.deadlineAfterMs = intOption(values, 'deadline-ms', 1, 7 * 24 * 3_600_000);
     if (typeof values['idempotency-key'] === 'string') request.idempotencyKey = values['idempotency-key'];
     if (typeof values['prompt'] === 'string') request.prompt = values['prompt'];
-    const nc = await connect({ servers: stringOption(values, 'nats-url') });
+    const nc = await connectNats(values);
     try {
       if (values['stream'] === true) {
         const started = performance.now();

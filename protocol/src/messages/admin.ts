@@ -1,10 +1,33 @@
 import { z } from 'zod';
-import { DurationMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
+import { DurationMs, KubernetesName, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
 import { LoadedModel, Telemetry } from './node.js';
 import { ClusterPower } from './power.js';
 
 /** How the scheduler sees a node: reported state combined with its own failure detector and operator actions. */
 export const NODE_VIEW_STATES = ['ready', 'suspect', 'dead', 'cordoned', 'draining'] as const;
+
+/** What the Kubernetes API says about the Node an agent runs on. */
+export const HOST_CONDITIONS = ['ready', 'cordoned', 'not-ready', 'unknown'] as const;
+
+export const HostView = z.strictObject({
+  kubernetesNode: KubernetesName,
+  condition: z
+    .enum(HOST_CONDITIONS)
+    .describe(
+      '`cordoned`: `spec.unschedulable`; `not-ready`: its Ready condition is not True; `unknown`: the scheduler has not seen this Node (yet). A cordoned or not-ready Node drains its agent nodes.',
+    ),
+  instanceType: z.string().max(128).optional().describe('Label `node.kubernetes.io/instance-type`.'),
+  region: z.string().max(128).optional().describe('Label `topology.kubernetes.io/region`.'),
+  zone: z.string().max(128).optional().describe('Label `topology.kubernetes.io/zone`.'),
+  accelerator: z
+    .string()
+    .max(256)
+    .optional()
+    .describe(
+      'The accelerator the Node advertises: GPU Feature Discovery `nvidia.com/gpu.product` with its count, or the `aws.amazon.com/neuron` / `nvidia.com/gpu` device-plugin capacity.',
+    ),
+});
+export type HostView = z.infer<typeof HostView>;
 
 export const NodeView = z.strictObject({
   nodeId: SubjectToken,
@@ -26,6 +49,7 @@ export const NodeView = z.strictObject({
   temperatureC: z.number(),
   lastHeartbeatAgeMs: DurationMs,
   telemetry: Telemetry.optional().describe('As the node last reported it; absent for simulated figures.'),
+  host: HostView.optional().describe('The Kubernetes Node the agent runs on, when it runs in Kubernetes.'),
 });
 export type NodeView = z.infer<typeof NodeView>;
 

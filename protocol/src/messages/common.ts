@@ -18,6 +18,13 @@ export const Name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/)
   .describe('1-128 characters of [A-Za-z0-9._:/-], starting with a letter or digit.');
 
+/** A Kubernetes object name (RFC 1123 DNS subdomain), e.g. a Node's `metadata.name`. */
+export const KubernetesName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+  .describe('A Kubernetes object name: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9].');
+
 /** Request ids and idempotency keys. */
 export const RequestId = z
   .string()

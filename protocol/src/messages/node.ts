@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationMs, EpochMs, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
+import { DurationMs, EpochMs, KubernetesName, Name, NonNegativeInt, SubjectToken, Version, Watts } from './common.js';
 
 export const NODE_STATES = ['ready', 'draining'] as const;
 export const TELEMETRY_SOURCES = ['simulated', 'nvidia', 'neuron'] as const;
@@ -66,6 +66,9 @@ export const NodeStatusFields = {
   powerLimitWatts: Watts,
   temperatureC: z.number().min(-50).max(200),
   telemetry: Telemetry.optional().describe('Absent from agents older than this field; they report simulated figures.'),
+  kubernetesNode: KubernetesName.optional().describe(
+    'The Kubernetes Node the agent runs on (downward API `spec.nodeName`); absent outside Kubernetes. The scheduler reads that Node for instance type, zone, region and accelerator labels, and drains the node while the Node is cordoned or not Ready.',
+  ),
 };
 
 /** `sy.v1.agent.<nodeId>.heartbeat`: periodic full status of one node. */

@@ -4,6 +4,7 @@ import {
   type ErrorReply,
   errorReply,
   type Heartbeat,
+  type HostView,
   MAX_MESSAGE_BYTES,
   type NodeCommand,
   type NodeCommandReply,
@@ -151,6 +152,26 @@ export class FleetService {
     return result;
   }
 
+  /**
+   * Kubernetes changed a Node (see KubernetesNodeWatcher): agents on a cordoned or NotReady Node
+   * drain (no new work; their sessions move), and serve again once it is schedulable and Ready.
+   */
+  hostChanged(host: HostView): void {
+    const { drained, restored } = this.fleet.applyHost(host);
+    for (const node of drained) {
+      this.counters.increment('nodes.host_drained');
+      this.log.warn(
+        { nodeId: node.nodeId, kubernetesNode: host.kubernetesNode, condition: host.condition },
+        'kubernetes node cordoned or not ready: draining',
+      );
+      this.onNodeGone(node.nodeId, 'drained');
+    }
+    for (const node of restored) {
+      this.log.info({ nodeId: node.nodeId, kubernetesNode: host.kubernetesNode }, 'kubernetes node serving again');
+    }
+    if (restored.length > 0) this.onCapacityMayHaveFreed();
+  }
+
   command(verb: AdminVerb, command: NodeCommand): NodeCommandReply | ErrorReply {
     const state = verb === 'uncordon' ? 'active' : verb === 'cordon' ? 'cordoned' : 'draining';
     const node = this.fleet.setOperatorState(command.nodeId, state);
@@ -226,7 +247,7 @@ export class FleetService {
         ? node.liveness
         : node.operatorState === 'cordoned'
           ? 'cordoned'
-          : node.operatorState === 'draining' || node.reportedState === 'draining'
+          : node.operatorState === 'draining' || node.reportedState === 'draining' || node.hostDraining
             ? 'draining'
             : 'ready';
     return {
@@ -249,6 +270,7 @@ export class FleetService {
       temperatureC: node.temperatureC,
       lastHeartbeatAgeMs: Math.max(0, nowMs - node.lastHeartbeatMs),
       ...(node.telemetry === undefined ? {} : { telemetry: node.telemetry }),
+      ...(node.host === undefined ? {} : { host: node.host }),
     };
   }
 

@@ -1,4 +1,4 @@
-import { type PowerStage, type SessionState, SLO_CLASSES, type SloClass } from '@switchyard/protocol';
+import { type HostView, type PowerStage, type SessionState, SLO_CLASSES, type SloClass } from '@switchyard/protocol';
 import type { FleetView } from '../core/fleet/fleet-view.js';
 import type { NodeRecord } from '../core/fleet/node-record.js';
 import type { SessionRegistry } from '../core/sessions/session-registry.js';
@@ -61,6 +61,8 @@ export interface NodeSnapshot {
   /** Models still loading. */
   readonly loadingModels: readonly string[];
   readonly heartbeatAgeMs: number;
+  /** The Kubernetes Node the agent runs on and what the API says of it; null outside Kubernetes. */
+  readonly host: { readonly name: string; readonly condition: HostView['condition'] } | null;
 }
 
 /** One SLO class's admission queue. */
@@ -103,7 +105,7 @@ export const MAX_SNAPSHOT_NODES = 2_000;
 export function nodeStateOf(node: NodeRecord): NodeState {
   if (node.liveness !== 'alive') return node.liveness;
   if (node.anomaly !== undefined) return 'anomalous';
-  if (node.operatorState === 'draining' || node.reportedState === 'draining') return 'draining';
+  if (node.operatorState === 'draining' || node.reportedState === 'draining' || node.hostDraining) return 'draining';
   return node.operatorState === 'cordoned' ? 'cordoned' : 'ready';
 }
 
@@ -184,6 +186,7 @@ function nodeSnapshot(node: NodeRecord, state: NodeState, nowMs: number): NodeSn
     models: [...node.loadedModels].sort(compareText),
     loadingModels: loadingModels.sort(compareText),
     heartbeatAgeMs: Math.max(0, nowMs - node.lastHeartbeatMs),
+    host: node.host === undefined ? null : { name: node.host.kubernetesNode, condition: node.host.condition },
   };
 }
 

@@ -2,21 +2,17 @@ import { StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, LEADER_KV_BUCKET, LEADER_KV_KEY, LeaderLease } from '@switchyard/protocol';
+import type { LeaderElection, LeadershipListener } from '../../core/leadership/leadership.js';
 import { LeaseClock } from '../../core/leadership/lease-clock.js';
 import type { Logger } from '../../service/ports.js';
-
-/** What the lease tells its owner. Called one at a time, never concurrently. */
-export interface LeadershipListener {
-  elected(term: number): Promise<void>;
-  deposed(reason: string): Promise<void>;
-}
 
 /**
  * Leader election by a lease in NATS KV (see docs/protocol.md, section 13): renew or claim every
  * third of the lease by revision compare-and-set; step down on a refused renewal or a lease gone
  * unrenewed. No home-made consensus: the KV's compare-and-set decides every contest.
  */
-export class KvLeaderLease {
+export class KvLeaderLease implements LeaderElection {
+  readonly kind = 'nats-kv' as const;
   private readonly clock: LeaseClock;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;

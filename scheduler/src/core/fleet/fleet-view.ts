@@ -1,9 +1,9 @@
 import type { AcceleratorProfile } from '@switchyard/fleet-model';
-import type { Heartbeat, Registration } from '@switchyard/protocol';
+import type { Heartbeat, HostView, Registration } from '@switchyard/protocol';
 import { type FailureDetectorConfig, livenessAt } from './failure-detector.js';
 import type { PlacementIndex } from '../placement/placement-index.js';
 import { Topology } from '../topology/topology.js';
-import { NodeRecord, type OperatorState, type Reservation } from './node-record.js';
+import { hostMeansDrain, NodeRecord, type OperatorState, type Reservation } from './node-record.js';
 
 /** Result of a registration. `lost` holds reservations of a previous incarnation of the node: that work is gone. */
 export type RegisterOutcome =
@@ -20,6 +20,17 @@ export interface SweepResult {
   readonly forgotten: string[];
 }
 
+/** Where the fleet view reads what Kubernetes says of a Node (see KubernetesNodeWatcher). */
+export interface HostLookup {
+  get(kubernetesNode: string): HostView | undefined;
+}
+
+/** Nodes whose Kubernetes Node changed so that they must drain, or may serve again. */
+export interface HostChange {
+  readonly drained: NodeRecord[];
+  readonly restored: NodeRecord[];
+}
+
 /**
  * The scheduler's live view of the fleet, built from registrations and heartbeats, plus the
  * reservations the scheduler has made (assume, confirm, release). Single-threaded by design:
@@ -30,6 +41,7 @@ export class FleetView {
   /** Dense array for allocation-free scans; order is unspecified. */
   private readonly dense: NodeRecord[] = [];
   private readonly reservationsById = new Map<string, Reservation>();
+  private readonly byKubernetesNode = new Map<string, Set<NodeRecord>>();
 
   constructor(
     private readonly profiles: (name: string) => AcceleratorProfile | undefined,
@@ -38,6 +50,8 @@ export class FleetView {
     readonly index?: PlacementIndex,
     /** Clusters and regions; nodes are attached to their cluster's state, which sums their power. */
     readonly topology: Topology = new Topology(),
+    /** What Kubernetes says of the Nodes agents run on (absent outside Kubernetes). */
+    private readonly hosts?: HostLookup,
   ) {}
 
   /** All known nodes (including suspect and dead ones not yet forgotten). Do not mutate. */
@@ -79,6 +93,7 @@ export class FleetView {
     const node = new NodeRecord(registration.nodeId, profile, registration, nowMs);
     this.account(node);
     if (existing !== undefined) node.operatorState = existing.operatorState;
+    this.attachHost(node, registration.kubernetesNode);
     node.index = this.dense.length;
     this.dense.push(node);
     this.byId.set(node.nodeId, node);
@@ -160,6 +175,25 @@ export class FleetView {
     return node;
   }
 
+  /**
+   * Applies what Kubernetes now says of a Node to every node whose agent runs there. Returns those
+   * that must drain now and those that may serve again.
+   */
+  applyHost(host: HostView): HostChange {
+    const change: HostChange = { drained: [], restored: [] };
+    const nodes = this.byKubernetesNode.get(host.kubernetesNode);
+    if (nodes === undefined) return change;
+    const draining = hostMeansDrain(host);
+    for (const node of nodes) {
+      node.host = host;
+      if (node.hostDraining === draining) continue;
+      node.hostDraining = draining;
+      (draining ? change.drained : change.restored).push(node);
+      this.index?.changed(node);
+    }
+    return change;
+  }
+
   /** Assume: reserve capacity on a node for a placement, before the agent has seen it. */
   assume(reservation: Reservation): void {
     const node = this.byId.get(reservation.nodeId);
@@ -209,6 +243,7 @@ export class FleetView {
     const previousCluster = node.cluster;
     this.unaccount(node);
     node.applyStatus(status, nowMs);
+    if (node.kubernetesNode !== status.kubernetesNode) this.attachHost(node, status.kubernetesNode);
     if (node.cluster !== previousCluster || node.clusterState === undefined) {
       node.clusterState = this.topology.cluster(node.cluster);
     }
@@ -246,9 +281,33 @@ export class FleetView {
       last.index = node.index;
     }
     node.index = -1;
+    this.detachHost(node);
     this.byId.delete(node.nodeId);
     this.index?.removed(node);
     return lost;
+  }
+
+  /** Files the node under its Kubernetes Node and takes that Node's current state. */
+  private attachHost(node: NodeRecord, kubernetesNode: string | undefined): void {
+    this.detachHost(node);
+    node.kubernetesNode = kubernetesNode;
+    if (kubernetesNode === undefined) {
+      node.host = undefined;
+      node.hostDraining = false;
+      return;
+    }
+    let nodes = this.byKubernetesNode.get(kubernetesNode);
+    if (nodes === undefined) this.byKubernetesNode.set(kubernetesNode, (nodes = new Set()));
+    nodes.add(node);
+    node.host = this.hosts === undefined ? undefined : (this.hosts.get(kubernetesNode) ?? unknownHost(kubernetesNode));
+    node.hostDraining = hostMeansDrain(node.host);
+  }
+
+  private detachHost(node: NodeRecord): void {
+    if (node.kubernetesNode === undefined) return;
+    const nodes = this.byKubernetesNode.get(node.kubernetesNode);
+    nodes?.delete(node);
+    if (nodes?.size === 0) this.byKubernetesNode.delete(node.kubernetesNode);
   }
 
   private dropReservations(node: NodeRecord): Reservation[] {
@@ -260,4 +319,9 @@ export class FleetView {
     node.batchReservations = 0;
     return lost;
   }
+}
+
+/** A Node the watcher has not seen (yet, or any more): it neither drains nor vouches for the node. */
+function unknownHost(kubernetesNode: string): HostView {
+  return { kubernetesNode, condition: 'unknown' };
 }

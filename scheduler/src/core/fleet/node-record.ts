@@ -1,5 +1,5 @@
 import type { AcceleratorProfile, NodeHardware } from '@switchyard/fleet-model';
-import type { Heartbeat, LoadedModel, SloClass, Telemetry } from '@switchyard/protocol';
+import type { Heartbeat, HostView, LoadedModel, SloClass, Telemetry } from '@switchyard/protocol';
 import type { ClusterState } from '../topology/cluster-state.js';
 
 /** Liveness as judged by the failure detector from heartbeat gaps. */
@@ -61,6 +61,12 @@ export class NodeRecord {
   temperatureC = 0;
   /** Where the node's figures come from and whether its hardware probe fails (absent: simulated). */
   telemetry: Telemetry | undefined = undefined;
+  /** The Kubernetes Node the agent says it runs on (undefined outside Kubernetes). */
+  kubernetesNode: string | undefined = undefined;
+  /** What the Kubernetes API says of that Node (undefined outside Kubernetes or without the integration). */
+  host: HostView | undefined = undefined;
+  /** The Node is cordoned or not Ready: no new work, and its sessions move elsewhere. */
+  hostDraining = false;
   /** Open reservations by request id. */
   readonly reservations = new Map<string, Reservation>();
   /** Σ kvBytes of open reservations not yet visible in a heartbeat's hbmUsedBytes. */
@@ -142,12 +148,13 @@ export class NodeRecord {
     return this.hardware.profile.name;
   }
 
-  /** Whether new work may be placed here: alive, trusted, not cordoned or draining by operator or agent. */
+  /** Whether new work may be placed here: alive, trusted, not cordoned or draining by operator, agent or Kubernetes. */
   get schedulable(): boolean {
     return (
       this.liveness === 'alive' &&
       this.operatorState === 'active' &&
       this.reportedState === 'ready' &&
+      !this.hostDraining &&
       this.anomaly === undefined
     );
   }
@@ -206,4 +213,9 @@ function sameModels(a: readonly LoadedModel[], b: readonly LoadedModel[]): boole
     if (x === undefined || y === undefined || x.name !== y.name || x.state !== y.state) return false;
   }
   return true;
+}
+
+/** Whether what Kubernetes says of a Node means its agents must drain: cordoned, or not Ready. */
+export function hostMeansDrain(host: HostView | undefined): boolean {
+  return host !== undefined && (host.condition === 'cordoned' || host.condition === 'not-ready');
 }
