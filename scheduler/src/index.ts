@@ -8,12 +8,7 @@ export * from './core/placement/estimate.js';
 export * from './core/placement/registry.js';
 export * from './core/requests/request-ledger.js';
 export * from './service/ports.js';
-export {
-  startScheduler,
-  type KubernetesIntegration,
-  type SchedulerConfig,
-  type SchedulerHandle,
-} from './scheduler.js';
+export { startScheduler, type KubernetesIntegration, type SchedulerConfig, type SchedulerHandle } from './scheduler.js';
 export * from './adapters/kubernetes/kube-config.js';
 export { CLIENT_GO_LEASE_TIMINGS, type LeaseTimings, validateLeaseTimings } from './core/leadership/lease-record.js';
 export * from './core/sessions/ownership.js';

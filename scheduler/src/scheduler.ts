@@ -4,10 +4,7 @@ import { createRng, type ModelSpec } from '@switchyard/fleet-model';
 import { pino } from 'pino';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KvLeaderLease } from './adapters/jetstream/kv-leader-lease.js';
-import {
-  type KubernetesLeaseConfig,
-  KubernetesLeaseElector,
-} from './adapters/kubernetes/kubernetes-lease-elector.js';
+import { type KubernetesLeaseConfig, KubernetesLeaseElector } from './adapters/kubernetes/kubernetes-lease-elector.js';
 import { KubernetesNodeWatcher, type NodeWatcherOptions } from './adapters/kubernetes/kubernetes-node-watcher.js';
 import type { LeaderElection } from './core/leadership/leadership.js';
 import { validateLeaseTimings } from './core/leadership/lease-record.js';
@@ -30,7 +27,15 @@ import { DEFAULT_SESSION_CONFIG, type SessionService, type SessionServiceConfig 
 import { type ServingTerm, startServingTerm } from './serving-term.js';
 import { Topology, type TopologySpec } from './core/topology/topology.js';
 import type { BudgetOverrides } from './service/power-admin.js';
-import { json, natsAuthOptions, type NatsCredentials, type OpsListen, type OpsServer, standardOpsRoutes, startOpsServer } from '@switchyard/protocol';
+import {
+  json,
+  natsAuthOptions,
+  type NatsCredentials,
+  type OpsListen,
+  type OpsServer,
+  standardOpsRoutes,
+  startOpsServer,
+} from '@switchyard/protocol';
 import { SchedulerMetrics } from './adapters/metrics/scheduler-metrics.js';
 import { TimedPlacementFramework } from './adapters/metrics/timed-placement.js';
 import { FLEET_PAGE_HTML } from './adapters/http/fleet-page.js';
@@ -243,7 +248,8 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   } else {
     await serve();
   }
-  if (lease !== undefined && !lease.isLeader) log.info({ election: lease.kind }, 'standing by: another scheduler leads');
+  if (lease !== undefined && !lease.isLeader)
+    log.info({ election: lease.kind }, 'standing by: another scheduler leads');
 
   let stopping: Promise<void> | undefined;
   return {

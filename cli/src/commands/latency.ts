@@ -1,5 +1,13 @@
 import { decode, describeIssues, encode, LatencyReport, LatencyReportResponse, subjects } from '@switchyard/protocol';
-import { type Command, connectNats, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
+import {
+  type Command,
+  connectNats,
+  intOption,
+  numberOption,
+  type OptionValues,
+  stringOption,
+  UsageError,
+} from '../command.js';
 
 /** The LatencyReport that `switchyard latency report …` sends (one sample); bad flags are usage errors. */
 export function latencyReportFromOptions(values: OptionValues, positionals: readonly string[]): LatencyReport {

@@ -8,7 +8,15 @@ import {
   subjects,
 } from '@switchyard/protocol';
 import { formatTable } from '@switchyard/bench';
-import { type Command, connectNats, intOption, numberOption, type OptionValues, stringOption, UsageError } from '../command.js';
+import {
+  type Command,
+  connectNats,
+  intOption,
+  numberOption,
+  type OptionValues,
+  stringOption,
+  UsageError,
+} from '../command.js';
 
 /** Watts with thousands separators, no decimals: cluster budgets are kilowatts to megawatts. */
 export function formatWatts(watts: number): string {

@@ -23,7 +23,9 @@ export const KubernetesName = z
   .string()
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
-  .describe('A Kubernetes object name: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9].');
+  .describe(
+    'A Kubernetes object name: at most 253 characters of [a-z0-9.-], each dot-separated part starting and ending with [a-z0-9].',
+  );
 
 /** Request ids and idempotency keys. */
 export const RequestId = z

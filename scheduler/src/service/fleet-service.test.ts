@@ -330,3 +330,58 @@ describe('FleetService.command', () => {
     expect(service.status({ v: 1, nodeLimit: 10 }).nodes.map((n) => n.state)).toEqual(['suspect', 'draining']);
   });
 });
+
+function setupWithHooks() {
+  const fleet = new FleetView(getProfile, DETECTOR);
+  const counters = new Counters();
+  const gone: [string, string][] = [];
+  let capacityCalls = 0;
+  const service = new FleetService(
+    'sched-t',
+    fleet,
+    DETECTOR,
+    new PublishRecorder(),
+    counters,
+    silent,
+    () => 50_000,
+    () => undefined,
+    (nodeId, reason) => gone.push([nodeId, reason]),
+    () => capacityCalls++,
+  );
+  for (const [nodeId, kubernetesNode] of [
+    ['a', 'gpu-1'],
+    ['b', 'gpu-2'],
+  ] as const) {
+    service.register(nodeId, { ...registration({ nodeId }), kubernetesNode });
+  }
+  return { service, gone, counters, capacity: () => capacityCalls };
+}
+
+describe('FleetService.hostChanged (Kubernetes Nodes)', () => {
+  it('drains the nodes of a cordoned Node: their sessions move, status says draining with the host', () => {
+    const { service, gone, counters } = setupWithHooks();
+    service.hostChanged({ kubernetesNode: 'gpu-1', condition: 'cordoned', instanceType: 'p5.48xlarge' });
+    expect(gone).toEqual([['a', 'drained']]);
+    expect(counters.get('nodes.host_drained')).toBe(1);
+    const status = StatusReply.parse(service.status({ v: 1, nodeLimit: 10 }));
+    const a = status.nodes.find((n) => n.nodeId === 'a');
+    expect(a).toMatchObject({
+      state: 'draining',
+      host: { kubernetesNode: 'gpu-1', condition: 'cordoned', instanceType: 'p5.48xlarge' },
+    });
+    expect(status.nodes.find((n) => n.nodeId === 'b')?.state).toBe('ready');
+    // Told again (an unrelated Node update): nothing moves twice.
+    service.hostChanged({ kubernetesNode: 'gpu-1', condition: 'cordoned', instanceType: 'p5.48xlarge' });
+    expect(gone).toHaveLength(1);
+  });
+
+  it('lets waiting work go to nodes whose Node is schedulable and Ready again', () => {
+    const { service, capacity } = setupWithHooks();
+    service.hostChanged({ kubernetesNode: 'gpu-2', condition: 'not-ready' });
+    const before = capacity();
+    service.hostChanged({ kubernetesNode: 'gpu-2', condition: 'ready' });
+    expect(capacity()).toBe(before + 1);
+    const status = StatusReply.parse(service.status({ v: 1, nodeLimit: 10 }));
+    expect(status.nodes.find((n) => n.nodeId === 'b')?.state).toBe('ready');
+  });
+});

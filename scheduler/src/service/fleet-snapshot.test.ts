@@ -230,6 +230,7 @@ describe('fleetSnapshot', () => {
       models: ['llama-3.1-8b'],
       loadingModels: [],
       heartbeatAgeMs: 0,
+      host: null,
     });
     expect(byId.get('fra-0')!.hbmUsedBytes).toBeGreaterThan(0);
     expect(byId.get('fra-2')!.anomaly).toMatch(/9000 W above its 5600 W power limit/);

@@ -250,11 +250,13 @@ input[type=search] { padding: 4px 8px; border: 1px solid var(--line); border-rad
       const row = el('tr', null, null, 'node-row-' + n.nodeId);
       row.setAttribute('data-state', n.state);
       row.setAttribute('data-cluster', n.cluster);
+      if (n.host) row.setAttribute('data-kubernetes-node', n.host.name);
       for (const c of COLUMNS) {
         const cell = el('td', c.num ? 'num' : c.key === 'models' ? 'models' : null, null, 'node-' + c.key);
         if (c.key === 'state') {
           cell.append(el('span', 'pill state-' + n.state, n.state));
           if (n.anomaly) cell.title = n.anomaly;
+          else if (n.host && n.host.condition !== 'ready') cell.title = 'Kubernetes node ' + n.host.name + ': ' + n.host.condition;
         } else {
           cell.textContent = String(c.text ? c.text(n) : c.value(n));
         }

@@ -170,7 +170,7 @@ function describeError(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     const code = 'code' in err ? err.code : 'statusCode' in err ? err.statusCode : undefined;
     const message = err instanceof Error ? err.message : JSON.stringify(err).slice(0, 200);
-    return code === undefined ? message : `${String(code)} ${message}`;
+    return typeof code === 'number' || typeof code === 'string' ? `${code} ${message}` : message;
   }
   return String(err);
 }

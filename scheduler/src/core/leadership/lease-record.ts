@@ -45,7 +45,8 @@ export class LeaseObserver {
     readonly leaseDurationMs: number,
   ) {
     if (identity === '') throw new RangeError('a lease candidate needs a non-empty identity');
-    if (!(leaseDurationMs >= 1000)) throw new RangeError(`leaseDurationMs must be at least 1000, got ${leaseDurationMs}`);
+    if (!(leaseDurationMs >= 1000))
+      throw new RangeError(`leaseDurationMs must be at least 1000, got ${leaseDurationMs}`);
   }
 
   /** The lease duration as written into the record (whole seconds, as the API wants). */
@@ -97,7 +98,13 @@ export class LeaseObserver {
   /** The record that releases a lease this process holds: empty holder, so a standby takes it at once. */
   releaseRecord(current: LeaseRecord, nowMs: number): LeaseRecord | undefined {
     if (current.holder !== this.identity) return undefined;
-    return { holder: '', leaseDurationSeconds: 1, acquireTimeMs: nowMs, renewTimeMs: nowMs, transitions: current.transitions };
+    return {
+      holder: '',
+      leaseDurationSeconds: 1,
+      acquireTimeMs: nowMs,
+      renewTimeMs: nowMs,
+      transitions: current.transitions,
+    };
   }
 }
 
@@ -111,7 +118,11 @@ export interface LeaseTimings {
   readonly retryPeriodMs: number;
 }
 
-export const CLIENT_GO_LEASE_TIMINGS: LeaseTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+export const CLIENT_GO_LEASE_TIMINGS: LeaseTimings = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
 
 /** client-go's jitter on the retry period of candidates (wait.JitterUntil with factor 1.2). */
 export const LEASE_RETRY_JITTER = 1.2;
@@ -121,7 +132,9 @@ export function validateLeaseTimings(timings: LeaseTimings): LeaseTimings {
   const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = timings;
   if (!(retryPeriodMs > 0)) throw new RangeError(`retryPeriodMs must be positive, got ${retryPeriodMs}`);
   if (!(leaseDurationMs > renewDeadlineMs)) {
-    throw new RangeError(`leaseDurationMs (${leaseDurationMs}) must be greater than renewDeadlineMs (${renewDeadlineMs})`);
+    throw new RangeError(
+      `leaseDurationMs (${leaseDurationMs}) must be greater than renewDeadlineMs (${renewDeadlineMs})`,
+    );
   }
   if (!(renewDeadlineMs > LEASE_RETRY_JITTER * retryPeriodMs)) {
     throw new RangeError(
