@@ -350,6 +350,19 @@ describe('the switchyard binary', () => {
       /--backend must be simulated, openai, llama-cpp or null, got gpu/,
     ],
     [['node', 'explode', 'n1'], /expected: switchyard node/],
+    [
+      ['scheduler', '--leader-election', 'kubernetes', '--kubeconfig', '/nonexistent/kubeconfig'],
+      /kubeconfig \/nonexistent\/kubeconfig does not exist/,
+    ],
+    [
+      ['agent', '--kubernetes-node', 'Not_A_Node', '--nats-url', 'nats://127.0.0.1:1'],
+      /kubernetes node "Not_A_Node" is not a Kubernetes object name/,
+    ],
+    [
+      ['status', '--nats-creds', '/nonexistent/user.creds'],
+      /cannot read the creds file \/nonexistent\/user.creds \(ENOENT\)/,
+    ],
+    [['status', '--nats-user', 'alice'], /a user needs a password/],
   ])('%j fails with a clear message', async (args, message) => {
     const { code, stderr } = await switchyard(...args);
     expect(code).not.toBe(0);
@@ -362,6 +375,14 @@ describe('the switchyard binary', () => {
     [['power', 'budget', '--cluster', 'edge-fra-1', '--watts=-5'], /--watts must be a number in 1/],
     [['latency', 'report', '--region', 'eu', '--cluster', 'c'], /--rtt-ms is required/],
     [['latency', 'report', '--region', 'eu', '--cluster', 'c', '--rtt-ms', '5', '--rtt', '4'], /--rtt/],
+    [['scheduler', '--kubernetes', 'maybe'], /--kubernetes must be one of auto, on, off, got maybe/],
+    [['scheduler', '--leader-election', 'raft'], /--leader-election must be one of none, nats, kubernetes/],
+    [['scheduler', '--leader-election', 'nats'], /--leader-election nats needs --lease-ms/],
+    [
+      ['scheduler', '--kubernetes', 'off', '--leader-election', 'kubernetes', '--renew-deadline-ms', '20000'],
+      /leaseDurationMs \(15000\) must be greater than renewDeadlineMs \(20000\)/,
+    ],
+    [['status', '--nats-password', 'a', '--nats-password-file', '/tmp/x'], /not both/],
   ])('%j is refused before connecting, with exit code 2 and the usage', async (args, message) => {
     const { code, stderr } = await switchyard(...args);
     expect(code).toBe(2);

@@ -181,10 +181,6 @@ function kubernetesIntegration(values: OptionValues): KubernetesIntegration | un
   if (typeof election === 'string' && !(LEADER_ELECTIONS as readonly string[]).includes(election)) {
     throw new UsageError(`--leader-election must be one of ${LEADER_ELECTIONS.join(', ')}, got ${election}`);
   }
-  const path = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
-  // A Lease needs the API whatever --kubernetes says about watching Nodes.
-  const kubeConfig = kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
-  if (kubeConfig === undefined) return undefined;
   const selector = values['node-label-selector'];
   const timings = {
     leaseDurationMs: intOption(values, 'lease-duration-ms', 1000, 3_600_000),
@@ -196,6 +192,10 @@ function kubernetesIntegration(values: OptionValues): KubernetesIntegration | un
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+  const path = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
+  // A Lease needs the API whatever --kubernetes says about watching Nodes.
+  const kubeConfig = kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
+  if (kubeConfig === undefined) return undefined;
   return {
     kubeConfig,
     watchNodes: mode !== 'off',

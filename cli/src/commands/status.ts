@@ -46,7 +46,9 @@ export function formatStatus(status: StatusReply): string {
         n.nodeId,
         n.cluster,
         `${n.profile}×${n.acceleratorCount}`,
-        n.state,
+        n.host === undefined || n.host.condition === 'ready' || n.host.condition === 'unknown'
+          ? n.state
+          : `${n.state} (k8s ${n.host.kubernetesNode} ${n.host.condition})`,
         n.inFlight,
         n.queueDepth,
         Math.round(n.powerDrawWatts),

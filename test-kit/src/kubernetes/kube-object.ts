@@ -19,6 +19,12 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/** The global revision counter all stores share, like etcd's: every write takes `next()`. */
+export interface RevisionCounter {
+  current(): number;
+  next(): number;
+}
+
 /** Whether a parsed JSON value is a non-array object. */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -69,7 +69,12 @@ export function statusReasonForCode(code: number): string | undefined {
 }
 
 /** A Failure Status; fields in the apiserver's order (kind, apiVersion, metadata, status, message, reason, details, code). */
-export function failureStatus(code: number, reason: string | undefined, message: string, details?: StatusDetails): KubeStatus {
+export function failureStatus(
+  code: number,
+  reason: string | undefined,
+  message: string,
+  details?: StatusDetails,
+): KubeStatus {
   return {
     kind: 'Status',
     apiVersion: 'v1',
@@ -104,7 +109,8 @@ export function alreadyExistsStatus(resource: GroupResource, name: string): Kube
 }
 
 /** The apiserver's `OptimisticLockErrorMsg` (registry/generic/registry/store.go). */
-export const optimisticLockMessage = 'the object has been modified; please apply your changes to the latest version and try again';
+export const optimisticLockMessage =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 /** 409 for a write based on a stale resourceVersion (or a failed precondition). */
 export function conflictStatus(resource: GroupResource, name: string, why: string = optimisticLockMessage): KubeStatus {
@@ -176,12 +182,10 @@ export function resourceExpiredStatus(requestedVersion: number, oldestKeptVersio
 
 /** 504 for a watch from a resourceVersion the server has not reached (storage.NewTooLargeResourceVersionError). */
 export function tooLargeResourceVersionStatus(requestedVersion: number, currentVersion: number): KubeStatus {
-  return failureStatus(
-    504,
-    'Timeout',
-    `Too large resource version: ${requestedVersion}, current: ${currentVersion}`,
-    { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
-  );
+  return failureStatus(504, 'Timeout', `Too large resource version: ${requestedVersion}, current: ${currentVersion}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
 }
 
 /** A failure injected by `failNext`: the apiserver's reason for the code, and a message that says it was injected. */

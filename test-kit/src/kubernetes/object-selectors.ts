@@ -15,7 +15,8 @@ export class SelectorSyntaxError extends Error {
   override readonly name = 'SelectorSyntaxError';
 }
 
-const labelKeyPattern = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const labelKeyPattern =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const labelValuePattern = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** Splits on commas outside parentheses: `a in (x,y),b` is two requirements. */
@@ -84,7 +85,8 @@ function parseLabelRequirement(text: string): ObjectFilter {
 export function parseLabelSelector(text: string): ObjectFilter {
   if (text.trim() === '') return () => true;
   const requirements = splitRequirements(text).map((requirement) => {
-    if (requirement === '') throw new SelectorSyntaxError(`unable to parse requirement: empty requirement in "${text}"`);
+    if (requirement === '')
+      throw new SelectorSyntaxError(`unable to parse requirement: empty requirement in "${text}"`);
     return parseLabelRequirement(requirement);
   });
   return (object) => requirements.every((requirement) => requirement(object));

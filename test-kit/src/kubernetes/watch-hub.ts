@@ -136,9 +136,25 @@ export class WatchHub {
     return dropped.length;
   }
 
-  /** Ends every open watch cleanly (the response's last chunk is sent). */
-  endAll(): void {
-    for (const watch of [...this.watches]) this.end(watch);
+  /**
+   * Ends every open watch cleanly and resolves once their last chunks are flushed (or after `flushLimitMs`,
+   * for a client that stopped reading), so that closing the connections afterwards loses nothing.
+   */
+  async endAll(flushLimitMs = 500): Promise<void> {
+    const flushed = [...this.watches].map((watch) => {
+      const done = new Promise<void>((resolve) => {
+        watch.response.once('finish', resolve);
+        watch.response.once('close', resolve);
+      });
+      this.end(watch);
+      return done;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, flushLimitMs);
+    });
+    await Promise.race([Promise.all(flushed), limit]);
+    clearTimeout(timer);
   }
 
   private refusalFor(fromVersion: number | undefined, current: number): KubeStatus | undefined {

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // A stand-in for nvidia-smi, for tests: it answers the three command lines Switchyard runs
-// (`--query-gpu=… --format=csv,noheader,nounits`, `-L`, `-i <index> -pl <watts>`) the way the real
-// tool does, with its messages and exit statuses, from a fixture instead of a driver. See
+// (`--query-gpu=… --format=csv[,noheader][,nounits]`, `-L`, `-i <index> -pl <watts>`) the way the
+// real tool does, with its messages and exit statuses, from a fixture instead of a driver. See
 // fixtures/SOURCES.md for where each behaviour was checked. Driven by the environment:
-//   FAKE_NVIDIA_SMI_FIXTURE       CSV to answer queries with (the query's own format; required for ok/denied)
-//   FAKE_NVIDIA_SMI_MODE          ok (default) | hang | fail | denied
+//   FAKE_NVIDIA_SMI_FIXTURE       CSV to answer queries with, one GPU per line in FIXTURE_COLUMNS order
+//                                 without units or header (required for ok/denied/unsupported)
+//   FAKE_NVIDIA_SMI_MODE          ok (default) | hang | fail | denied | unsupported
 //                                 hang: does not answer for a minute, ignoring SIGTERM (only SIGKILL ends it sooner)
 //                                 fail: the driver is unreachable: every command prints that and exits 9
 //                                 denied: not root: queries work, -pl fails with exit 4
+//                                 unsupported: a laptop GPU: queries work, -pl says "not supported" and exits 0
 //   FAKE_NVIDIA_SMI_LOG           file to append one JSON line per invocation to: {"pid", "argv"}
 //   FAKE_NVIDIA_SMI_LIST_FIXTURE  text for -L (default: built from the CSV, one "GPU n:" line per row)
 //   FAKE_NVIDIA_SMI_STATE         JSON file keeping limits set by -pl, so later queries report them
@@ -33,6 +35,16 @@ const FIXTURE_COLUMNS = [
   'power.max_limit',
   'temperature.gpu',
 ];
+// The unit nvidia-smi gives each of those fields in a header (`memory.total [MiB]`) and on values without `nounits`.
+const FIELD_UNITS = {
+  'memory.total': 'MiB',
+  'memory.used': 'MiB',
+  'utilization.gpu': '%',
+  'power.draw': 'W',
+  'power.limit': 'W',
+  'power.min_limit': 'W',
+  'power.max_limit': 'W',
+};
 // PCI bus ids of the eight GPUs on an HGX H100 board, for the messages that name a GPU by bus id.
 const BUS_IDS = ['18', '2A', '3A', '5D', '9A', 'AB', 'BA', 'DB'];
 
@@ -73,18 +85,29 @@ function readState() {
 
 function query(fieldList, format) {
   const fields = fieldList.split(',');
+  const [kind, ...options] = format.split(',');
   const unknown = fields.find((field) => !FIXTURE_COLUMNS.includes(field));
   if (unknown !== undefined) finish(`Field "${unknown}" is not a valid field to query.\n\n`, EXIT_INVALID_ARGUMENT);
-  else if (format !== 'csv,noheader,nounits') {
-    // The real tool has other formats; Switchyard asks for this one only, so the fake knows no other.
-    process.stderr.write(`fake-nvidia-smi: only --format=csv,noheader,nounits is implemented, got ${format}\n`);
+  else if (kind !== 'csv' || options.some((option) => option !== 'noheader' && option !== 'nounits')) {
+    // The real tool knows only csv and these two options; the fake's own wording, not the tool's.
+    process.stderr.write(`fake-nvidia-smi: --format takes csv[,noheader][,nounits], got ${format}\n`);
     process.exit(EXIT_INVALID_ARGUMENT);
   } else {
-    const print = (row) => row.brokenLine ?? fields.map((field) => row[field]).join(', ');
+    const withUnits = !options.includes('nounits');
+    // nvidia-smi prints a unit after a figure only: a bracketed "[N/A]" stays as it is.
+    const value = (row, field) =>
+      withUnits && FIELD_UNITS[field] !== undefined && /^[\d.]+$/.test(row[field])
+        ? `${row[field]} ${FIELD_UNITS[field]}`
+        : row[field];
+    const print = (row) => row.brokenLine ?? fields.map((field) => value(row, field)).join(', ');
+    const header = options.includes('noheader')
+      ? ''
+      : `${fields.map((field) => (FIELD_UNITS[field] === undefined ? field : `${field} [${FIELD_UNITS[field]}]`)).join(', ')}\n`;
     finish(
-      readRows()
-        .map((row) => `${print(row)}\n`)
-        .join(''),
+      header +
+        readRows()
+          .map((row) => `${print(row)}\n`)
+          .join(''),
       0,
     );
   }
@@ -105,6 +128,13 @@ function setPowerLimit(indexText, wattsText) {
   if (process.env.FAKE_NVIDIA_SMI_MODE === 'denied') {
     // The fixture is GPU 0's message; the real tool names whichever GPU it was asked to change.
     return finish(fixtureText('pl-insufficient-permissions.txt').replace('00000000:18:00.0', bus), EXIT_NO_PERMISSION);
+  }
+  if (process.env.FAKE_NVIDIA_SMI_MODE === 'unsupported') {
+    // A real laptop GPU's answer (fixtures/real), its bus id swapped; a warning, so the status is 0.
+    return finish(
+      fixtureText('real/pl_not-supported-rtx-4080-laptop_nvidia-oc-22.txt').replace('00000000:01:00.0', bus),
+      0,
+    );
   }
   const requested = Number(wattsText);
   const min = Number(row['power.min_limit']);
@@ -139,8 +169,10 @@ if (mode === 'hang') {
   setTimeout(() => process.exit(EXIT_HUNG_GAVE_UP), 60_000);
 } else if (mode === 'fail') {
   finish(fixtureText('driver-communication-failure.txt'), EXIT_DRIVER_NOT_LOADED);
-} else if (mode !== 'ok' && mode !== 'denied') {
-  process.stderr.write(`fake-nvidia-smi: unknown FAKE_NVIDIA_SMI_MODE "${mode}" (ok, hang, fail or denied)\n`);
+} else if (mode !== 'ok' && mode !== 'denied' && mode !== 'unsupported') {
+  process.stderr.write(
+    `fake-nvidia-smi: unknown FAKE_NVIDIA_SMI_MODE "${mode}" (ok, hang, fail, denied or unsupported)\n`,
+  );
   process.exit(EXIT_INVALID_ARGUMENT);
 } else {
   const queryArg = argv.find((arg) => arg.startsWith('--query-gpu='));

@@ -1,4 +1,5 @@
 export * from './nvidia-smi-csv.js';
+export * from './nvidia-smi-list.js';
 export * from './nvidia-probe.js';
 export * from './nvidia-power.js';
 export {

@@ -21,7 +21,7 @@ const mixed = readingsOf('mixed-node.csv');
 let scratch: string;
 let logPath: string;
 
-function fake(mode: 'ok' | 'hang' | 'fail' | 'denied', fixture = 'h100-sxm-8x.csv'): void {
+function fake(mode: 'ok' | 'hang' | 'fail' | 'denied' | 'unsupported', fixture = 'h100-sxm-8x.csv'): void {
   vi.stubEnv('FAKE_NVIDIA_SMI_MODE', mode);
   vi.stubEnv('FAKE_NVIDIA_SMI_FIXTURE', fixturePath(fixture));
   vi.stubEnv('FAKE_NVIDIA_SMI_LOG', logPath);
@@ -95,8 +95,18 @@ describe('applyNvidiaPowerLimit planning (dry run)', () => {
     const result = await applyNvidiaPowerLimit({ devices: mixed, nodeLimitWatts: 200, dryRun: true });
     expect(result.perDevice.map((limit) => limit.index)).toEqual([0, 1]);
     expect(result.skipped).toEqual([
-      { index: 2, id: 'GPU-7872bc5f-34d6-47d5-3c05-12cb2a626ea2', reason: expect.stringContaining('MIG instance') },
-      { index: 3, id: 'GPU-cc49b4dd-598f-d402-1287-e613230dd007', reason: expect.stringContaining('MIG instance') },
+      {
+        index: 2,
+        id: 'GPU-7872bc5f-34d6-47d5-3c05-12cb2a626ea2',
+        kind: 'no-range',
+        reason: expect.stringContaining('MIG instance'),
+      },
+      {
+        index: 3,
+        id: 'GPU-cc49b4dd-598f-d402-1287-e613230dd007',
+        kind: 'no-range',
+        reason: expect.stringContaining('MIG instance'),
+      },
     ]);
   });
 
@@ -107,7 +117,10 @@ describe('applyNvidiaPowerLimit planning (dry run)', () => {
     expect([low.perDevice[0]?.watts, high.perDevice[0]?.watts]).toEqual([63, 70]);
     const none = { ...odd, powerLimitRangeWatts: { min: 62.2, max: 62.8 } };
     const skipped = await applyNvidiaPowerLimit({ devices: [none], nodeLimitWatts: 100, dryRun: true });
-    expect(skipped.skipped[0]?.reason).toContain('no whole number of watts');
+    expect(skipped.skipped[0]).toMatchObject({
+      kind: 'no-whole-watts',
+      reason: expect.stringContaining('no whole number'),
+    });
   });
 
   it.each([0, -5, Number.NaN, Number.POSITIVE_INFINITY])('refuses a node limit of %s W', async (nodeLimitWatts) => {
@@ -140,8 +153,29 @@ describe('applyNvidiaPowerLimit against nvidia-smi', () => {
     expect(error.message).toContain('requires root (or an administrator)');
     expect(error.message).toContain('Insufficient Permissions (exit 4)');
     expect(error.message).toContain('no GPU was changed');
+    expect(error.answer).toEqual({ kind: 'not-permitted' });
     expect(error.result).toMatchObject({ appliedWatts: 0, perDevice: [] });
     expect(invocations()).toHaveLength(1);
+  });
+
+  it('skips each GPU that says its limit cannot be changed, as nvidia-smi itself moves on', async () => {
+    fake('unsupported');
+    const result = await applyNvidiaPowerLimit({
+      binary: FAKE,
+      devices: h100s.slice(0, 3),
+      nodeLimitWatts: 1500,
+      timeoutMs: ROOMY_TIMEOUT_MS,
+    });
+    expect(result).toMatchObject({ appliedWatts: 0, plannedWatts: 1500, perDevice: [] });
+    expect(result.skipped).toEqual(
+      h100s.slice(0, 3).map((device) => ({
+        index: device.index,
+        id: device.id,
+        kind: 'not-supported',
+        reason: expect.stringContaining('Changing power management limit is not supported for GPU'),
+      })),
+    );
+    expect(invocations()).toHaveLength(3);
   });
 
   it('reports the GPUs set before a failure, and not the failing one', async () => {
@@ -157,6 +191,7 @@ describe('applyNvidiaPowerLimit against nvidia-smi', () => {
     expect(error.message).toContain('could not set GPU 1 to 200 W');
     expect(error.message).toContain('is not a valid power limit');
     expect(error.message).toContain('GPUs 0 were set');
+    expect(error.answer).toEqual({ kind: 'out-of-range', rangeWatts: { min: 60, max: 70 } });
     expect(error.result).toMatchObject({ appliedWatts: 200, perDevice: [{ index: 0, watts: 200 }] });
   });
 
@@ -168,6 +203,7 @@ describe('applyNvidiaPowerLimit against nvidia-smi', () => {
     expect(error.code).toBe('PROBE_FAILED');
     expect(error.message).toContain("couldn't communicate with the NVIDIA driver");
     expect(error.message).toContain('(exit 9)');
+    expect(error.answer).toEqual({ kind: 'failed' });
     expect(error.result.appliedWatts).toBe(0);
   });
 

@@ -142,7 +142,8 @@ describe('NvidiaSmiProbe.read', () => {
     fake('ok', broken);
     const error = await rejection(new NvidiaSmiProbe({ binary: FAKE, timeoutMs: ROOMY_TIMEOUT_MS }).read());
     expect(error.code).toBe('PROBE_OUTPUT');
-    expect(error.message).toContain('line 9 has 4 fields');
+    // Line 1 is the header the probe asks for, so the ninth GPU is on line 10.
+    expect(error.message).toContain('line 10 has 4 fields where the header on line 1 has 11');
   });
 
   it('kills a read in flight on close() and refuses reads after it', async () => {
@@ -179,6 +180,8 @@ describe('NvidiaSmiProbe.detect', () => {
   it('finds GPUs when MIG devices are listed under them', async () => {
     fake('ok', 'mixed-node.csv');
     vi.stubEnv('FAKE_NVIDIA_SMI_LIST_FIXTURE', fixturePath('list-gpus-mig.txt'));
+    expect(await NvidiaSmiProbe.detect(FAKE, ROOMY_TIMEOUT_MS)).toBe(true);
+    vi.stubEnv('FAKE_NVIDIA_SMI_LIST_FIXTURE', fixturePath('real/list-gpus_4x-a100-mig-mixed_telegraf-5812.txt'));
     expect(await NvidiaSmiProbe.detect(FAKE, ROOMY_TIMEOUT_MS)).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 import { type HardwareProbe, type HardwareReading, ProbeError } from '../probe.js';
 import { NVIDIA_SMI_QUERY_ARGS, parseNvidiaSmiCsv } from './nvidia-smi-csv.js';
+import { listsAnyGpu } from './nvidia-smi-list.js';
 import {
   checkedTimeoutMs,
   DEFAULT_NVIDIA_SMI_BINARY,
@@ -19,8 +20,9 @@ export interface NvidiaSmiProbeOptions {
 }
 
 /**
- * Reads every NVIDIA GPU on the node by running `nvidia-smi --query-gpu=… --format=csv,noheader,nounits`
- * once per read (no shell, bounded by a timeout). Stateless between reads, so a hung or failed read
+ * Reads every NVIDIA GPU on the node by running `nvidia-smi --query-gpu=… --format=csv,nounits` once
+ * per read (no shell, bounded by a timeout); the header line it prints lets the parser check each
+ * column by name. Stateless between reads, so a hung or failed read
  * leaves nothing behind; `close()` kills any run still in flight.
  */
 export class NvidiaSmiProbe implements HardwareProbe {
@@ -69,7 +71,7 @@ export class NvidiaSmiProbe implements HardwareProbe {
 
   /**
    * Whether this node has NVIDIA GPUs to read: `nvidia-smi -L` runs, exits 0 and lists at least one
-   * `GPU <n>:` line. Never rejects: a missing tool, a dead driver, a hang or "No devices were found"
+   * `GPU <n>: <name> (UUID: …)` line. Never rejects: a missing tool, a dead driver, a hang or "No devices were found"
    * all answer false. Used by `--probe auto`. Rejects with RangeError only for a bad `timeoutMs`.
    */
   static async detect(
@@ -79,7 +81,7 @@ export class NvidiaSmiProbe implements HardwareProbe {
     const boundMs = checkedTimeoutMs(timeoutMs);
     try {
       const run = await runNvidiaSmi({ binary, args: ['-L'], timeoutMs: boundMs });
-      return run.exitCode === 0 && /^GPU \d+: /m.test(run.stdout);
+      return run.exitCode === 0 && listsAnyGpu(run.stdout);
     } catch {
       return false;
     }

@@ -42,9 +42,9 @@ function outputError(text: string): ProbeError {
 }
 
 describe('NVIDIA_SMI_QUERY_ARGS', () => {
-  it('is the documented query, built from the field list the parser reads', () => {
+  it('is the documented query, built from the field list the parser reads, with the header kept', () => {
     expect(NVIDIA_SMI_QUERY_ARGS.join(' ')).toBe(
-      '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu,power.draw,power.limit,power.min_limit,power.max_limit,temperature.gpu --format=csv,noheader,nounits',
+      '--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu,power.draw,power.limit,power.min_limit,power.max_limit,temperature.gpu --format=csv,nounits',
     );
   });
 });
@@ -204,5 +204,114 @@ describe('parseNvidiaSmiCsv malformed output', () => {
   it('rejects an index seen twice', () => {
     const error = outputError(`${line('0')}\n${line('1')}\n${line('0')}`);
     expect(error.message).toMatch(/line 3 repeats GPU index 0/);
+  });
+});
+
+/** The units nvidia-smi prints in a header (and on values, without `nounits`). */
+const HEADER_UNITS: Partial<Record<string, string>> = {
+  'memory.total': 'MiB',
+  'memory.used': 'MiB',
+  'utilization.gpu': '%',
+  'power.draw': 'W',
+  'power.limit': 'W',
+  'power.min_limit': 'W',
+  'power.max_limit': 'W',
+  'fan.speed': '%',
+  'clocks.current.sm': 'MHz',
+};
+const headerCell = (field: string): string => {
+  const unit = HEADER_UNITS[field];
+  return unit === undefined ? field : `${field} [${unit}]`;
+};
+const headerFor = (fields: readonly string[]): string => fields.map(headerCell).join(', ');
+
+describe('parseNvidiaSmiCsv with a header line', () => {
+  it("reads the probe's own output (header, bare numbers) as it reads the header-less one", () => {
+    const rows = fixture('h100-sxm-8x.csv');
+    expect(parseNvidiaSmiCsv(`${headerFor(NVIDIA_SMI_QUERY_FIELDS)}\n${rows}`)).toEqual(parseNvidiaSmiCsv(rows));
+  });
+
+  it('finds columns by name in any order among other fields, taking units off the values', () => {
+    const text = [
+      'fan.speed [%], temperature.gpu, name, power.max_limit [W], memory.used [MiB], uuid, clocks.current.sm [MHz], index, power.draw [W], utilization.gpu [%], memory.total [MiB], power.limit [W], power.min_limit [W]',
+      '38 %, 45, NVIDIA GeForce RTX 2080 SUPER, 350.00 W, 819 MiB, GPU-aa, 2055 MHz, 1, 111.50 W, 8 %, 8192 MiB, 250.00 W, 105.00 W',
+    ].join('\n');
+    expect(parseNvidiaSmiCsv(text)).toEqual([
+      {
+        index: 1,
+        id: 'GPU-aa',
+        name: 'NVIDIA GeForce RTX 2080 SUPER',
+        memoryTotalBytes: 8192 * MIB,
+        memoryUsedBytes: 819 * MIB,
+        utilization: 0.08,
+        powerDrawWatts: 111.5,
+        powerLimitWatts: 250,
+        powerLimitRangeWatts: { min: 105, max: 350 },
+        temperatureC: 45,
+      },
+    ]);
+  });
+
+  it('accepts the other names nvidia-smi gives our fields', () => {
+    const text = [
+      'index, gpu_uuid, gpu_name, gpu.power.requested_limit [W], gpu.power.min_limit [W], gpu.power.max_limit [W]',
+      '0, GPU-bb, NVIDIA H100 80GB HBM3, 500.00 W, 200.00 W, 700.00 W',
+    ].join('\n');
+    expect(parseNvidiaSmiCsv(text)[0]).toMatchObject({
+      id: 'GPU-bb',
+      name: 'NVIDIA H100 80GB HBM3',
+      powerLimitWatts: 500,
+      powerLimitRangeWatts: { min: 200, max: 700 },
+    });
+  });
+
+  it('reads the fields a header lacks as unknown', () => {
+    const [device] = parseNvidiaSmiCsv('name, pci.bus, index, uuid\nGeForce GTX 1080 Ti, 0x02, 1, GPU-cc\n');
+    expect(device).toEqual({
+      index: 1,
+      id: 'GPU-cc',
+      name: 'GeForce GTX 1080 Ti',
+      memoryTotalBytes: undefined,
+      memoryUsedBytes: undefined,
+      utilization: undefined,
+      powerDrawWatts: undefined,
+      powerLimitWatts: undefined,
+      powerLimitRangeWatts: undefined,
+      temperatureC: undefined,
+    });
+  });
+
+  it.each([
+    ['index', 'without a "index" column'],
+    ['uuid', 'without a "uuid" column (or "gpu_uuid")'],
+    ['name', 'without a "name" column (or "gpu_name")'],
+  ])('refuses a header without %s, naming the column', (missing, why) => {
+    const fields = NVIDIA_SMI_QUERY_FIELDS.filter((field) => field !== missing);
+    const error = outputError(`\n${headerFor(fields)}\n${line('0')}\n`);
+    expect(error.code).toBe('PROBE_OUTPUT');
+    expect(error.message).toContain(`line 2 is a header ${why}`);
+  });
+
+  it('refuses a unit other than the one nvidia-smi reports the field in', () => {
+    const header = headerFor(NVIDIA_SMI_QUERY_FIELDS).replace('memory.total [MiB]', 'memory.total [GiB]');
+    expect(outputError(`${header}\n`).message).toContain(
+      'gives "memory.total" in GiB, where nvidia-smi reports it in MiB',
+    );
+    expect(outputError('index [#], uuid, name\n').message).toContain('gives "index" in #');
+  });
+
+  it('refuses a header that names a field twice', () => {
+    expect(outputError('index, uuid, name, gpu_uuid\n').message).toContain('names the "uuid" column twice');
+  });
+
+  it('fails clearly on a line whose values outnumber the header (a value with a comma in it)', () => {
+    const error = outputError('index, name, uuid, hostname\n0, NVIDIA H100 80GB HBM3, GPU-dd, rack 4, slot 2\n');
+    expect(error.message).toContain('line 2 has 5 fields where the header on line 1 has 4');
+    expect(error.message).toContain('a value with a comma in it');
+  });
+
+  it('still refuses a value with a unit nvidia-smi would not print there', () => {
+    const error = outputError('index, uuid, name, power.draw [W]\n0, GPU-ee, NVIDIA L40S, 144.97 kW\n');
+    expect(error.message).toContain('power.draw "144.97 kW", which is not a number');
   });
 });
