@@ -76,8 +76,11 @@ describe('Kubernetes: Lease election and Node watching, as processes', () => {
     return decoded.value.nodes;
   };
   const holder = (): string | undefined =>
-    (kube.getLease('switchyard', 'switchyard-scheduler') as { spec?: { holderIdentity?: string } } | undefined)?.spec
-      ?.holderIdentity;
+    (
+      JSON.parse(JSON.stringify(kube.getLease('switchyard', 'switchyard-scheduler') ?? {})) as {
+        spec?: { holderIdentity?: string };
+      }
+    ).spec?.holderIdentity;
 
   beforeAll(async () => {
     requireBuiltCli();

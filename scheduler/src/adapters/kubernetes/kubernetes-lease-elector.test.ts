@@ -33,7 +33,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-function coordinationApi(candidate: { partitioned: boolean }): CoordinationV1Api {
+function coordinationApi(link: { partitioned: boolean }): CoordinationV1Api {
   const kc = new KubeConfig();
   kc.loadFromOptions(fake.kubeConfigOptions());
   const api = kc.makeApiClient(CoordinationV1Api);
@@ -43,7 +43,7 @@ function coordinationApi(candidate: { partitioned: boolean }): CoordinationV1Api
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (candidate.partitioned) return Promise.reject(new Error('connect ECONNREFUSED (partitioned)'));
+        if (link.partitioned) return Promise.reject(new Error('connect ECONNREFUSED (partitioned)'));
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -93,7 +93,8 @@ interface LeaseSpecSeen {
   renewTime?: string;
 }
 const leaseSpec = (): LeaseSpecSeen =>
-  (fake.getLease('switchyard', 'switchyard-scheduler') as { spec?: LeaseSpecSeen } | undefined)?.spec ?? {};
+  (JSON.parse(JSON.stringify(fake.getLease('switchyard', 'switchyard-scheduler') ?? {})) as { spec?: LeaseSpecSeen })
+    .spec ?? {};
 
 describe('KubernetesLeaseElector against a Kubernetes API server', () => {
   it('elects the first candidate by creating the Lease; the second stands by', async () => {

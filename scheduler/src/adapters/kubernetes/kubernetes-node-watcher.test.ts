@@ -40,7 +40,8 @@ async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void>
   }
 }
 
-const lists = (): number => fake.requests.filter((r) => r.path === '/api/v1/nodes' && r.query['watch'] !== 'true').length;
+const lists = (): number =>
+  fake.requests.filter((r) => r.path === '/api/v1/nodes' && r.query['watch'] !== 'true').length;
 const watches = () => fake.requests.filter((r) => r.path === '/api/v1/nodes' && r.query['watch'] === 'true');
 
 describe('KubernetesNodeWatcher against a Kubernetes API server', () => {
