@@ -142,6 +142,8 @@ export async function startSchedulerProcess(
   name = 'scheduler',
   leaseMs?: number,
   topologyFile?: string,
+  /** More scheduler flags (e.g. a Kubernetes Lease election instead of `leaseMs`). */
+  extraArgs: readonly string[] = [],
 ): Promise<FleetProcess> {
   const process = launch(
     cliEntry,
@@ -158,6 +160,7 @@ export async function startSchedulerProcess(
       String(timings.deadAfterMs),
       '--seed',
       String(seed),
+      ...extraArgs,
     ],
     logDir,
     natsUrl,
@@ -174,6 +177,8 @@ export async function startAgentProcesses(
   groups: readonly NodeGroup[],
   timings: FleetTimings,
   seed: number,
+  /** The Kubernetes Node each group's agent runs on (none outside Kubernetes). */
+  kubernetesNodeOf?: (group: NodeGroup) => string,
 ): Promise<FleetProcess[]> {
   const processes = groups.map((group, i): FleetProcess => {
     const name = `agent-${groupPrefix(group)}`;
@@ -205,6 +210,7 @@ export async function startAgentProcesses(
         ...(group.backend === undefined
           ? []
           : ['--backend', group.backend, '--max-concurrency', '2', '--threads', '1']),
+        ...(kubernetesNodeOf === undefined ? [] : ['--kubernetes-node', kubernetesNodeOf(group)]),
       ],
       logDir,
       natsUrl,

@@ -2,6 +2,7 @@ import type { ClusterView } from '@switchyard/protocol';
 import { percentile, sortedCopy } from '../report/percentiles.js';
 import { formatTable } from '../report/table.js';
 import type { NodeGroup } from './demo-fleet.js';
+import type { CordonReport } from './demo-kubernetes.js';
 import type { RequestOutcome } from './load-driver.js';
 import type { SessionAudit, TurnOutcome } from './session-driver.js';
 
@@ -20,6 +21,8 @@ export interface DemoSummary {
   readonly kill?: { readonly group: NodeGroup; readonly atMs: number; readonly deadDetectedAfterMs?: number };
   readonly sessions?: { readonly audit: SessionAudit; readonly turns: readonly TurnOutcome[] };
   readonly leaderKill?: { readonly atMs: number; readonly failoverMs?: number };
+  /** A Kubernetes Node cordoned mid-run. */
+  readonly cordon?: CordonReport;
   readonly resent?: { readonly noScheduler: number; readonly refused: number; readonly afterTimeout: number };
   readonly budgetCut?: {
     readonly cluster: string;
@@ -227,6 +230,13 @@ export function renderSummary(summary: DemoSummary): string {
         `p99 ${ms(percentile(lat, 99))} ms), ${turns.length - answered.length} failed; ${audit.moved} moved to another node ` +
         `(${restored.length} turns re-prefilled a restored context); durable logs complete and in order: ` +
         `${audit.sessions - audit.incompleteLogs}/${audit.sessions}`,
+    );
+  }
+  if (summary.cordon !== undefined) {
+    const { node, group, atMs, heldMs, drainedNodes, sessionsMoved } = summary.cordon;
+    lines.push(
+      `Kubernetes: Node ${node} cordoned at ${(atMs / 1000).toFixed(1)} s for ${(heldMs / 1000).toFixed(1)} s: ` +
+        `${drainedNodes}/${group.nodes} of its ${group.profile} nodes drained, ${sessionsMoved} sessions moved off them, then it served again`,
     );
   }
   if (summary.leaderKill !== undefined) {

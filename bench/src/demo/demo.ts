@@ -30,6 +30,7 @@ import { httpPortOf, renderMetrics, type Sample, scrapeAll } from './demo-metric
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
 import { planDemoFleet } from './demo-plan.js';
 import { CpuStreamDriver } from './cpu-stream-driver.js';
+import { type CordonReport, DemoKubernetes, kubernetesNodeOf } from './demo-kubernetes.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -52,6 +53,8 @@ export interface DemoOptions {
   readonly out?: NodeJS.WriteStream;
   /** Fraction of the run at which edge-fra-1's power budget is cut (0: never; default 0.3). */
   readonly budgetCutAt?: number;
+  /** Fraction of the run at which edge-sin-1's trn2 Node is cordoned, for a fifth of the run (0: never; default 0.2). */
+  readonly cordonAt?: number;
 }
 
 /** What the demo's clients expect, per SLO class (the scheduler's slo-aware defaults for interactive). */
@@ -82,7 +85,6 @@ async function cutBudget(nc: NatsConnection, cluster: string, budgetWatts: numbe
 }
 
 const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
-const LEASE_MS = 2000;
 
 /** Where the shared Azure conversation trace lives next to a checkout, if it does. */
 export function defaultTracePath(repoRoot: string): string | undefined {
@@ -123,6 +125,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const started: FleetProcess[] = [];
   let nats: NatsServerProcess | undefined;
   let client: NatsConnection | undefined;
+  let kube: DemoKubernetes | undefined;
   try {
     let natsUrl = options.natsUrl;
     if (natsUrl === undefined) {
@@ -130,32 +133,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       natsUrl = nats.url;
       say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
     }
+    const isTty: boolean = out.isTTY; // undefined (falsy) when piped
+    /** An event line: it clears the live progress line on a terminal. */
+    const announce = (line: string): void => void (isTty ? out.write(`\r\x1b[2K${line}\n`) : say(line));
+    kube = await DemoKubernetes.start(fleet, options.logDir);
+    say(
+      `▸ Kubernetes API ${kube.api.url} (test-kit's stand-in: the demo runs no cluster) with ${fleet.length} Nodes, one per agent process`,
+    );
     const topologyFile = join(options.logDir, 'topology.json');
     await writeFile(topologyFile, JSON.stringify(DEMO_TOPOLOGY, null, 2));
-    // Two schedulers: the first takes the leader lease, the second stands by to take over.
-    const leader = await startSchedulerProcess(
-      options.cliEntry,
-      natsUrl,
-      options.logDir,
-      TIMINGS,
-      options.seed,
-      'sched-a',
-      LEASE_MS,
-      topologyFile,
-    );
-    const standby = await startSchedulerProcess(
-      options.cliEntry,
-      natsUrl,
-      options.logDir,
-      TIMINGS,
-      options.seed + 1,
-      'sched-b',
-      LEASE_MS,
-      topologyFile,
-    );
+    // Two schedulers: the first takes the leader Lease, the second stands by to take over.
+    const startScheduler = (name: string, seed: number): Promise<FleetProcess> =>
+      startSchedulerProcess(options.cliEntry, natsUrl, options.logDir, TIMINGS, seed, name, undefined, topologyFile, [
+        ...kube!.schedulerArgs(),
+      ]);
+    const leader = await startScheduler('sched-a', options.seed);
+    const standby = await startScheduler('sched-b', options.seed + 1);
     started.push(leader, standby);
     say(
-      `▸ schedulers up: sched-a leads, sched-b stands by (lease ${LEASE_MS} ms); ` +
+      `▸ schedulers up: ${kube.leaseHolder() ?? 'sched-a'} holds the coordination.k8s.io Lease switchyard/switchyard-scheduler, the other stands by; ` +
         `nodes suspect after ${TIMINGS.suspectAfterMs} ms, dead after ${TIMINGS.deadAfterMs} ms of silence`,
     );
     const schedulerPorts = [leader, standby].map((p) => httpPortOf(p.process)).filter((p) => p !== undefined);
@@ -165,13 +161,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           'Prometheus metrics at /metrics, health at /healthz and /readyz',
       );
     }
-    const agents = await startAgentProcesses(options.cliEntry, natsUrl, options.logDir, fleet, TIMINGS, options.seed);
+    const agents = await startAgentProcesses(
+      options.cliEntry,
+      natsUrl,
+      options.logDir,
+      fleet,
+      TIMINGS,
+      options.seed,
+      kubernetesNodeOf,
+    );
     started.push(...agents);
     for (const agent of agents) {
       const g = agent.group;
       if (g !== undefined)
         say(
-          `▸ agent pid ${agent.process.pid}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`,
+          `▸ agent pid ${agent.process.pid} on Node ${kubernetesNodeOf(g)}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`,
         );
     }
     client = await connect({ servers: natsUrl, name: 'demo-client' });
@@ -242,15 +246,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         () => {
           leaderKilledAtMs = Date.now();
           leader.process.kill('SIGKILL');
-          const line = `✖ SIGKILL scheduler leader sched-a (pid ${leader.process.pid})`;
-          if (isTty) out.write(`\r\x1b[2K${line}\n`);
-          else say(line);
+          announce(`✖ SIGKILL scheduler leader sched-a (pid ${leader.process.pid})`);
           void standby.process.waitForLine(/"msg":"elected leader"/, 30_000).then(
             () => {
               failoverMs = Date.now() - (leaderKilledAtMs ?? Date.now());
-              const took = `✔ sched-b elected leader ${(failoverMs / 1000).toFixed(1)} s later`;
-              if (isTty) out.write(`\r\x1b[2K${took}\n`);
-              else say(took);
+              announce(`✔ sched-b elected leader through the Lease ${(failoverMs / 1000).toFixed(1)} s later`);
             },
             () => undefined,
           );
@@ -275,14 +275,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
               ? `⚡ ${cluster} power budget cut ${(fromWatts / 1000).toFixed(1)} kW → ${(toWatts / 1000).toFixed(1)} kW (drawing ${((before?.measuredWatts ?? 0) / 1000).toFixed(1)} kW)`
               : `✖ budget cut failed: ${failed}`;
           if (failed === undefined) budgetCut = { cluster, atMs, fromWatts, toWatts };
-          if (isTty) out.write(`\r\x1b[2K${line}\n`);
-          else say(line);
+          announce(line);
         })();
       }, options.durationMs * budgetCutAt);
     }
+    // Kubernetes drains a Node mid-run: its agent's nodes take no new work and their sessions move.
+    // The Node whose agent owns the most sessions (not the one to be killed, not the CPU node).
+    const pickCordonGroup = async (): Promise<NodeGroup> => {
+      const owners = await sessionDriver.ownerCounts();
+      const candidates = fleet.filter((g) => g !== killTarget?.group && g.backend === undefined);
+      const owned = (g: NodeGroup): number => groupNodeIds(g).reduce((sum, id) => sum + (owners.get(id) ?? 0), 0);
+      return candidates.reduce((best, g) => (owned(g) > owned(best) ? g : best), candidates[0] ?? fleet[0]!);
+    };
+    let cordon: Promise<CordonReport | undefined> = Promise.resolve(undefined);
+    const cordonAt = options.cordonAt ?? 0.2;
+    if (cordonAt > 0 && fleet.length > 0) {
+      cordon = new Promise((resolve) => setTimeout(resolve, options.durationMs * cordonAt)).then(() =>
+        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.2, () => fetchStatus(client!), announce, startMs),
+      );
+    }
     let killedAtMs: number | undefined;
     let deadDetectedAfterMs: number | undefined;
-    const isTty: boolean = out.isTTY; // undefined (falsy) when piped
     let lastPrintMs = 0;
     const monitor = setInterval(() => {
       void (async () => {
@@ -319,9 +332,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       setTimeout(() => {
         killedAtMs = Date.now();
         killTarget.process.kill('SIGKILL');
-        const line = `✖ SIGKILL agent pid ${killTarget.process.pid} (${killTarget.group?.nodes ?? 0} ${killTarget.group?.profile} nodes in ${killTarget.group?.cluster}) with work in flight`;
-        if (isTty) out.write(`\r\x1b[2K${line}\n`);
-        else say(line);
+        announce(
+          `✖ SIGKILL agent pid ${killTarget.process.pid} (${killTarget.group?.nodes ?? 0} ${killTarget.group?.profile} nodes in ${killTarget.group?.cluster}) with work in flight`,
+        );
       }, options.durationMs * options.killAt);
     }
     await driver.run(options.durationMs);
@@ -343,6 +356,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       }
     }
     if (isTty) out.write('\n');
+    const cordoned = await cordon;
     const finalStatus = await fetchStatus(client);
     const audit = await sessionDriver.audit((sessionId) => readLogOf(client!, sessionId));
     const summary: DemoSummary = {
@@ -353,6 +367,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       sessions: { audit, turns: sessionDriver.outcomes },
       resent: { noScheduler: driver.retries, refused: driver.refusalsRetried, afterTimeout: driver.resentAfterTimeout },
       ...(budgetCut === undefined ? {} : { budgetCut }),
+      ...(cordoned === undefined ? {} : { cordon: cordoned }),
       sloTargets: DEMO_SLO,
       ...(leaderKilledAtMs === undefined
         ? {}
@@ -419,6 +434,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await client?.close().catch(() => undefined);
     await Promise.all(started.reverse().map((p) => p.process.stop(8000)));
     await nats?.stop();
+    await kube?.close();
   }
 }
 

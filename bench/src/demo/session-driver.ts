@@ -58,6 +58,19 @@ export class SessionDriver {
     return this.sessions;
   }
 
+  /** How many of the sessions each node owns now (as the scheduler's session records say). */
+  async ownerCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const session of this.sessions) {
+      const owner = await this.client.get(session.sessionId).then(
+        (info) => info.ownerNodeId,
+        () => null,
+      );
+      if (owner !== null) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** Stops after the turns in flight; closes the sessions. */
   async stop(): Promise<void> {
     this.running = false;
