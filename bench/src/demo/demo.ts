@@ -1,18 +1,9 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  ClusterBudgetResponse,
-  decode,
-  encode,
-  type StatusReply,
-  StatusResponse,
-  subjects,
-} from '@switchyard/protocol';
 import { NatsServerProcess } from '@switchyard/test-kit';
 import { percentile, sortedCopy } from '../report/percentiles.js';
-import { readAzureTrace, type TraceRequest } from '../workload/azure-trace.js';
+import { readAzureTrace } from '../workload/azure-trace.js';
 import {
   DEMO_FLEET,
   DEMO_TOPOLOGY,
@@ -30,6 +21,9 @@ import { httpPortOf, renderMetrics, type Sample, scrapeAll } from './demo-metric
 import { type ClusterSample, renderSummary, type DemoSummary } from './demo-summary.js';
 import { planDemoFleet } from './demo-plan.js';
 import { CpuStreamDriver } from './cpu-stream-driver.js';
+import { cutBudget, defaultTracePath, fetchStatus, syntheticSizes } from './demo-support.js';
+
+export { defaultTracePath };
 import { type CordonReport, DemoKubernetes, kubernetesNodeOf } from './demo-kubernetes.js';
 
 export interface DemoOptions {
@@ -70,47 +64,7 @@ const DEMO_MAX_INPUT_TOKENS = 8192;
 /** The model the demo's agent sessions converse with. */
 const SESSION_MODEL = 'llama-3.3-70b';
 
-/** Cuts a cluster's power budget through the admin subject; returns the applied budget or an error text. */
-async function cutBudget(nc: NatsConnection, cluster: string, budgetWatts: number): Promise<string | undefined> {
-  try {
-    const reply = await nc.request(subjects.adminPowerBudget, encode({ v: 1, cluster, budgetWatts }), {
-      timeout: 2000,
-    });
-    const decoded = decode(ClusterBudgetResponse, reply.data);
-    if (!decoded.ok) return decoded.error.message;
-    return decoded.value.ok ? undefined : `${decoded.value.error.code}: ${decoded.value.error.message}`;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
-
 const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
-
-/** Where the shared Azure conversation trace lives next to a checkout, if it does. */
-export function defaultTracePath(repoRoot: string): string | undefined {
-  const candidate = resolve(repoRoot, '..', 'shared', 'traces', 'azure-llm-2023-conv.csv');
-  return existsSync(candidate) ? candidate : undefined;
-}
-
-/** Token sizes when no trace is at hand: log-normal around the Azure conversation trace's medians. */
-function syntheticSizes(seedRng: () => number): TraceRequest[] {
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - seedRng())) * Math.cos(2 * Math.PI * seedRng());
-  return Array.from({ length: 2000 }, (_, i) => ({
-    arrivalMs: i,
-    inputTokens: Math.round(Math.exp(6.8 + 0.9 * normal())),
-    outputTokens: Math.round(Math.exp(5.2 + 0.8 * normal())),
-  }));
-}
-
-async function fetchStatus(nc: NatsConnection): Promise<StatusReply | undefined> {
-  try {
-    const reply = await nc.request(subjects.adminStatus, encode({ v: 1, nodeLimit: 1000 }), { timeout: 2000 });
-    const decoded = decode(StatusResponse, reply.data);
-    return decoded.ok && decoded.value.ok ? decoded.value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The main job: a local NATS server, the scheduler and a simulated multi-cluster fleet as separate
@@ -290,7 +244,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     let cordon: Promise<CordonReport | undefined> = Promise.resolve(undefined);
     const cordonAt = options.cordonAt ?? 0.2;
     if (cordonAt > 0 && fleet.length > 0) {
-      cordon = new Promise((resolve) => setTimeout(resolve, options.durationMs * cordonAt)).then(() =>
+      cordon = new Promise((wake) => setTimeout(wake, options.durationMs * cordonAt)).then(() =>
         kube!.cordonFor(pickCordonGroup, options.durationMs * 0.2, () => fetchStatus(client!), announce, startMs),
       );
     }

@@ -45,7 +45,9 @@ describe('switchyard demo (the main job)', () => {
       // Kubernetes (the test-kit's stand-in API): Lease election, and a cordoned Node drains its agent's nodes.
       expect(stdout).toMatch(/sched-[ab] holds the coordination\.k8s\.io Lease switchyard\/switchyard-scheduler/);
       expect(stdout).toMatch(/⎈ kubectl cordon \S+\.internal/);
-      expect(stdout).toMatch(/Kubernetes: Node \S+ cordoned at [\d.]+ s for [\d.]+ s: (\d+)\/\1 of its \w+ nodes drained/);
+      expect(stdout).toMatch(
+        /Kubernetes: Node \S+ cordoned at [\d.]+ s for [\d.]+ s: (\d+)\/\1 of its \w+ nodes drained/,
+      );
       // Real tokens from the CPU node's llama.cpp, streamed through the scheduler.
       expect(stdout).toMatch(/CPU node \(llama\.cpp, tiny-llama\): [1-9]\d* streamed requests, [1-9]\d* real tokens/);
       // The operator endpoints: the fleet page's address up front, figures scraped from /metrics at the end.
