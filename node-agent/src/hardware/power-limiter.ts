@@ -47,7 +47,7 @@ export function nvidiaPowerLimiter(sampler: TelemetrySampler, options: NvidiaLim
       );
       return devices.reduce((sum, d) => sum + (d.powerLimitWatts ?? 0), 0);
     }
-    await sampler.sample();
+    await sampler.sampleAfterNow();
     // Cards without a settable range keep their own limit; the node's limit is what every card has now.
     return (sampler.latest?.devices ?? devices).reduce((sum, d) => sum + (d.powerLimitWatts ?? 0), 0);
   };

@@ -137,6 +137,16 @@ describe('TelemetrySampler', () => {
     expect(probe.closed).toBe(true);
   });
 
+  it('reads again after a change: a read already running may predate it (a power limit just set)', async () => {
+    const probe = new ScriptedProbe([[device(0, { powerLimitWatts: 700 })], [device(0, { powerLimitWatts: 300 })]]);
+    const sampler = new TelemetrySampler(probe, recordingLog().log);
+    const running = sampler.sample(); // started before the change: it reads 700 W
+    await sampler.sampleAfterNow();
+    await running;
+    expect(probe.reads).toBe(2);
+    expect(sampler.latest?.devices[0]?.powerLimitWatts).toBe(300);
+  });
+
   it('turns an unexpected error into PROBE_FAILED, never a rejection', async () => {
     const probe: HardwareProbe = {
       kind: 'neuron',

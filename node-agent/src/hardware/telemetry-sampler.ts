@@ -58,6 +58,15 @@ export class TelemetrySampler implements TelemetrySource {
     return this.reading$;
   }
 
+  /**
+   * A read that starts after this call: one already in flight may have begun before a change the
+   * caller just made (a power limit), so wait it out and read again.
+   */
+  async sampleAfterNow(): Promise<void> {
+    await this.reading$;
+    await this.sample();
+  }
+
   /** Reads now and then every `intervalMs`. */
   async start(intervalMs: number): Promise<void> {
     await this.sample();

@@ -44,7 +44,7 @@ describe('parseNeuronLs', () => {
       index: 0,
       bdf: '0000:cc:00.0',
       memoryBytes: 96 * GiB,
-      neuroncoreCount: 8,
+      neuroncoreCount: 4,
       neuroncoreIds: [0, 1, 2, 3],
       connectedTo: [12, 3, 4, 1],
     });

@@ -1,12 +1,16 @@
 /**
  * `neuron-ls --json-output`: the node's Neuron devices and their identities.
  *
- * The tool prints a JSON array with one object per device. Captured on a trn1.2xlarge (driver 2.26,
- * tools 2.28): `neuron_device` (index, a number), `bdf` (`0000:00:1e.0`), `cpu_affinity`, `numa_node`
- * (a string), `connected_to` (null on a single-device instance, else device indices), `nc_count`,
- * `memory_size` (bytes), `neuroncore_ids` and `neuron_processes`. It names no device type: that comes
- * from neuron-monitor's `neuron_hardware_info`. On a host without a working driver it prints nothing
- * on stdout, one logfmt `level=fatal` line on stderr, and exits 1.
+ * The tool prints a JSON array with one object per device, indented by four spaces and with no
+ * newline after the closing `]` (real captures in fixtures/real, see fixtures/SOURCES.md). On a
+ * trn1.2xlarge (driver 2.26, tools 2.28): `neuron_device` (index, a number), `bdf` (`0000:00:1e.0`),
+ * `cpu_affinity`, `numa_node` (a string), `connected_to` (null on a single-device instance, else
+ * device indices), `nc_count`, `memory_size` (bytes), `neuroncore_ids` and `neuron_processes`. Newer
+ * tools, on trn2, add `instance_type`, `instance_id` and `logical_neuroncore_config` to every entry;
+ * with logical NeuronCores (LNC=2) `nc_count` and `neuroncore_ids` count logical cores, 4 per trn2
+ * device. It names no device type: that comes from neuron-monitor's `neuron_hardware_info`. On a host
+ * without a working driver it prints nothing on stdout, one logfmt `level=fatal` line on stderr, and
+ * exits 1.
  */
 import { execFile } from 'node:child_process';
 import { ProbeError } from '../probe.js';
@@ -17,7 +21,7 @@ export interface NeuronLsDevice {
   /** PCI bus/device/function, e.g. `0000:cc:00.0`. */
   readonly bdf: string | undefined;
   readonly memoryBytes: number | undefined;
-  /** `nc_count` as the tool reports it. */
+  /** `nc_count` as the tool reports it: logical NeuronCores where LNC=2 (4 on a trn2 device). */
   readonly neuroncoreCount: number | undefined;
   readonly neuroncoreIds: readonly number[] | undefined;
   /** Devices linked to this one by NeuronLink; empty on a single-device instance. */

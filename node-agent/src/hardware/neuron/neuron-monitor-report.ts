@@ -3,9 +3,10 @@
  *
  * The format is the Neuron Monitor User Guide's (aws-neuron-sdk, tools/neuron-sys-tools/
  * neuron-monitor-user-guide.rst). What we use:
- * - `neuron_hardware_info`: `neuron_device_type` (`trainium2`, `inferentia2`; older tools omit it),
- *   `neuron_device_count`, `neuron_device_memory_size` (bytes per device; older tools omit it) and
- *   `neuroncore_per_device_count`.
+ * - `neuron_hardware_info`: `neuron_device_type` (`trainium` on trn1, `trainium2`, `inferentia2`),
+ *   `neuron_device_count`, `neuron_device_memory_size` (bytes per device) and
+ *   `neuroncore_per_device_count`. Older tools give only the two counts (a real trn1 capture from
+ *   2022); current ones give all four (a real trn1 capture from 2026; fixtures/SOURCES.md).
  * - `neuron_runtime_data[]`: one entry per Neuron application, each with `report.neuroncore_counters.
  *   neuroncores_in_use[core].neuroncore_utilization` (percent over the period) and `report.memory_used.
  *   neuron_runtime_used_bytes.usage_breakdown.neuroncore_memory_usage[core]` (bytes by category).
@@ -16,7 +17,8 @@
  * Every application lists every core it can see, with 0 % for the cores another application runs on,
  * so a core's figures are summed over applications; a core no application lists is idle.
  *
- * Any metric group may be null, or carry a non-empty `error` string, as may a runtime entry itself.
+ * Any metric group may be null, or carry a non-empty `error` string, as may a runtime entry itself
+ * (a healthy one carries `"error": ""`).
  * Then the figures it feeds are undefined, for every device: we cannot tell which cores a failed
  * application held. Only a document that is not a report at all is an error (PROBE_OUTPUT).
  */

@@ -6,7 +6,10 @@
  * `<status>,<timestamp>,<min>,<max>,<avg>`: a status of `POWER_STATUS_VALID`, `POWER_STATUS_NO_DATA`
  * or `POWER_STATUS_INVALID`, Unix seconds, then the minimum, maximum and mean power over the last
  * minute as percent of the device's maximum power with two decimals (aws-neuron-driver neuron_power.c
- * formats it `%s,%lld,%u.%02u,%u.%02u,%u.%02u`). It is recomputed once a minute.
+ * formats it `%s,%lld,%u.%02u,%u.%02u,%u.%02u` and the sysfs show callback adds a newline). It is
+ * recomputed at each minute boundary. The driver describes the figure as power "with background power
+ * backed out": a real idle trn1.2xlarge reads `POWER_STATUS_VALID,1789180860,0.00,0.00,0.00`
+ * (fixtures/real), so the watts below are draw above the device's idle floor, not its whole draw.
  *
  * AWS publishes no Trainium or Inferentia power figure, so the maximum the percentages refer to is
  * our assumption: the `peakWattsPerChip` of the matching fleet-model profile (trn1 250 W, trn2 500 W,
@@ -78,7 +81,7 @@ export async function readNeuronPowerUtilization(
 
 /** neuron-monitor's `neuron_device_type` → the fleet-model profile whose peak power we assume. */
 const PROFILE_BY_DEVICE_TYPE: Readonly<Record<string, string>> = {
-  // trn1's type string is not in any capture we found; both spellings map to the same chip.
+  // `trainium` is what neuron-monitor reports on a trn1 (a real capture, fixtures/real).
   trainium: 'trn1',
   trainium1: 'trn1',
   trainium2: 'trn2',
