@@ -12,6 +12,7 @@ import {
   NodeNotice,
   PROTOCOL_VERSION,
   subjects,
+  subjectToken,
   SwitchyardError,
   type Timings,
   type WorkResult,
@@ -179,7 +180,7 @@ export class NodeAgent implements BackendListener {
       nc.subscribe(subjects.nodePower(identity.nodeId), {
         callback: (err, msg) => void (err === null && this.onPowerLimit(msg)),
       }),
-      nc.subscribe(subjects.nodeCancel(identity.nodeId), {
+      nc.subscribe(subjects.nodeCancelAnyTenant(identity.nodeId), {
         callback: (err, msg) => void (err === null && this.onCancel(msg)),
       }),
     );
@@ -244,7 +245,11 @@ export class NodeAgent implements BackendListener {
       return;
     }
     const { requestId } = decoded.value;
-    const job = this.jobs.get(requestId);
+    // The subject names the tenant asking (nats-server lets a client publish only as its own):
+    // another tenant's request is not found, as if it did not exist.
+    const tenant = subjectToken(msg.subject, 5);
+    const found = this.jobs.get(requestId);
+    const job = found !== undefined && found.assignment.tenant === tenant ? found : undefined;
     if (job !== undefined) {
       this.jobs.delete(requestId);
       if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);

@@ -20,3 +20,5 @@ export { EXAMPLE_MESSAGES, type ExampleMessages } from './example-messages.js';
 export * from './ops/ops-server.js';
 export * from './slo-targets.js';
 export * from './nats-credentials.js';
+export * from './security/nats-permissions.js';
+export * from './security/nats-server-config.js';

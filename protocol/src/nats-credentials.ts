@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { type ConnectionOptions, credsAuthenticator } from '@nats-io/nats-core';
+import { existsSync, readFileSync } from 'node:fs';
+import { type ConnectionOptions, credsAuthenticator, nkeyAuthenticator } from '@nats-io/nats-core';
 import { ConfigError } from './config.js';
 
 /**
@@ -13,10 +13,22 @@ export interface NatsCredentials {
   readonly token?: string;
   /** Path of a `.creds` file; read at connect time and again on every reconnect (rotation). */
   readonly credsFile?: string;
+  /** Path of a file holding an nkey user seed (`SU…`), for servers that list nkey users. */
+  readonly nkeySeedFile?: string;
+  /**
+   * Where this connection's request replies arrive. With least-privilege permissions every identity
+   * may read only its own inboxes (see inboxPrefixOf), so this must match what the server grants.
+   */
+  readonly inboxPrefix?: string;
+  /** TLS to the server: verify it with this CA (default: the system's), present this certificate. */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
 }
 
 /** The connection options that carry the credentials. */
-export type NatsAuthOptions = Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'>;
+export type NatsAuthOptions = Pick<
+  ConnectionOptions,
+  'user' | 'pass' | 'token' | 'authenticator' | 'inboxPrefix' | 'tls'
+>;
 
 const CREDS_MARKERS = ['-----BEGIN NATS USER JWT-----', '-----BEGIN USER NKEY SEED-----'] as const;
 
@@ -25,10 +37,25 @@ const CREDS_MARKERS = ['-----BEGIN NATS USER JWT-----', '-----BEGIN USER NKEY SE
  * file that cannot be read or is not one, with a ConfigError that names the setting (never its value).
  */
 export function natsAuthOptions(credentials: NatsCredentials = {}): NatsAuthOptions {
-  const { user, password, token, credsFile } = credentials;
-  const kinds = [user !== undefined || password !== undefined, token !== undefined, credsFile !== undefined];
+  const common: NatsAuthOptions = {
+    ...(credentials.inboxPrefix === undefined ? {} : { inboxPrefix: checkedInboxPrefix(credentials.inboxPrefix) }),
+    ...(credentials.tls === undefined ? {} : { tls: checkedTls(credentials.tls) }),
+  };
+  return { ...authenticationOptions(credentials), ...common };
+}
+
+function authenticationOptions(credentials: NatsCredentials): NatsAuthOptions {
+  const { user, password, token, credsFile, nkeySeedFile } = credentials;
+  const kinds = [
+    user !== undefined || password !== undefined,
+    token !== undefined,
+    credsFile !== undefined,
+    nkeySeedFile !== undefined,
+  ];
   if (kinds.filter(Boolean).length > 1) {
-    throw new ConfigError('NATS credentials: give one of user and password, a token, or a creds file, not several');
+    throw new ConfigError(
+      'NATS credentials: give one of user and password, a token, a creds file or an nkey seed file, not several',
+    );
   }
   if ((user === undefined) !== (password === undefined)) {
     throw new ConfigError('NATS credentials: a user needs a password and a password needs a user');
@@ -43,7 +70,49 @@ export function natsAuthOptions(credentials: NatsCredentials = {}): NatsAuthOpti
     read(); // fail at start-up on a missing or wrong file, not at the first connect
     return { authenticator: credsAuthenticator(read) };
   }
+  if (nkeySeedFile !== undefined) {
+    const read = (): Uint8Array => readSeedFile(nkeySeedFile);
+    read();
+    return { authenticator: nkeyAuthenticator(read) };
+  }
   return {};
+}
+
+function checkedInboxPrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(prefix) || prefix.length > 200) {
+    throw new ConfigError(`NATS inbox prefix ${JSON.stringify(prefix)} is not a subject without wildcards`);
+  }
+  return prefix;
+}
+
+function checkedTls(tls: NonNullable<NatsCredentials['tls']>): NonNullable<NatsAuthOptions['tls']> {
+  for (const [setting, path] of Object.entries(tls)) {
+    if (path !== undefined && !existsSync(path)) {
+      throw new ConfigError(`NATS TLS: the ${setting} ${path} does not exist`);
+    }
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new ConfigError('NATS TLS: a client certificate needs its key, and a key its certificate');
+  }
+  return {
+    ...(tls.caFile === undefined ? {} : { caFile: tls.caFile }),
+    ...(tls.certFile === undefined ? {} : { certFile: tls.certFile }),
+    ...(tls.keyFile === undefined ? {} : { keyFile: tls.keyFile }),
+  };
+}
+
+function readSeedFile(path: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`NATS credentials: cannot read the nkey seed file ${path} (${code})`);
+  }
+  if (!/^SU[A-Z2-7]{56}$/.test(text)) {
+    throw new ConfigError(`NATS credentials: ${path} does not hold an nkey user seed (SU…)`);
+  }
+  return new TextEncoder().encode(text);
 }
 
 function readCredsFile(path: string): Uint8Array {

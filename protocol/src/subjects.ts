@@ -15,11 +15,11 @@
  *   sy.v1.admin.power.budget         operator → scheduler request/reply (change a cluster's power budget)
  *   sy.v1.admin.latency              probe → scheduler    request/reply (measured region→cluster round trips)
  *   sy.v1.node.<nodeId>.power        scheduler → agent   request/reply (set the node's power limit)
- *   sy.v1.node.<nodeId>.cancel       client → agent      request/reply (stop a streamed request the node runs)
+ *   sy.v1.node.<nodeId>.cancel.<tenant>  client → agent  request/reply (stop a streamed request of that tenant)
  *
  * Sessions:
  *   sy.v1.tenant.<tenant>.session.<verb>            client → scheduler  request/reply (open, get, list, close)
- *   sy.v1.tenant.<tenant>.session.<sessionId>.turn  client → owner node request/reply (only the owner subscribes)
+ *   sy.v1.tenant.<tenant>.session.<sessionId>.turn.<nodeId>  client → owner node  request/reply (the owner's own subject)
  *   sy.v1.node.<nodeId>.session.<verb>              scheduler → agent   request/reply (adopt, release)
  *   sy.v1.log.session.<sessionId>                   agent → JetStream   the durable turn log
  */
@@ -72,11 +72,21 @@ export const subjects = {
   adminPowerBudget: `${SUBJECT_PREFIX}.admin.power.budget`,
   adminLatency: `${SUBJECT_PREFIX}.admin.latency`,
   nodePower: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.power`,
-  nodeCancel: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.cancel`,
+  nodeCancel: (nodeId: string, tenant: string) =>
+    `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.cancel.${checkedToken('tenant', tenant)}`,
+  /** What an agent subscribes to for cancels: any tenant's, each checked against the request's tenant. */
+  nodeCancelAnyTenant: (nodeId: string) => `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.cancel.*`,
   session: (tenant: string, verb: SessionVerb) =>
     `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${verb}`,
-  sessionTurn: (tenant: string, sessionId: string) =>
+  /** The base a session's turn subjects share (SessionInfo.turnSubject); a turn goes to `<base>.<owner node id>`. */
+  sessionTurnBase: (tenant: string, sessionId: string) =>
     `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${checkedToken('session id', sessionId)}.turn`,
+  /**
+   * Where a turn goes: the owner's own subject, so that nats-server can let an agent subscribe only
+   * to the sessions it hosts. After a move the old owner no longer listens: the client asks again.
+   */
+  sessionTurn: (tenant: string, sessionId: string, ownerNodeId: string) =>
+    `${SUBJECT_PREFIX}.tenant.${checkedToken('tenant', tenant)}.session.${checkedToken('session id', sessionId)}.turn.${checkedToken('node id', ownerNodeId)}`,
   nodeSession: (nodeId: string, verb: NodeSessionVerb) =>
     `${SUBJECT_PREFIX}.node.${checkedToken('node id', nodeId)}.session.${verb}`,
   sessionLog: (sessionId: string) => `${SUBJECT_PREFIX}.log.session.${checkedToken('session id', sessionId)}`,

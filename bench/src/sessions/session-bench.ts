@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     const rawUs: number[] = [];
     const directUs: number[] = [];
     const warmup = Math.min(200, turns);
-    const turnSubject = subjects.sessionTurn('bench', session.sessionId);
+    const turnSubject = subjects.sessionTurn('bench', session.sessionId, owner);
     for (let i = 0; i < warmup + turns; i++) {
       let started = performance.now();
       await client.turn(session.sessionId, { turnKey: `k${i}`, inputTokens: 16, maxOutputTokens: 4 });

@@ -35,7 +35,7 @@ export function measureSessionMemory(count: number): { sessions: number; bytesPe
         expectedContextTokens: 8192,
         turns: i % 40,
         createdAtMs: 1_795_000_000_000 + i,
-        turnSubject: subjects.sessionTurn(tenant, sessionId),
+        turnSubject: subjects.sessionTurnBase(tenant, sessionId),
       }),
     );
     if (!decoded.ok) throw new Error(decoded.error.message);

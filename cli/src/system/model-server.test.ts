@@ -6,7 +6,7 @@
  * answers the client at once with an error instead of leaving it waiting.
  */
 import { FakeVllmServer } from '@switchyard/node-agent';
-import { RemoteError, streamInfer } from '@switchyard/protocol';
+import { encode, RemoteError, streamInfer, subjects } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import type { ManagedProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,5 +100,34 @@ describe('agent with --backend openai (stand-in vLLM server)', () => {
     await waitFor(() => server.cancelled > cancelledBefore, 'the model server to see the request aborted', 5_000);
     // The node reported it done (CANCELLED): the scheduler holds nothing for it any more.
     await waitFor(() => scheduler.fleet.get('vllm-0')?.reservations.size === 0, 'the reservation released', 5_000);
+  }, 30_000);
+
+  it("refuses to cancel another tenant's request: answered as not found, and the request completes", async () => {
+    const cancelledBefore = server.cancelled;
+    // With an idempotency key the request id is known: "<tenant>:<key>".
+    const requestId = 'tests:cancel-probe';
+    let cancelAnswer: Promise<unknown> | undefined;
+    const result = await streamInfer(
+      nats.client,
+      {
+        model: 'llama-3.1-8b',
+        inputTokens: 20,
+        maxOutputTokens: 200,
+        prompt: 'Keep going.',
+        idempotencyKey: 'cancel-probe',
+      },
+      {
+        tenant: 'tests',
+        onText: () => {
+          // Tenant "intruder" names the request on the node's cancel subject for its own tenant.
+          cancelAnswer ??= nats.client
+            .request(subjects.nodeCancel('vllm-0', 'intruder'), encode({ v: 1, requestId }), { timeout: 5_000 })
+            .then((reply) => JSON.parse(new TextDecoder().decode(reply.data)) as unknown);
+        },
+      },
+    );
+    expect(result).toMatchObject({ ok: true, requestId, outputTokens: 200 });
+    expect(await cancelAnswer).toEqual({ v: 1, ok: true, requestId, cancelled: false });
+    expect(server.cancelled).toBe(cancelledBefore);
   }, 30_000);
 });

@@ -98,7 +98,7 @@ describe('sessions over a real nats-server with JetStream', () => {
       error: { code: 'INVALID_REQUEST' },
     });
     const oversize = stack.nats.client.request(
-      subjects.sessionTurn('acme', mine.sessionId),
+      subjects.sessionTurn('acme', mine.sessionId, mine.ownerNodeId!),
       new Uint8Array(300 * 1024).fill(0x20),
       {
         timeout: 2000,

@@ -108,11 +108,14 @@ export class SessionHost {
         sessionId: adopt.sessionId,
         tenant: adopt.tenant,
         model: adopt.model,
-        subscription: this.options.nc.subscribe(subjects.sessionTurn(adopt.tenant, adopt.sessionId), {
-          callback: (err, turnMsg) => {
-            if (err === null) this.turn(adopt.sessionId, turnMsg);
+        subscription: this.options.nc.subscribe(
+          subjects.sessionTurn(adopt.tenant, adopt.sessionId, this.options.nodeId),
+          {
+            callback: (err, turnMsg) => {
+              if (err === null) this.turn(adopt.sessionId, turnMsg);
+            },
           },
-        }),
+        ),
         turns,
         running: new Map(),
         turnCount: last?.turn ?? 0,

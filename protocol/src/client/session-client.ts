@@ -32,6 +32,8 @@ export type TurnInput = Omit<SessionTurnRequest, 'v'>;
 export class SessionClient {
   private readonly timeoutMs: number;
   private readonly turnDeadlineMs: number;
+  /** The last owner the scheduler named for each session: turns go to its own subject. */
+  private readonly owners = new Map<string, string | null>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -49,8 +51,17 @@ export class SessionClient {
     return this.control('get', { v: PROTOCOL_VERSION, sessionId });
   }
 
-  close(sessionId: string): Promise<SessionInfo> {
-    return this.control('close', { v: PROTOCOL_VERSION, sessionId });
+  /** The owner to send a turn to: the one last seen, else the scheduler's answer (null while moving). */
+  private async ownerOf(sessionId: string): Promise<string | null> {
+    const known = this.owners.get(sessionId);
+    if (known !== undefined && known !== null) return known;
+    return (await this.get(sessionId)).ownerNodeId;
+  }
+
+  async close(sessionId: string): Promise<SessionInfo> {
+    const info = await this.control('close', { v: PROTOCOL_VERSION, sessionId });
+    this.owners.delete(sessionId);
+    return info;
   }
 
   async list(limit = 100): Promise<SessionListReply> {
@@ -67,16 +78,21 @@ export class SessionClient {
     return decoded.value;
   }
 
-  /** Sends one turn, retrying it (same key) while the session moves; throws RemoteError on a final error. */
+  /**
+   * Sends one turn to the session's owner, retrying it (same key) while the session moves: no
+   * responders or no answer from the owner last seen means "ask the scheduler who owns it now".
+   * Throws RemoteError on a final error.
+   */
   async turn(sessionId: string, input: TurnInput): Promise<SessionTurnResult> {
-    const subject = subjects.sessionTurn(this.options.tenant, sessionId);
     const body = encode({ v: PROTOCOL_VERSION, ...input });
     const deadline = Date.now() + this.turnDeadlineMs;
     let backoffMs = 50;
     for (;;) {
       let why: string;
       try {
-        const reply = await this.nc.request(subject, body, {
+        const owner = await this.ownerOf(sessionId);
+        if (owner === null) throw new SessionMovingError(sessionId);
+        const reply = await this.nc.request(subjects.sessionTurn(this.options.tenant, sessionId, owner), body, {
           timeout: Math.min(this.timeoutMs, Math.max(1, deadline - Date.now())),
         });
         const decoded = decode(SessionTurnReply, reply.data);
@@ -85,14 +101,22 @@ export class SessionClient {
         const { error } = decoded.value;
         if (!error.retryable) throw new RemoteError(error.code, error.message);
         why = error.message;
+        if (error.code === 'NOT_OWNER') this.owners.delete(sessionId);
         if (error.retryAfterMs !== undefined) backoffMs = Math.max(backoffMs, error.retryAfterMs);
       } catch (err) {
-        if (!(err instanceof RequestError) && !(err instanceof TimeoutError)) throw err;
-        // Nobody serves the subject (moving, closed or unknown) or no answer: ask the scheduler what the session is.
-        why = err.message;
+        const worthRetrying =
+          err instanceof RequestError ||
+          err instanceof TimeoutError ||
+          err instanceof SessionMovingError ||
+          (err instanceof RemoteError && isRetryable(err.code));
+        if (!worthRetrying) throw err;
+        // Nobody serves the owner's subject (moved, closed or unknown) or no answer: ask the scheduler.
+        why = err instanceof Error ? err.message : String(err);
+        this.owners.delete(sessionId);
         try {
           const info = await this.get(sessionId);
           if (info.state === 'closed') throw new RemoteError('SESSION_CLOSED', `session ${sessionId} is closed`);
+          this.owners.set(sessionId, info.ownerNodeId);
         } catch (lookup) {
           // A definite answer ends the turn; a scheduler that cannot be reached (failing over) means "keep trying".
           if (lookup instanceof RemoteError && !isRetryable(lookup.code)) throw lookup;
@@ -117,6 +141,15 @@ export class SessionClient {
     if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
     if (!decoded.value.ok)
       throw new RemoteError(decoded.value.error.code, decoded.value.error.message, decoded.value.error.retryAfterMs);
+    this.owners.set(decoded.value.sessionId, decoded.value.state === 'closed' ? null : decoded.value.ownerNodeId);
     return decoded.value;
+  }
+}
+
+/** The scheduler says the session has no owner right now (it is moving): try again shortly. */
+class SessionMovingError extends Error {
+  override readonly name = 'SessionMovingError';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} is moving to another node`);
   }
 }

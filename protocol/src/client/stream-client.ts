@@ -82,7 +82,9 @@ export function streamInfer(
       if (running !== undefined) {
         const cancel = encode({ v: PROTOCOL_VERSION, requestId: running.requestId });
         // Fire and forget: the node answers CANCELLED to the inbox, which is closed by then.
-        nc.request(subjects.nodeCancel(running.nodeId), cancel, { timeout: 5_000 }).catch(() => undefined);
+        nc.request(subjects.nodeCancel(running.nodeId, options.tenant), cancel, { timeout: 5_000 }).catch(
+          () => undefined,
+        );
       }
       finish(
         new RemoteError(

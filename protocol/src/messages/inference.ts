@@ -93,7 +93,7 @@ export const InferChunk = z.strictObject({
 });
 export type InferChunk = z.infer<typeof InferChunk>;
 
-/** `sy.v1.node.<nodeId>.cancel`: the client stops a request the node runs (its model server's work too). */
+/** `sy.v1.node.<nodeId>.cancel.<tenant>`: the client stops a request of its tenant the node runs (its model server's work too). */
 export const CancelRequest = z.strictObject({ v: Version, requestId: RequestId });
 export type CancelRequest = z.infer<typeof CancelRequest>;
 

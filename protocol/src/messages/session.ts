@@ -40,7 +40,12 @@ export const SessionInfoFields = {
   expectedContextTokens: NonNegativeInt,
   turns: NonNegativeInt,
   createdAtMs: EpochMs,
-  turnSubject: z.string().max(256).describe('Where to send turns: sy.v1.tenant.<tenant>.session.<sessionId>.turn'),
+  turnSubject: z
+    .string()
+    .max(256)
+    .describe(
+      "The base of the session's turn subjects, sy.v1.tenant.<tenant>.session.<sessionId>.turn: a turn goes to <turnSubject>.<ownerNodeId>.",
+    ),
 };
 
 export const SessionInfo = z.strictObject({ v: Version, ok: z.literal(true), ...SessionInfoFields });
@@ -50,7 +55,7 @@ export type SessionInfo = z.infer<typeof SessionInfo>;
 export const SessionRecord = z.strictObject({ v: Version, ...SessionInfoFields });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
-/** `sy.v1.tenant.<tenant>.session.<sessionId>.turn`: one turn, answered by the session's owner. */
+/** `sy.v1.tenant.<tenant>.session.<sessionId>.turn.<ownerNodeId>`: one turn, answered by the session's owner. */
 export const SessionTurnRequest = z.strictObject({
   v: Version,
   turnKey: IdempotencyKey.describe(

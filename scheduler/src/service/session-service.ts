@@ -101,7 +101,7 @@ export class SessionService {
       expectedContextTokens: request.expectedContextTokens,
       turns: 0,
       createdAtMs: Math.floor(this.clock()),
-      turnSubject: subjects.sessionTurn(tenant, sessionId),
+      turnSubject: subjects.sessionTurnBase(tenant, sessionId),
     };
     const created = await this.store.create(record);
     if (!created.ok) return errorReply('INTERNAL', `cannot record session ${sessionId}: ${created.message}`);

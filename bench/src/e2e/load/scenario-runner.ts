@@ -157,6 +157,9 @@ export async function runScenario(nc: NatsConnection, options: ScenarioOptions):
       };
 
       const converse = async (session: SessionInfo, index: number): Promise<void> => {
+        // The load runs no faults: a session stays with the node it opened on.
+        if (session.ownerNodeId === null) return;
+        const turnSubject = subjects.sessionTurn(tenant, session.sessionId, session.ownerNodeId);
         const script = new SessionScript(options.seed, index, options.thinkMeanMs);
         let plan = script.next();
         let intendedAtMs = startAtMs + plan.thinkMs;
@@ -177,9 +180,7 @@ export async function runScenario(nc: NatsConnection, options: ScenarioOptions):
           });
           // On abort the conversation ends at once; the turn in flight is left to its timeout.
           await untilAborted(
-            track(
-              request(subjects.sessionTurn(tenant, session.sessionId), body, context, intendedAtMs, outcomeOfTurnReply),
-            ),
+            track(request(turnSubject, body, context, intendedAtMs, outcomeOfTurnReply)),
             options.signal,
           );
           if (aborted(options.signal)) return;
