@@ -86,7 +86,14 @@ describe('encode', () => {
 });
 
 describe('errorReply', () => {
-  const retryable = new Set<ErrorCode>(['NO_CAPACITY', 'NODE_LOST', 'NODE_DRAINING', 'OVERLOADED', 'NOT_OWNER']);
+  const retryable = new Set<ErrorCode>([
+    'NO_CAPACITY',
+    'NODE_LOST',
+    'NODE_DRAINING',
+    'OVERLOADED',
+    'NOT_OWNER',
+    'RATE_LIMITED',
+  ]);
 
   it.each(ERROR_CODES.map((code) => [code, retryable.has(code)] as const))('%s → retryable: %s', (code, expected) => {
     const reply = errorReply(code, `failed with ${code}`);

@@ -118,3 +118,34 @@ export function parseTopologyConfig(text: string, source = 'topology'): Topology
   if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
+
+const TenantLimitsFields = {
+  maxSessions: z.int().min(1).max(10_000_000).describe('Open sessions at once.'),
+  maxConcurrentRequests: z.int().min(1).max(10_000_000).describe('Inference requests accepted and not yet answered.'),
+  tokensPerMinute: z.int().min(1).max(1e12).describe('Input plus maximum output tokens admitted per minute.'),
+  requestsPerSecond: z.number().gt(0).max(1e7).describe('Sustained rate of requests (and session opens).'),
+  burstRequests: z.int().min(1).max(1e7).describe('Requests allowed at once above the sustained rate.'),
+};
+
+/** A tenant quota file (`switchyard scheduler --tenant-quotas`): defaults for every tenant, and overrides. */
+export const TenantQuotasConfig = z.strictObject({
+  defaults: z.strictObject(TenantLimitsFields),
+  tenants: z
+    .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/), z.strictObject(TenantLimitsFields).partial())
+    .optional()
+    .describe('Per-tenant overrides of some limits, by tenant id.'),
+});
+export type TenantQuotasConfig = z.infer<typeof TenantQuotasConfig>;
+
+/** Parses and validates a tenant quota file; throws ConfigError naming the file and every problem. */
+export function parseTenantQuotasConfig(text: string, source = 'tenant quotas'): TenantQuotasConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const parsed = TenantQuotasConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

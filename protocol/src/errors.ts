@@ -35,8 +35,10 @@ export const ERROR_CODES = [
   'SESSION_CLOSED',
   /** The same idempotency key was used before with a different body. */
   'IDEMPOTENCY_CONFLICT',
-  /** The tenant is at its quota (e.g. open sessions). */
+  /** The tenant is at its quota (open sessions, concurrent requests, or a request bigger than its tokens per minute). */
   'QUOTA_EXCEEDED',
+  /** The tenant sends faster than its rate limit (requests per second, tokens per minute). Retryable after retryAfterMs. */
+  'RATE_LIMITED',
   /** This node no longer owns the session (it moved): retry, the new owner answers. Retryable. */
   'NOT_OWNER',
   /** The batch does not exist for this tenant. */
@@ -55,6 +57,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'NODE_DRAINING',
   'OVERLOADED',
   'NOT_OWNER',
+  'RATE_LIMITED',
 ]);
 
 /** Whether a client may retry a request that failed with this code (with the same idempotency key). */

@@ -30,3 +30,4 @@ export {
   type AdmissionConfig,
   type ClassAdmissionConfig,
 } from './core/admission/admission-config.js';
+export * from './core/admission/tenant-quotas.js';

@@ -7,6 +7,7 @@ import { KvLeaderLease } from './adapters/jetstream/kv-leader-lease.js';
 import { type KubernetesLeaseConfig, KubernetesLeaseElector } from './adapters/kubernetes/kubernetes-lease-elector.js';
 import { KubernetesNodeWatcher, type NodeWatcherOptions } from './adapters/kubernetes/kubernetes-node-watcher.js';
 import type { LeaderElection } from './core/leadership/leadership.js';
+import { type TenantQuotaConfig, validateTenantQuotaConfig } from './core/admission/tenant-quotas.js';
 import { validateLeaseTimings } from './core/leadership/lease-record.js';
 import {
   DEFAULT_FAILURE_DETECTOR,
@@ -72,6 +73,8 @@ export interface SchedulerConfig {
   readonly powerIntervalMs?: number;
   /** Where to serve /metrics, /healthz, /readyz and the fleet page (default: not served). */
   readonly httpListen?: OpsListen;
+  /** Per-tenant quotas and rate limits (default: DEFAULT_TENANT_LIMITS for every tenant). */
+  readonly tenantQuotas?: TenantQuotaConfig;
   /** Inside Kubernetes: watch Nodes, and elect the leader through a Lease (default: neither). */
   readonly kubernetes?: KubernetesIntegration;
 }
@@ -124,6 +127,8 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   if (config.kubernetes?.lease !== undefined && config.leaseMs !== undefined) {
     throw new RangeError('choose one leader election: a Kubernetes Lease or leaseMs over NATS KV, not both');
   }
+  // At start-up, not at the first election: a bad quota file must stop the process, not a term.
+  if (config.tenantQuotas !== undefined) validateTenantQuotaConfig(config.tenantQuotas);
   const leaseTimings = config.kubernetes?.lease?.timings;
   if (leaseTimings !== undefined) validateLeaseTimings(leaseTimings);
   const budgetOverrides: BudgetOverrides = new Map();
@@ -226,6 +231,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
       budgetOverrides,
       powerIntervalMs: config.powerIntervalMs ?? 1000,
       ...(nodeWatcher === undefined ? {} : { hosts: nodeWatcher }),
+      ...(config.tenantQuotas === undefined ? {} : { tenantQuotas: config.tenantQuotas }),
       ...(config.models === undefined ? {} : { models: config.models }),
     });
     idle.fleet = term.fleet;

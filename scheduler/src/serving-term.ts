@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT_LIMITS, type TenantQuotaConfig, TenantQuotas } from './core/admission/tenant-quotas.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
@@ -46,6 +47,8 @@ export interface TermInputs {
   readonly powerIntervalMs: number;
   /** What Kubernetes says of the Nodes agents run on (absent outside Kubernetes). */
   readonly hosts?: HostLookup;
+  /** Per-tenant quotas and rate limits (default: generous limits, sessions capped by the session config). */
+  readonly tenantQuotas?: TenantQuotaConfig;
 }
 
 /** A scheduler serving: its fleet view, ledger and sessions, subscribed to every subject. */
@@ -74,6 +77,12 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
   applyBudgetOverrides(topology, inputs.budgetOverrides);
   const fleet = new FleetView(getProfile, detector, new PlacementIndex(), topology, inputs.hosts);
   const ledger = new RequestLedger(inputs.ledger);
+  const quotas = new TenantQuotas(
+    inputs.tenantQuotas ?? {
+      defaults: { ...DEFAULT_TENANT_LIMITS, maxSessions: inputs.sessions.maxSessionsPerTenant },
+    },
+    clock,
+  );
   const outbox = new NatsOutbox(nc, log);
   const inference = new InferenceService(
     schedulerId,
@@ -87,6 +96,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
     clock,
     rng,
     inputs.inference,
+    quotas,
   );
   inference.warmUpUntil(clock() + detector.deadAfterMs);
   const sessionRegistry = new SessionRegistry();
@@ -107,6 +117,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       clock,
       rng,
       inputs.sessions,
+      quotas,
     );
     const loaded = await sessionService.load();
     sessions = sessionService; // only once its cache is complete: an empty one would deny sessions that exist

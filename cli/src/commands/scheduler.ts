@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseOpsListen, parseTopologyConfig } from '@switchyard/protocol';
+import { parseOpsListen, parseTenantQuotasConfig, parseTopologyConfig } from '@switchyard/protocol';
 import {
   CLIENT_GO_LEASE_TIMINGS,
   kubeConfigFor,
@@ -67,6 +67,12 @@ export const schedulerCommand: Command = {
       env: 'SWITCHYARD_HTTP_LISTEN',
       default: '0.0.0.0:9464',
       description: 'where to serve /metrics, /healthz, /readyz and the /fleet page: host:port, :port, or off',
+    },
+    'tenant-quotas': {
+      type: 'string',
+      env: 'SWITCHYARD_TENANT_QUOTAS',
+      description:
+        'JSON file of per-tenant quotas and rate limits: defaults and per-tenant overrides (maxSessions, maxConcurrentRequests, tokensPerMinute, requestsPerSecond, burstRequests)',
     },
     kubernetes: {
       type: 'string',
@@ -143,8 +149,12 @@ export const schedulerCommand: Command = {
     if (values['leader-election'] === 'nats' && leaseMs === undefined) {
       throw new UsageError('--leader-election nats needs --lease-ms');
     }
+    const quotaFile = values['tenant-quotas'];
+    const tenantQuotas =
+      typeof quotaFile === 'string' ? parseTenantQuotasConfig(readFileSync(quotaFile, 'utf8'), quotaFile) : undefined;
     const scheduler = await startScheduler({
       ...(kubernetes === undefined ? {} : { kubernetes }),
+      ...(tenantQuotas === undefined ? {} : { tenantQuotas }),
       natsCredentials: natsCredentialsOf(values),
       ...(httpListen === undefined ? {} : { httpListen }),
       ...(topology === undefined ? {} : { topology }),

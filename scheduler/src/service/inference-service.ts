@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT_LIMITS, TenantQuotas } from '../core/admission/tenant-quotas.js';
 import type { ModelSpec } from '@switchyard/fleet-model';
 import {
   type Assignment,
@@ -57,6 +58,7 @@ export class InferenceService {
     private readonly clock: () => number,
     private readonly rng: () => number,
     private readonly config: InferenceServiceConfig = DEFAULT_INFERENCE_CONFIG,
+    private readonly quotas: TenantQuotas = new TenantQuotas({ defaults: DEFAULT_TENANT_LIMITS }, clock),
   ) {
     const admission = validateInferenceConfig(config);
     this.admission = new AdmissionQueues(
@@ -156,6 +158,15 @@ export class InferenceService {
         undefined,
         request.sloClass,
       );
+      return;
+    }
+    const quota = this.quotas.judgeRequest(
+      tenant,
+      this.ledger.openFor(tenant),
+      request.inputTokens + request.maxOutputTokens,
+    );
+    if (!quota.ok) {
+      this.refuse([replyTo], requestId, quota.code, quota.message, quota.retryAfterMs, request.sloClass);
       return;
     }
     const nowMs = this.clock();

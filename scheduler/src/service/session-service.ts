@@ -1,3 +1,4 @@
+import type { TenantQuotas } from '../core/admission/tenant-quotas.js';
 import { randomBytes } from 'node:crypto';
 import type { ModelSpec } from '@switchyard/fleet-model';
 import {
@@ -62,6 +63,8 @@ export class SessionService {
     private readonly clock: () => number,
     private readonly rng: () => number,
     private readonly config: SessionServiceConfig = DEFAULT_SESSION_CONFIG,
+    /** Per-tenant quotas and rate limits; without them, only maxSessionsPerTenant applies. */
+    private readonly quotas?: TenantQuotas,
   ) {}
 
   /** Loads every record from the store (a scheduler starting, or taking over). */
@@ -72,11 +75,21 @@ export class SessionService {
   }
 
   async open(tenant: string, request: SessionOpenRequest): Promise<SessionInfo | ErrorReply> {
-    if (this.registry.openCount(tenant) >= this.config.maxSessionsPerTenant) {
+    const openSessions = this.registry.openCount(tenant);
+    if (openSessions >= this.config.maxSessionsPerTenant) {
       this.counters.increment('sessions.rejected.QUOTA_EXCEEDED');
       return errorReply(
         'QUOTA_EXCEEDED',
         `tenant ${tenant} has ${this.config.maxSessionsPerTenant} open sessions, its quota`,
+      );
+    }
+    const quota = this.quotas?.judgeSession(tenant, openSessions);
+    if (quota !== undefined && !quota.ok) {
+      this.counters.increment(`sessions.rejected.${quota.code}`);
+      return errorReply(
+        quota.code,
+        quota.message,
+        quota.retryAfterMs === undefined ? {} : { retryAfterMs: quota.retryAfterMs },
       );
     }
     const model = this.models(request.model);

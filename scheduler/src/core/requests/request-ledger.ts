@@ -38,11 +38,18 @@ export const DEFAULT_REQUEST_LEDGER: RequestLedgerConfig = { maxAttempts: 3, def
  */
 export class RequestLedger {
   private readonly open = new Map<string, TrackedRequest>();
+  /** Open requests per tenant, for the tenant's concurrency quota. */
+  private readonly openByTenant = new Map<string, number>();
 
   constructor(private readonly config: RequestLedgerConfig = DEFAULT_REQUEST_LEDGER) {}
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** Requests of `tenant` accepted and not yet finished. */
+  openFor(tenant: string): number {
+    return this.openByTenant.get(tenant) ?? 0;
   }
 
   get(requestId: string): TrackedRequest | undefined {
@@ -63,6 +70,7 @@ export class RequestLedger {
       excludedNodeIds: new Set(),
     };
     this.open.set(requestId, tracked);
+    this.openByTenant.set(tenant, (this.openByTenant.get(tenant) ?? 0) + 1);
     return tracked;
   }
 
@@ -74,7 +82,12 @@ export class RequestLedger {
   /** Ends a request (answered or failed). Returns it, or undefined if it had already ended. */
   finish(requestId: string): TrackedRequest | undefined {
     const tracked = this.open.get(requestId);
-    if (tracked !== undefined) this.open.delete(requestId);
+    if (tracked !== undefined) {
+      this.open.delete(requestId);
+      const left = (this.openByTenant.get(tracked.tenant) ?? 1) - 1;
+      if (left > 0) this.openByTenant.set(tracked.tenant, left);
+      else this.openByTenant.delete(tracked.tenant);
+    }
     return tracked;
   }
 
