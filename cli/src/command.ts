@@ -55,6 +55,28 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     env: 'SWITCHYARD_NATS_CREDS',
     description: 'NATS .creds file (user JWT and nkey seed), read again on every reconnect',
   },
+  'nats-nkey': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_NKEY',
+    description: 'file holding an nkey user seed (SU…), for servers that list nkey users',
+  },
+  'nats-inbox-prefix': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_INBOX_PREFIX',
+    description:
+      'where request replies arrive: the prefix the server lets this identity subscribe to (see nats-config)',
+  },
+  'nats-tls-ca': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_TLS_CA',
+    description: 'CA file to verify the NATS server with',
+  },
+  'nats-tls-cert': {
+    type: 'string',
+    env: 'SWITCHYARD_NATS_TLS_CERT',
+    description: 'client certificate for NATS servers that require one (with --nats-tls-key)',
+  },
+  'nats-tls-key': { type: 'string', env: 'SWITCHYARD_NATS_TLS_KEY', description: "the client certificate's key" },
   'log-level': {
     type: 'string',
     env: 'SWITCHYARD_LOG_LEVEL',
@@ -174,11 +196,28 @@ export function natsCredentialsOf(values: OptionValues): NatsCredentials {
   const user = text('nats-user');
   const token = text('nats-token');
   const credsFile = text('nats-creds');
+  const nkeySeedFile = text('nats-nkey');
+  const inboxPrefix = text('nats-inbox-prefix');
+  const caFile = text('nats-tls-ca');
+  const certFile = text('nats-tls-cert');
+  const keyFile = text('nats-tls-key');
+  const noTls = caFile === undefined && certFile === undefined && keyFile === undefined;
   return {
     ...(user === undefined ? {} : { user }),
     ...(password === undefined ? {} : { password }),
     ...(token === undefined ? {} : { token }),
     ...(credsFile === undefined ? {} : { credsFile }),
+    ...(nkeySeedFile === undefined ? {} : { nkeySeedFile }),
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
+    ...(noTls
+      ? {}
+      : {
+          tls: {
+            ...(caFile === undefined ? {} : { caFile }),
+            ...(certFile === undefined ? {} : { certFile }),
+            ...(keyFile === undefined ? {} : { keyFile }),
+          },
+        }),
   };
 }
 

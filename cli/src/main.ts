@@ -4,6 +4,7 @@ import { batchCommand } from './commands/batch.js';
 import { demoCommand } from './commands/demo.js';
 import { explainCommand } from './commands/explain.js';
 import { latencyCommand } from './commands/latency.js';
+import { natsConfigCommand } from './commands/nats-config.js';
 import { nodeCommand } from './commands/node.js';
 import { planCommand } from './commands/plan.js';
 import { powerCommand } from './commands/power.js';
@@ -27,6 +28,7 @@ const COMMANDS: readonly Command[] = [
   powerCommand,
   latencyCommand,
   planCommand,
+  natsConfigCommand,
 ];
 
 function mainHelp(): string {

@@ -7,6 +7,7 @@ import {
   KubernetesName,
   natsAuthOptions,
   type NatsCredentials,
+  redactedUrl,
   type OpsListen,
   type OpsServer,
   standardOpsRoutes,
@@ -366,7 +367,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
   agents.forEach((agent, i) =>
     setTimeout(() => agent.start(), Math.floor((i * heartbeatIntervalMs) / Math.max(1, agents.length))),
   );
-  log.info({ nodes: agents.length, natsUrl: config.natsUrl, incarnation }, 'agent host ready');
+  log.info({ nodes: agents.length, natsUrl: redactedUrl(config.natsUrl), incarnation }, 'agent host ready');
   let stopping: Promise<void> | undefined;
   return {
     agents,

@@ -25,6 +25,7 @@ import type {
   ExecutionBackend,
 } from './backends/backend.js';
 import { DeferredSends } from './deferred-sends.js';
+import { guardedHandler } from './guarded-handler.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
 import type { HardwarePowerLimiter } from './hardware/power-limiter.js';
 import type { TelemetrySource } from './hardware/telemetry-sampler.js';
@@ -170,18 +171,19 @@ export class NodeAgent implements BackendListener {
 
   start(): void {
     const { nc, identity } = this.options;
+    const log = this.options.log;
     this.subscriptions.push(
       nc.subscribe(subjects.assign(identity.nodeId), {
-        callback: (err, msg) => void (err === null && this.onAssign(msg)),
+        callback: guardedHandler('assign', (msg) => this.onAssign(msg), log),
       }),
       nc.subscribe(subjects.notice(identity.nodeId), {
-        callback: (err, msg) => void (err === null && this.onNotice(msg)),
+        callback: guardedHandler('notice', (msg) => this.onNotice(msg), log),
       }),
       nc.subscribe(subjects.nodePower(identity.nodeId), {
-        callback: (err, msg) => void (err === null && this.onPowerLimit(msg)),
+        callback: guardedHandler('power', (msg) => this.onPowerLimit(msg), log),
       }),
       nc.subscribe(subjects.nodeCancelAnyTenant(identity.nodeId), {
-        callback: (err, msg) => void (err === null && this.onCancel(msg)),
+        callback: guardedHandler('cancel', (msg) => this.onCancel(msg), log),
       }),
     );
     if (this.options.sessionLog !== undefined && this.options.sessionOwner !== undefined) {
@@ -198,10 +200,10 @@ export class NodeAgent implements BackendListener {
       this.sessions = host;
       this.subscriptions.push(
         nc.subscribe(subjects.nodeSession(identity.nodeId, 'adopt'), {
-          callback: (err, msg) => void (err === null && host.adopt(msg)),
+          callback: guardedHandler('session adopt', (msg) => host.adopt(msg), log),
         }),
         nc.subscribe(subjects.nodeSession(identity.nodeId, 'release'), {
-          callback: (err, msg) => void (err === null && host.release(msg)),
+          callback: guardedHandler('session release', (msg) => host.release(msg), log),
         }),
       );
     }

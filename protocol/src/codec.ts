@@ -57,6 +57,20 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /**
+ * The `v` a client sent, for an error message: a number or a short string as written, anything else
+ * by its kind. Never serialised whole: a deeply nested value would overflow the stack, a long one
+ * bloat the reply.
+ */
+function describeVersion(version: unknown): string {
+  if (typeof version === 'number' || typeof version === 'boolean') return String(version);
+  if (typeof version === 'string') {
+    return JSON.stringify(version.length > 32 ? `${version.slice(0, 32)}…` : version);
+  }
+  if (version === null) return 'null';
+  return Array.isArray(version) ? 'an array' : 'an object';
+}
+
+/**
  * Decodes and validates one message body. Never throws: every failure becomes a typed error with a
  * code (PAYLOAD_TOO_LARGE, INVALID_REQUEST, UNSUPPORTED_VERSION) and a message naming the problem.
  * Order matters: size before parsing (bounded work), version before schema (a v2 body should be
@@ -91,7 +105,7 @@ export function decode<S extends z.ZodType>(
   if (version !== PROTOCOL_VERSION) {
     return failure(
       'UNSUPPORTED_VERSION',
-      `protocol version ${JSON.stringify(version)} is not supported; this server speaks v${PROTOCOL_VERSION}`,
+      `protocol version ${describeVersion(version)} is not supported; this server speaks v${PROTOCOL_VERSION}`,
     );
   }
   const result = compiled(schema).safeParse(parsed);

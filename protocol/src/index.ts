@@ -22,3 +22,4 @@ export * from './slo-targets.js';
 export * from './nats-credentials.js';
 export * from './security/nats-permissions.js';
 export * from './security/nats-server-config.js';
+export * from './security/nats-auth-files.js';

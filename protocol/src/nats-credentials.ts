@@ -1,5 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type ConnectionOptions, credsAuthenticator, nkeyAuthenticator } from '@nats-io/nats-core';
+import {
+  type ConnectionOptions,
+  createInbox,
+  credsAuthenticator,
+  type NatsConnection,
+  nkeyAuthenticator,
+} from '@nats-io/nats-core';
 import { ConfigError } from './config.js';
 
 /**
@@ -130,4 +136,27 @@ function readCredsFile(path: string): Uint8Array {
     );
   }
   return new Uint8Array(bytes);
+}
+
+/**
+ * A server URL fit for logs: credentials written into it (`nats://user:secret@host`, or a token as
+ * the user part) are replaced, whatever the scheme; several comma-separated URLs each.
+ */
+export function redactedUrl(urls: string): string {
+  return urls
+    .split(',')
+    .map((url) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1[redacted]@'))
+    .join(',');
+}
+
+/**
+ * A new inbox under the connection's own inbox prefix (nats.js `inboxPrefix`): with least-privilege
+ * permissions an identity may subscribe only there, so an inbox made with plain `createInbox()`
+ * (`_INBOX.<nuid>`) would be refused. nats.js keeps its options on the connection, untyped.
+ */
+export function connectionInbox(nc: NatsConnection): string {
+  const options: unknown = Reflect.get(nc, 'options');
+  const prefix =
+    typeof options === 'object' && options !== null ? (Reflect.get(options, 'inboxPrefix') as unknown) : undefined;
+  return createInbox(typeof prefix === 'string' && prefix !== '' ? prefix : undefined);
 }

@@ -31,6 +31,7 @@ import type { BudgetOverrides } from './service/power-admin.js';
 import {
   json,
   natsAuthOptions,
+  redactedUrl,
   type NatsCredentials,
   type OpsListen,
   type OpsServer,
@@ -236,7 +237,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
     });
     idle.fleet = term.fleet;
     servingSinceMs = clock();
-    log.info({ natsUrl: config.natsUrl, detector }, 'scheduler ready');
+    log.info({ natsUrl: redactedUrl(config.natsUrl), detector }, 'scheduler ready');
   };
   const unserve = async (): Promise<void> => {
     const ending = term;

@@ -87,8 +87,9 @@ export const DEMO_TOPOLOGY = {
   unlistedLatencyMs: 250,
 } as const;
 
-/** Node ids of a group, as the agent names them (`<prefix>-<i>`). */
+/** Node ids of a group, as the agent names them: `<prefix>-<i>`, or just `<prefix>` for a single node. */
 export function groupNodeIds(group: NodeGroup): string[] {
+  if (group.nodes === 1) return [groupPrefix(group)];
   return Array.from({ length: group.nodes }, (_, i) => `${groupPrefix(group)}-${i}`);
 }
 
@@ -114,13 +115,20 @@ function logSink(logDir: string, name: string): WriteStream {
   return createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
 }
 
-function launch(cliEntry: string, name: string, args: string[], logDir: string, natsUrl: string): ManagedProcess {
+function launch(
+  cliEntry: string,
+  name: string,
+  args: string[],
+  logDir: string,
+  natsUrl: string,
+  env: Readonly<Record<string, string>> = {},
+): ManagedProcess {
   const sink = logSink(logDir, name);
   const child = new ManagedProcess({
     command: process.execPath,
     args: [cliEntry, ...args],
     // Many processes share this host: each serves its operator endpoint on a free port.
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
+    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0', ...env },
     readyPattern: /"msg":"(scheduler ready|agent host ready|standing by[^"]*)"/,
     startTimeoutMs: 30_000,
     onLine: (line) => sink.write(`${line}\n`),
@@ -144,6 +152,8 @@ export async function startSchedulerProcess(
   topologyFile?: string,
   /** More scheduler flags (e.g. a Kubernetes Lease election instead of `leaseMs`). */
   extraArgs: readonly string[] = [],
+  /** More environment (e.g. its NATS credentials). */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<FleetProcess> {
   const process = launch(
     cliEntry,
@@ -164,6 +174,7 @@ export async function startSchedulerProcess(
     ],
     logDir,
     natsUrl,
+    env,
   );
   await readyOrStopped([process]);
   return { name, process };
@@ -179,6 +190,8 @@ export async function startAgentProcesses(
   seed: number,
   /** The Kubernetes Node each group's agent runs on (none outside Kubernetes). */
   kubernetesNodeOf?: (group: NodeGroup) => string,
+  /** Each agent's extra environment (e.g. its NATS credentials). */
+  envOf: (group: NodeGroup) => Readonly<Record<string, string>> = () => ({}),
 ): Promise<FleetProcess[]> {
   const processes = groups.map((group, i): FleetProcess => {
     const name = `agent-${groupPrefix(group)}`;
@@ -214,6 +227,7 @@ export async function startAgentProcesses(
       ],
       logDir,
       natsUrl,
+      envOf(group),
     );
     return { name, process: child, group };
   });

@@ -25,6 +25,7 @@ import { cutBudget, defaultTracePath, fetchStatus, syntheticSizes } from './demo
 
 export { defaultTracePath };
 import { type CordonReport, DemoKubernetes, kubernetesNodeOf } from './demo-kubernetes.js';
+import { DemoAuth, type DemoClient } from './demo-auth.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -78,15 +79,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   await mkdir(options.logDir, { recursive: true });
   const started: FleetProcess[] = [];
   let nats: NatsServerProcess | undefined;
-  let client: NatsConnection | undefined;
+  const clients: NatsConnection[] = [];
   let kube: DemoKubernetes | undefined;
   try {
     let natsUrl = options.natsUrl;
+    // Our own server runs with authentication on; an external one decides for itself.
+    const auth = natsUrl === undefined ? DemoAuth.create(fleet, ['sched-a', 'sched-b'], options.logDir) : undefined;
     if (natsUrl === undefined) {
-      nats = await NatsServerProcess.start({ jetstream: true });
+      nats = await NatsServerProcess.start({ jetstream: true, args: ['-c', auth!.configFile] });
       natsUrl = nats.url;
       say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
+      say(`▸ authentication on: an nkey per process and client, least privilege by subject (${auth!.configFile})`);
     }
+    const url = natsUrl;
+    const connectClient = async (who: DemoClient): Promise<NatsConnection> => {
+      const nc =
+        auth === undefined ? await connect({ servers: url, name: `demo-${who}` }) : await auth.connect(url, who);
+      clients.push(nc);
+      return nc;
+    };
     const isTty: boolean = out.isTTY; // undefined (falsy) when piped
     /** An event line: it clears the live progress line on a terminal. */
     const announce = (line: string): void => void (isTty ? out.write(`\r\x1b[2K${line}\n`) : say(line));
@@ -98,9 +109,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await writeFile(topologyFile, JSON.stringify(DEMO_TOPOLOGY, null, 2));
     // Two schedulers: the first takes the leader Lease, the second stands by to take over.
     const startScheduler = (name: string, seed: number): Promise<FleetProcess> =>
-      startSchedulerProcess(options.cliEntry, natsUrl, options.logDir, TIMINGS, seed, name, undefined, topologyFile, [
-        ...kube!.schedulerArgs(),
-      ]);
+      startSchedulerProcess(
+        options.cliEntry,
+        url,
+        options.logDir,
+        TIMINGS,
+        seed,
+        name,
+        undefined,
+        topologyFile,
+        kube!.schedulerArgs(),
+        auth?.envOf({ role: 'scheduler', user: name }) ?? {},
+      );
     const leader = await startScheduler('sched-a', options.seed);
     const standby = await startScheduler('sched-b', options.seed + 1);
     started.push(leader, standby);
@@ -123,6 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       TIMINGS,
       options.seed,
       kubernetesNodeOf,
+      (group) => auth?.agentEnv(group) ?? {},
     );
     started.push(...agents);
     for (const agent of agents) {
@@ -132,7 +153,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           `▸ agent pid ${agent.process.pid} on Node ${kubernetesNodeOf(g)}: ${g.nodes} nodes of ${g.chips}× ${g.profile} in ${g.cluster} (${g.models.join(', ')})`,
         );
     }
-    client = await connect({ servers: natsUrl, name: 'demo-client' });
+    const client = await connectClient('operator');
     const totalNodes = fleet.reduce((sum, g) => sum + g.nodes, 0);
     const registerDeadline = Date.now() + 15_000;
     let status = await fetchStatus(client);
@@ -152,7 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const sizes =
       options.tracePath === undefined ? syntheticSizes(Math.random) : await readAzureTrace(options.tracePath);
     const driver = new LoadDriver(
-      client,
+      await connectClient('load'),
       {
         models: Object.entries(DEMO_MIX.models).map(([name, weight]) => ({ name, weight })),
         sizes: sizes.filter((s) => s.outputTokens > 0),
@@ -178,14 +199,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const samples: ClusterSample[] = [];
     const startMs = Date.now();
-    const sessionDriver = new SessionDriver(client, SESSION_MODEL, options.seed + 7);
+    const sessionDriver = new SessionDriver(await connectClient('sessions'), SESSION_MODEL, options.seed + 7);
     await sessionDriver.start(options.sessions ?? 12, 800);
     say(
       `▸ ${sessionDriver.openSessions.length} agent sessions conversing (turns go straight to their owner node, logged in JetStream)`,
     );
     // Real tokens: a client streams short prompts to the CPU node's llama.cpp, if the fleet has one.
     const cpuGroup = fleet.find((g) => g.backend === 'llama-cpp');
-    const cpuDriver = cpuGroup === undefined ? undefined : new CpuStreamDriver(client, cpuGroup.models[0]!);
+    const cpuDriver =
+      cpuGroup === undefined ? undefined : new CpuStreamDriver(await connectClient('cpu'), cpuGroup.models[0]!);
     if (cpuDriver !== undefined && cpuGroup !== undefined) {
       cpuDriver.start();
       say(
@@ -222,7 +244,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           const fromWatts = before?.budgetWatts ?? DEMO_TOPOLOGY.clusters[0].powerBudgetWatts;
           // Below what it draws now, but above what its nodes draw at their lowest power limits.
           const toWatts = Math.round(Math.max(3400, 0.7 * (before?.measuredWatts ?? fromWatts)));
-          const failed = await cutBudget(client!, cluster, toWatts);
+          const failed = await cutBudget(client, cluster, toWatts);
           const atMs = Date.now() - startMs;
           const line =
             failed === undefined
@@ -245,7 +267,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const cordonAt = options.cordonAt ?? 0.2;
     if (cordonAt > 0 && fleet.length > 0) {
       cordon = new Promise((wake) => setTimeout(wake, options.durationMs * cordonAt)).then(() =>
-        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.2, () => fetchStatus(client!), announce, startMs),
+        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.2, () => fetchStatus(client), announce, startMs),
       );
     }
     let killedAtMs: number | undefined;
@@ -253,7 +275,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     let lastPrintMs = 0;
     const monitor = setInterval(() => {
       void (async () => {
-        const now = await fetchStatus(client!);
+        const now = await fetchStatus(client);
         const elapsed = Date.now() - startMs;
         if (now !== undefined) {
           samples.push({ atMs: elapsed, clusters: now.clusters });
@@ -312,7 +334,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (isTty) out.write('\n');
     const cordoned = await cordon;
     const finalStatus = await fetchStatus(client);
-    const audit = await sessionDriver.audit((sessionId) => readLogOf(client!, sessionId));
+    const audit = await sessionDriver.audit((sessionId) => readLogOf(client, sessionId));
     const summary: DemoSummary = {
       durationMs: Date.now() - startMs,
       outcomes: driver.outcomes,
@@ -385,7 +407,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(plan.text);
     return summary;
   } finally {
-    await client?.close().catch(() => undefined);
+    await Promise.all(clients.map((nc) => nc.close().catch(() => undefined)));
     await Promise.all(started.reverse().map((p) => p.process.stop(8000)));
     await nats?.stop();
     await kube?.close();

@@ -34,6 +34,8 @@ describe('switchyard demo (the main job)', () => {
         { timeout: 110_000, env: { ...process.env, SWITCHYARD_NATS_URL: '' } },
       );
       expect(stdout).toMatch(/19\/19 nodes registered/);
+      // Every process and client has its own nkey; the server holds each to its subjects.
+      expect(stdout).toMatch(/authentication on: an nkey per process and client, least privilege by subject/);
       expect(stdout).toMatch(/✖ SIGKILL agent pid \d+/);
       expect(stdout).toMatch(/Requests: \d+ sent, \d+ ok, \d+ errors, 0 unanswered/);
       expect(stdout).toMatch(/edge-fra-1 .*\nedge-iad-1 .*\nedge-sin-1 /);

@@ -12,6 +12,7 @@ import {
   type NatsIdentity,
   natsServerConfig,
   SessionClient,
+  streamInfer,
   subjects,
 } from '@switchyard/protocol';
 import { DEFAULT_TENANT_LIMITS, type SchedulerHandle } from '@switchyard/scheduler';
@@ -120,6 +121,27 @@ describe('nats-server authorization generated from the permission model', () => 
     ).toMatchObject({
       turn: 1,
     });
+    // Streaming: chunks come to the client's own inbox (under its prefix), not to _INBOX.<anything>.
+    const result = await streamInfer(
+      nc,
+      { model: 'llama-3.1-8b', inputTokens: 20, maxOutputTokens: 8, prompt: 'hello' },
+      { tenant: 'tenant-a', onText: () => undefined },
+    );
+    expect(result).toMatchObject({ ok: true });
+    // Assignments are acknowledged: the scheduler's ack inbox lies under its own prefix (a long request,
+    // so that it is still running when its node's ack comes back).
+    const long = infer(
+      nc,
+      { maxOutputTokens: 1_000, idempotencyKey: 'ack-probe' },
+      { tenant: 'tenant-a', timeoutMs: 30_000 },
+    );
+    await waitFor(
+      () => scheduler.fleet.reservation('tenant-a:ack-probe')?.confirmedAtMs !== undefined,
+      'the assignment acknowledged',
+      1_500,
+    );
+    expect(await long).toMatchObject({ ok: true });
+    expect(scheduler.counters.get('assignments.refused')).toBe(0);
   });
 
   it("refuses an agent publishing another node's heartbeat, or reading its work or all inboxes", async () => {

@@ -1,3 +1,4 @@
+import { guardedHandler } from '../guarded-handler.js';
 import { createHash } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
@@ -111,9 +112,11 @@ export class SessionHost {
         subscription: this.options.nc.subscribe(
           subjects.sessionTurn(adopt.tenant, adopt.sessionId, this.options.nodeId),
           {
-            callback: (err, turnMsg) => {
-              if (err === null) this.turn(adopt.sessionId, turnMsg);
-            },
+            callback: guardedHandler(
+              'session turn',
+              (turnMsg) => this.turn(adopt.sessionId, turnMsg),
+              this.options.logger,
+            ),
           },
         ),
         turns,

@@ -1,4 +1,5 @@
-import { createInbox, type NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connectionInbox } from '../nats-credentials.js';
 import { decode, encode } from '../codec.js';
 import { RemoteError } from '../errors.js';
 import { InferChunk, type InferRequestInput, type InferResult } from '../messages/inference.js';
@@ -43,7 +44,7 @@ export function streamInfer(
   if (options.signal?.aborted === true) {
     return Promise.reject(new RemoteError('CANCELLED', 'cancelled before it was sent'));
   }
-  const inbox = createInbox();
+  const inbox = connectionInbox(nc);
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   return new Promise<InferResult>((resolve, reject) => {
     let attempt = 0;

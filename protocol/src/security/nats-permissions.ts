@@ -112,7 +112,16 @@ export function permissionsOf(identity: NatsIdentity): NatsPermissions {
     }
     default:
       return {
-        publish: { allow: [`${P}.admin.>`] },
+        // The admin subjects, and reading session logs back (an audit of what every turn did).
+        publish: {
+          allow: [
+            `${P}.admin.>`,
+            `${JS}.INFO`,
+            `${JS}.STREAM.INFO.${SESSION_LOG_STREAM}`,
+            `${JS}.DIRECT.GET.${SESSION_LOG_STREAM}`,
+            `${JS}.DIRECT.GET.${SESSION_LOG_STREAM}.>`,
+          ],
+        },
         subscribe: { allow: [inbox] },
         allowResponses: false,
       };

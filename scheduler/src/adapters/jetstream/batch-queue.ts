@@ -7,8 +7,9 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  connectionInbox,
   BATCH_KV_BUCKET,
   BATCH_RESULTS_STREAM,
   BATCH_WORK_STREAM,
@@ -42,7 +43,7 @@ export interface ItemControl {
  * collects the answers of the placements the scheduler makes for items (one inbox subscription).
  */
 export class BatchQueue {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly waiting = new Map<string, (reply: InferReply) => void>();
   /** The same waiters, resolvable with no answer (on close). */
   private readonly waitingUndefined = new Map<string, (reply: undefined) => void>();
@@ -63,6 +64,7 @@ export class BatchQueue {
     private readonly kv: KV,
     private readonly log: Logger,
   ) {
+    this.inbox = connectionInbox(nc);
     this.subscription = nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => {
         if (err !== null) return;

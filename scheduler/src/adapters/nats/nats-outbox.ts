@@ -1,14 +1,8 @@
-import {
-  createInbox,
-  type Msg,
-  type NatsConnection,
-  RequestError,
-  type Subscription,
-  TimeoutError,
-} from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, RequestError, type Subscription, TimeoutError } from '@nats-io/transport-node';
 import {
   type Assignment,
   AssignmentReply,
+  connectionInbox,
   decode,
   encode,
   ErrorReply,
@@ -39,7 +33,7 @@ const ACK_SWEEP_MS = 25;
  * first), and nats-server's 503 status tells us at once that no agent listens. Never throws.
  */
 export class NatsOutbox implements SchedulerOutbox {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly pending = new Map<string, PendingAck>();
   private readonly subscription: Subscription;
   private readonly sweeper: NodeJS.Timeout;
@@ -51,6 +45,7 @@ export class NatsOutbox implements SchedulerOutbox {
     private readonly nc: NatsConnection,
     private readonly log: Logger,
   ) {
+    this.inbox = connectionInbox(nc);
     this.subscription = nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => {
         if (err === null) this.onAck(msg);
