@@ -18,6 +18,8 @@ if [ "${1:-}" = "--for-tests" ]; then
   # in Debian's chromium (playwright-core never downloads a browser).
   command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
   command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+  # The TLS tests make their own CA and certificates with openssl.
+  command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
