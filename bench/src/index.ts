@@ -31,3 +31,4 @@ export * from './e2e/load/rate-search.js';
 export * from './e2e/load/power-sampler.js';
 export { LoadRunAbortedError, type ScenarioOptions } from './e2e/load/scenario-runner.js';
 export * from './plan/live-calibration.js';
+export { httpPortOf } from './demo/demo-metrics.js';

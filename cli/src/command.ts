@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsAuthOptions, type NatsCredentials } from '@switchyard/protocol';
+import { natsAuthOptions, type NatsCredentials, redactedUrl } from '@switchyard/protocol';
 
 /** One option of a command: a flag, its environment variable, default and help text. */
 export interface OptionSpec {
@@ -223,5 +223,19 @@ export function natsCredentialsOf(values: OptionValues): NatsCredentials {
 
 /** Connects a short-lived client command to NATS with the global URL and credentials. */
 export function connectNats(values: OptionValues): Promise<NatsConnection> {
-  return connect({ servers: stringOption(values, 'nats-url'), ...natsAuthOptions(natsCredentialsOf(values)) });
+  return connect({ servers: natsUrlOf(values), ...natsAuthOptions(natsCredentialsOf(values)) });
+}
+
+/**
+ * The NATS server URL(s). Credentials written into a URL would show in process listings and logs,
+ * and the client does not use them: they are refused, without repeating them.
+ */
+export function natsUrlOf(values: OptionValues): string {
+  const urls = stringOption(values, 'nats-url');
+  if (redactedUrl(urls) !== urls) {
+    throw new UsageError(
+      `--nats-url ${redactedUrl(urls)} carries credentials: give them with --nats-user/--nats-password(-file), --nats-token, --nats-nkey or --nats-creds instead`,
+    );
+  }
+  return urls;
 }

@@ -15,6 +15,7 @@ import {
   type Command,
   intOption,
   natsCredentialsOf,
+  natsUrlOf,
   type OptionValues,
   stringOption,
   untilSignal,
@@ -219,7 +220,7 @@ export const agentCommand: Command = {
     const host = await startAgentHost({
       backend: backend as BackendKind,
       ...(httpListen === undefined ? {} : { httpListen }),
-      natsUrl: stringOption(values, 'nats-url'),
+      natsUrl: natsUrlOf(values),
       natsCredentials: natsCredentialsOf(values),
       ...(typeof values['kubernetes-node'] === 'string' ? { kubernetesNode: values['kubernetes-node'] } : {}),
       logLevel: stringOption(values, 'log-level'),

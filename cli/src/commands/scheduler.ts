@@ -14,6 +14,7 @@ import {
   type Command,
   intOption,
   natsCredentialsOf,
+  natsUrlOf,
   type OptionValues,
   stringOption,
   untilSignal,
@@ -159,7 +160,7 @@ export const schedulerCommand: Command = {
       ...(httpListen === undefined ? {} : { httpListen }),
       ...(topology === undefined ? {} : { topology }),
       powerIntervalMs: intOption(values, 'power-interval-ms', 50, 600_000),
-      natsUrl: stringOption(values, 'nats-url'),
+      natsUrl: natsUrlOf(values),
       logLevel: stringOption(values, 'log-level'),
       failureDetector: { suspectAfterMs, deadAfterMs, forgetAfterMs: Math.max(deadAfterMs, 10 * 60_000) },
       inference: {
