@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type AgentHostHandle, startAgentHost } from '@switchyard/node-agent';
 import {
+  BatchClient,
   createNkeyUser,
   encode,
   inboxPrefixOf,
@@ -222,5 +223,20 @@ describe('nats-server authorization generated from the permission model', () => 
     expect(limited.error.retryAfterMs).toBeLessThanOrEqual(1_000);
     // Other tenants are untouched.
     expect(await infer((await connectAs('alice')).nc, {}, { tenant: 'tenant-a' })).toMatchObject({ ok: true });
+  });
+
+  it("runs a tenant's batch: items placed by the scheduler, results sent by the agents to the scheduler's inbox", async () => {
+    const batches = new BatchClient((await connectAs('alice')).nc, 'tenant-a');
+    const accepted = await batches.submit({
+      model: 'llama-3.1-8b',
+      items: Array.from({ length: 4 }, () => ({ inputTokens: 20, maxOutputTokens: 3 })),
+      deadlineAfterMs: 60_000,
+    });
+    let status = await batches.status(accepted.batchId);
+    for (let i = 0; i < 100 && status.state !== 'done'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await batches.status(accepted.batchId);
+    }
+    expect(status).toMatchObject({ state: 'done', items: 4, done: 4, failed: 0 });
   });
 });

@@ -78,8 +78,10 @@ export function permissionsOf(identity: NatsIdentity): NatsPermissions {
         publish: {
           allow: [
             ...nodes.map((id) => `${P}.agent.${id}.*`),
-            // Answers go straight to clients' inboxes (the scheduler forwards their reply subject).
+            // Answers go straight to clients' inboxes (the scheduler forwards their reply subject),
+            // and to the scheduler's for the work it places itself (batch items).
             '_INBOX.tenant.>',
+            '_INBOX.sched.>',
             // The durable turn log of the sessions it hosts, and reading it back to restore one.
             `${P}.log.session.*`,
             `${JS}.INFO`,
