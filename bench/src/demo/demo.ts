@@ -48,7 +48,7 @@ export interface DemoOptions {
   readonly out?: NodeJS.WriteStream;
   /** Fraction of the run at which edge-fra-1's power budget is cut (0: never; default 0.3). */
   readonly budgetCutAt?: number;
-  /** Fraction of the run at which edge-sin-1's trn2 Node is cordoned, for a fifth of the run (0: never; default 0.2). */
+  /** Fraction of the run at which the Node whose agent owns the most sessions is cordoned, for a tenth of the run (0: never; default 0.2). */
   readonly cordonAt?: number;
 }
 
@@ -267,7 +267,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const cordonAt = options.cordonAt ?? 0.2;
     if (cordonAt > 0 && fleet.length > 0) {
       cordon = new Promise((wake) => setTimeout(wake, options.durationMs * cordonAt)).then(() =>
-        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.2, () => fetchStatus(client), announce, startMs),
+        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.1, () => fetchStatus(client), announce, startMs),
       );
     }
     let killedAtMs: number | undefined;
