@@ -2,7 +2,7 @@ import { StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decode, encode, LEADER_KV_BUCKET, LEADER_KV_KEY, LeaderLease } from '@switchyard/protocol';
-import type { LeaderElection, LeadershipListener } from '../../core/leadership/leadership.js';
+import { type LeaderElection, type LeadershipListener, LeadershipTerms } from '../../core/leadership/leadership.js';
 import { LeaseClock } from '../../core/leadership/lease-clock.js';
 import type { Logger } from '../../service/ports.js';
 
@@ -16,20 +16,20 @@ export class KvLeaderLease implements LeaderElection {
   private readonly clock: LeaseClock;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
-  private leading = false;
   private revision = 0;
   private lastRenewAttemptMs = Number.NEGATIVE_INFINITY;
-  private term = 0;
+  private readonly terms: LeadershipTerms;
 
   private constructor(
     private readonly kv: KV,
     private readonly schedulerId: string,
     private readonly leaseMs: number,
-    private readonly listener: LeadershipListener,
+    listener: LeadershipListener,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {
     this.clock = new LeaseClock(leaseMs);
+    this.terms = new LeadershipTerms(listener, log);
   }
 
   static async start(
@@ -49,11 +49,11 @@ export class KvLeaderLease implements LeaderElection {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.terms.isLeader;
   }
 
   get currentTerm(): number {
-    return this.term;
+    return this.terms.currentTerm;
   }
 
   /** Stops renewing; a leader steps down (its lease then lapses for a standby to claim). */
@@ -61,14 +61,14 @@ export class KvLeaderLease implements LeaderElection {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     while (this.busy) await new Promise((resolve) => setTimeout(resolve, 10));
-    if (this.leading) await this.stepDown('stopping');
+    if (this.terms.isLeader) await this.stepDown('stopping');
   }
 
   private async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      if (this.leading) {
+      if (this.terms.isLeader) {
         if (this.now() - this.lastRenewAttemptMs >= this.clock.renewIntervalMs) await this.renew();
         else if (this.clock.expiredForLeader(this.now())) await this.stepDown('lease not renewed in time');
       } else {
@@ -76,7 +76,8 @@ export class KvLeaderLease implements LeaderElection {
       }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader lease: KV unavailable');
-      if (this.leading && this.clock.expiredForLeader(this.now())) await this.stepDown('lease not renewed in time');
+      if (this.terms.isLeader && this.clock.expiredForLeader(this.now()))
+        await this.stepDown('lease not renewed in time');
     } finally {
       this.busy = false;
     }
@@ -94,7 +95,7 @@ export class KvLeaderLease implements LeaderElection {
     const sentAtMs = this.now();
     this.lastRenewAttemptMs = sentAtMs;
     try {
-      this.revision = await this.kv.update(LEADER_KV_KEY, this.value(this.term), this.revision);
+      this.revision = await this.kv.update(LEADER_KV_KEY, this.value(this.terms.currentTerm), this.revision);
       // Stamped when sent: the write may have landed any time after, so count from the earliest.
       this.clock.renewed(sentAtMs, this.revision);
     } catch (err) {
@@ -122,28 +123,13 @@ export class KvLeaderLease implements LeaderElection {
     } catch {
       return; // another standby won this round
     }
-    this.term = term;
-    this.leading = true;
     this.clock.renewed(this.now(), this.revision);
-    this.log.info({ term }, 'elected leader');
-    try {
-      await this.listener.elected(term);
-    } catch (err) {
-      await this.stepDown(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
+    if (!(await this.terms.begin(term))) return;
     // Starting to serve took time during which nothing renewed: if the lease ran out, let go now.
     if (this.clock.expiredForLeader(this.now())) await this.stepDown('lease expired while starting to serve');
   }
 
-  private async stepDown(reason: string): Promise<void> {
-    if (!this.leading) return;
-    this.leading = false;
-    this.log.warn({ term: this.term, reason }, 'no longer leader');
-    try {
-      await this.listener.deposed(reason);
-    } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'stopping the term failed');
-    }
+  private stepDown(reason: string): Promise<void> {
+    return this.terms.end(reason);
   }
 }

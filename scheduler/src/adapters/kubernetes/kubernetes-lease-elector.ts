@@ -1,5 +1,5 @@
 import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import type { LeaderElection, LeadershipListener } from '../../core/leadership/leadership.js';
+import { type LeaderElection, type LeadershipListener, LeadershipTerms } from '../../core/leadership/leadership.js';
 import {
   CLIENT_GO_LEASE_TIMINGS,
   LEASE_RETRY_JITTER,
@@ -41,20 +41,20 @@ export class KubernetesLeaseElector implements LeaderElection {
   private timer: NodeJS.Timeout | undefined;
   private running = true;
   private busy: Promise<void> | undefined;
-  private leading = false;
   private lastRenewMs = Number.NEGATIVE_INFINITY;
-  private term = 0;
+  private readonly terms: LeadershipTerms;
 
   private constructor(
     private readonly api: CoordinationV1Api,
     private readonly config: KubernetesLeaseConfig,
-    private readonly listener: LeadershipListener,
+    listener: LeadershipListener,
     private readonly log: Logger,
     private readonly now: () => number,
     private readonly random: () => number,
   ) {
     this.timings = validateLeaseTimings(config.timings ?? CLIENT_GO_LEASE_TIMINGS);
     this.observer = new LeaseObserver(config.identity, this.timings.leaseDurationMs);
+    this.terms = new LeadershipTerms(listener, log);
   }
 
   /** Starts campaigning; resolves after the first attempt (elected or not). */
@@ -72,11 +72,11 @@ export class KubernetesLeaseElector implements LeaderElection {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.terms.isLeader;
   }
 
   get currentTerm(): number {
-    return this.term;
+    return this.terms.currentTerm;
   }
 
   async stop(): Promise<void> {
@@ -84,7 +84,7 @@ export class KubernetesLeaseElector implements LeaderElection {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.busy;
-    if (!this.leading) return;
+    if (!this.terms.isLeader) return;
     await this.stepDown('stopping');
     await this.release();
   }
@@ -93,7 +93,9 @@ export class KubernetesLeaseElector implements LeaderElection {
     if (!this.running) return;
     const { retryPeriodMs } = this.timings;
     // Candidates spread their polls as client-go does; the leader renews on the period itself.
-    const delayMs = this.leading ? retryPeriodMs : retryPeriodMs * (1 + (LEASE_RETRY_JITTER - 1) * this.random());
+    const delayMs = this.terms.isLeader
+      ? retryPeriodMs
+      : retryPeriodMs * (1 + (LEASE_RETRY_JITTER - 1) * this.random());
     this.timer = setTimeout(() => void this.tick(), delayMs);
   }
 
@@ -112,12 +114,12 @@ export class KubernetesLeaseElector implements LeaderElection {
     if (!this.running) return;
     if (attempt.ok) {
       this.lastRenewMs = startedMs;
-      if (!this.leading) await this.becomeLeader(attempt.record);
+      if (!this.terms.isLeader) await this.becomeLeader(attempt.record);
       return;
     }
-    if (this.leading && attempt.heldBy !== undefined) {
+    if (this.terms.isLeader && attempt.heldBy !== undefined) {
       await this.stepDown(`the lease was taken over by ${attempt.heldBy}`);
-    } else if (this.leading) {
+    } else if (this.terms.isLeader) {
       const silentMs = this.now() - this.lastRenewMs;
       if (silentMs >= this.timings.renewDeadlineMs) {
         await this.stepDown(`could not renew the lease for ${silentMs} ms: ${attempt.why}`);
@@ -131,7 +133,7 @@ export class KubernetesLeaseElector implements LeaderElection {
 
   /** A leader waits at most until its renew deadline; a candidate at most a retry period. */
   private callTimeoutMs(nowMs: number): number {
-    if (!this.leading) return this.timings.retryPeriodMs;
+    if (!this.terms.isLeader) return this.timings.retryPeriodMs;
     return Math.max(1, this.lastRenewMs + this.timings.renewDeadlineMs - nowMs);
   }
 
@@ -169,30 +171,16 @@ export class KubernetesLeaseElector implements LeaderElection {
   }
 
   private async becomeLeader(record: LeaseRecord): Promise<void> {
-    this.leading = true;
-    this.term = record.transitions + 1;
-    this.log.info({ term: this.term, lease: `${this.config.namespace}/${this.config.name}` }, 'elected leader');
-    try {
-      await this.listener.elected(this.term);
-    } catch (err) {
-      await this.stepDown(`could not start serving: ${describe(err)}`);
-      return;
-    }
+    const lease = `${this.config.namespace}/${this.config.name}`;
+    if (!(await this.terms.begin(record.transitions + 1, { lease }))) return;
     // Starting to serve took time during which nothing renewed.
     if (this.now() - this.lastRenewMs >= this.timings.renewDeadlineMs) {
       await this.stepDown('renew deadline passed while starting to serve');
     }
   }
 
-  private async stepDown(reason: string): Promise<void> {
-    if (!this.leading) return;
-    this.leading = false;
-    this.log.warn({ term: this.term, reason }, 'no longer leader');
-    try {
-      await this.listener.deposed(reason);
-    } catch (err) {
-      this.log.error({ err: describe(err) }, 'stopping the term failed');
-    }
+  private stepDown(reason: string): Promise<void> {
+    return this.terms.end(reason);
   }
 
   /** Hands the Lease back (empty holder) if it is still ours, so a standby need not wait it out. */
