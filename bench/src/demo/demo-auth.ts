@@ -7,6 +7,7 @@ import {
   type NatsIdentity,
   writeNatsAuthFiles,
 } from '@switchyard/protocol';
+import { NatsServerProcess } from '@switchyard/test-kit';
 import { groupNodeIds, groupPrefix, type NodeGroup } from './demo-fleet.js';
 
 /** The demo's clients: one identity per tenant it acts for, and an operator for status, budgets and the audit. */
@@ -39,6 +40,14 @@ export class DemoAuth {
     return new DemoAuth(writeNatsAuthFiles(identities, join(dir, 'nats-auth')));
   }
 
+  /** Starts the demo's nats-server (JetStream on) with the generated authorization, and says so. */
+  async startServer(say: (line: string) => void): Promise<NatsServerProcess> {
+    const nats = await NatsServerProcess.start({ jetstream: true, args: ['-c', this.configFile] });
+    say(`▸ nats-server ${nats.url} (JetStream store ${nats.storeDir})`);
+    say(`▸ authentication on: an nkey per process and client, least privilege by subject (${this.configFile})`);
+    return nats;
+  }
+
   /** For nats-server: `-c <configFile>`. */
   get configFile(): string {
     return this.files.configFile;
@@ -69,4 +78,17 @@ export class DemoAuth {
       }),
     });
   }
+}
+
+/** Connects a demo client: as its identity when the demo's server runs with authentication, else plainly. */
+export async function connectDemoClient(
+  auth: DemoAuth | undefined,
+  natsUrl: string,
+  who: DemoClient,
+  opened: NatsConnection[],
+): Promise<NatsConnection> {
+  const nc =
+    auth === undefined ? await connect({ servers: natsUrl, name: `demo-${who}` }) : await auth.connect(natsUrl, who);
+  opened.push(nc);
+  return nc;
 }

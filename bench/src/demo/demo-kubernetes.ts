@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildNodeObject, type FakeKubeApi, startFakeKubeApi } from '@switchyard/test-kit';
 import type { StatusReply } from '@switchyard/protocol';
-import { groupPrefix, type NodeGroup } from './demo-fleet.js';
+import { groupNodeIds, groupPrefix, type NodeGroup } from './demo-fleet.js';
 
 /** What cordoning a Node did, for the summary. */
 export interface CordonReport {
@@ -78,8 +78,16 @@ export class DemoKubernetes {
     readonly kubeconfigPath: string,
   ) {}
 
-  static async start(fleet: readonly NodeGroup[], logDir: string): Promise<DemoKubernetes> {
+  /** Starts the API server with the fleet's Nodes and writes the kubeconfig; says where it is. */
+  static async start(
+    fleet: readonly NodeGroup[],
+    logDir: string,
+    say: (line: string) => void,
+  ): Promise<DemoKubernetes> {
     const api = await startFakeKubeApi({ bookmarkIntervalMs: 5_000 });
+    say(
+      `▸ Kubernetes API ${api.url} (test-kit's stand-in: the demo runs no cluster) with ${fleet.length} Nodes, one per agent process`,
+    );
     fleet.forEach((group, i) => api.putNode(nodeObject(group, i)));
     const options = api.kubeConfigOptions();
     const kubeconfigPath = join(logDir, 'kubeconfig.json');
@@ -165,7 +173,33 @@ export class DemoKubernetes {
     return { node, group, atMs, heldMs: holdMs, drainedNodes, sessionsMoved };
   }
 
+  /** cordonFor after `afterMs` (0 or less: never; resolves undefined). */
+  cordonLater(
+    afterMs: number,
+    holdMs: number,
+    pick: () => Promise<NodeGroup>,
+    report: { status: () => Promise<StatusReply | undefined>; announce: (line: string) => void; sinceMs: number },
+  ): Promise<CordonReport | undefined> {
+    if (!(afterMs > 0)) return Promise.resolve(undefined);
+    return new Promise((wake) => setTimeout(wake, afterMs)).then(() =>
+      this.cordonFor(pick, holdMs, report.status, report.announce, report.sinceMs),
+    );
+  }
+
   close(): Promise<void> {
     return this.api.close();
   }
+}
+
+/** The simulated group (not `except`) whose nodes own the most sessions; the first one on a tie. */
+export function groupOwningMostSessions(
+  fleet: readonly NodeGroup[],
+  except: NodeGroup | undefined,
+  owners: ReadonlyMap<string, number>,
+): NodeGroup {
+  const candidates = fleet.filter((g) => g !== except && g.backend === undefined);
+  const owned = (g: NodeGroup): number => groupNodeIds(g).reduce((sum, id) => sum + (owners.get(id) ?? 0), 0);
+  const first = candidates[0] ?? fleet[0];
+  if (first === undefined) throw new RangeError('the demo fleet is empty');
+  return candidates.reduce((best, g) => (owned(g) > owned(best) ? g : best), first);
 }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { NatsServerProcess } from '@switchyard/test-kit';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsServerProcess } from '@switchyard/test-kit';
 import { percentile, sortedCopy } from '../report/percentiles.js';
 import { readAzureTrace } from '../workload/azure-trace.js';
 import {
@@ -24,8 +24,8 @@ import { CpuStreamDriver } from './cpu-stream-driver.js';
 import { cutBudget, defaultTracePath, fetchStatus, syntheticSizes } from './demo-support.js';
 
 export { defaultTracePath };
-import { type CordonReport, DemoKubernetes, kubernetesNodeOf } from './demo-kubernetes.js';
-import { DemoAuth, type DemoClient } from './demo-auth.js';
+import { DemoKubernetes, groupOwningMostSessions, kubernetesNodeOf } from './demo-kubernetes.js';
+import { connectDemoClient, DemoAuth, type DemoClient } from './demo-auth.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -82,29 +82,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const clients: NatsConnection[] = [];
   let kube: DemoKubernetes | undefined;
   try {
-    let natsUrl = options.natsUrl;
     // Our own server runs with authentication on; an external one decides for itself.
-    const auth = natsUrl === undefined ? DemoAuth.create(fleet, ['sched-a', 'sched-b'], options.logDir) : undefined;
-    if (natsUrl === undefined) {
-      nats = await NatsServerProcess.start({ jetstream: true, args: ['-c', auth!.configFile] });
-      natsUrl = nats.url;
-      say(`▸ nats-server ${natsUrl} (JetStream store ${nats.storeDir})`);
-      say(`▸ authentication on: an nkey per process and client, least privilege by subject (${auth!.configFile})`);
-    }
-    const url = natsUrl;
-    const connectClient = async (who: DemoClient): Promise<NatsConnection> => {
-      const nc =
-        auth === undefined ? await connect({ servers: url, name: `demo-${who}` }) : await auth.connect(url, who);
-      clients.push(nc);
-      return nc;
-    };
+    const auth =
+      options.natsUrl === undefined ? DemoAuth.create(fleet, ['sched-a', 'sched-b'], options.logDir) : undefined;
+    nats = auth === undefined ? undefined : await auth.startServer(say);
+    const url = nats?.url ?? options.natsUrl!;
+    const connectClient = (who: DemoClient): Promise<NatsConnection> => connectDemoClient(auth, url, who, clients);
     const isTty: boolean = out.isTTY; // undefined (falsy) when piped
     /** An event line: it clears the live progress line on a terminal. */
     const announce = (line: string): void => void (isTty ? out.write(`\r\x1b[2K${line}\n`) : say(line));
-    kube = await DemoKubernetes.start(fleet, options.logDir);
-    say(
-      `▸ Kubernetes API ${kube.api.url} (test-kit's stand-in: the demo runs no cluster) with ${fleet.length} Nodes, one per agent process`,
-    );
+    kube = await DemoKubernetes.start(fleet, options.logDir, say);
     const topologyFile = join(options.logDir, 'topology.json');
     await writeFile(topologyFile, JSON.stringify(DEMO_TOPOLOGY, null, 2));
     // Two schedulers: the first takes the leader Lease, the second stands by to take over.
@@ -137,7 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     const agents = await startAgentProcesses(
       options.cliEntry,
-      natsUrl,
+      url,
       options.logDir,
       fleet,
       TIMINGS,
@@ -255,21 +242,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         })();
       }, options.durationMs * budgetCutAt);
     }
-    // Kubernetes drains a Node mid-run: its agent's nodes take no new work and their sessions move.
-    // The Node whose agent owns the most sessions (not the one to be killed, not the CPU node).
-    const pickCordonGroup = async (): Promise<NodeGroup> => {
-      const owners = await sessionDriver.ownerCounts();
-      const candidates = fleet.filter((g) => g !== killTarget?.group && g.backend === undefined);
-      const owned = (g: NodeGroup): number => groupNodeIds(g).reduce((sum, id) => sum + (owners.get(id) ?? 0), 0);
-      return candidates.reduce((best, g) => (owned(g) > owned(best) ? g : best), candidates[0] ?? fleet[0]!);
-    };
-    let cordon: Promise<CordonReport | undefined> = Promise.resolve(undefined);
-    const cordonAt = options.cordonAt ?? 0.2;
-    if (cordonAt > 0 && fleet.length > 0) {
-      cordon = new Promise((wake) => setTimeout(wake, options.durationMs * cordonAt)).then(() =>
-        kube!.cordonFor(pickCordonGroup, options.durationMs * 0.1, () => fetchStatus(client), announce, startMs),
-      );
-    }
+    // Kubernetes drains a Node mid-run: the one whose agent owns the most sessions (not the one to be killed).
+    const cordon = kube.cordonLater(
+      options.durationMs * (options.cordonAt ?? 0.2),
+      options.durationMs * 0.1,
+      async () => groupOwningMostSessions(fleet, killTarget?.group, await sessionDriver.ownerCounts()),
+      { status: () => fetchStatus(client), announce, sinceMs: startMs },
+    );
     let killedAtMs: number | undefined;
     let deadDetectedAfterMs: number | undefined;
     let lastPrintMs = 0;
