@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { natsAuthOptions, type NatsCredentials, redactedUrl } from '@switchyard/protocol';
+import { natsAuthOptions, type NatsCredentials, natsServers, redactedUrl } from '@switchyard/protocol';
 
 /** One option of a command: a flag, its environment variable, default and help text. */
 export interface OptionSpec {
@@ -223,7 +223,7 @@ export function natsCredentialsOf(values: OptionValues): NatsCredentials {
 
 /** Connects a short-lived client command to NATS with the global URL and credentials. */
 export function connectNats(values: OptionValues): Promise<NatsConnection> {
-  return connect({ servers: natsUrlOf(values), ...natsAuthOptions(natsCredentialsOf(values)) });
+  return connect({ servers: natsServers(natsUrlOf(values)), ...natsAuthOptions(natsCredentialsOf(values)) });
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   KubernetesName,
   natsAuthOptions,
   type NatsCredentials,
+  natsServers,
   redactedUrl,
   type OpsListen,
   type OpsServer,
@@ -194,7 +195,7 @@ export async function startAgentHost(config: AgentHostConfig): Promise<AgentHost
     config.logDestination ?? process.stdout,
   );
   const nc = await connect({
-    servers: config.natsUrl,
+    servers: natsServers(config.natsUrl),
     ...natsAuthOptions(config.natsCredentials),
     name: `agent-${config.nodes[0]?.nodeId ?? 'empty'}`,
     maxReconnectAttempts: -1,

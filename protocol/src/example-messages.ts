@@ -173,7 +173,7 @@ export const EXAMPLE_MESSAGES: ExampleMessages = {
     priority: 'normal',
     sloClass: 'interactive',
     deadlineAfterMs: 29_996,
-    replyTo: '_INBOX.acme.hGdQ2pV9bWq4Xk1sT0rY3e',
+    replyTo: '_INBOX.tenant.acme.alice.hGdQ2pV9bWq4Xk1sT0rY3e',
     prompt: 'Summarise the attached incident report in three bullet points.',
   },
   AssignmentAck: { v: 1, ok: true, requestId: 'acme-chat-7f3c2a9e', queueDepth: 3 },

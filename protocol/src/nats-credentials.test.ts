@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config.js';
-import { natsAuthOptions, redactedUrl } from './nats-credentials.js';
+import { natsAuthOptions, natsServers, redactedUrl } from './nats-credentials.js';
 import { createNkeyUser } from './security/nats-server-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-creds-'));
@@ -77,5 +77,11 @@ describe('redactedUrl', () => {
       'tls://[redacted]@nats:4222,nats://[redacted]@n2:4222',
     );
     expect(redactedUrl('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
+    // Spaces after commas, and URLs without a scheme, too.
+    expect(redactedUrl('nats://a:4222, alice:s3cret@b:4222')).toBe('nats://a:4222,[redacted]@b:4222');
+  });
+
+  it('splits a server list for the client (nats.js would read a joined one as its last host only)', () => {
+    expect(natsServers('nats://a:4222, nats://b:4222,')).toEqual(['nats://a:4222', 'nats://b:4222']);
   });
 });

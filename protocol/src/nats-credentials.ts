@@ -143,10 +143,17 @@ function readCredsFile(path: string): Uint8Array {
  * the user part) are replaced, whatever the scheme; several comma-separated URLs each.
  */
 export function redactedUrl(urls: string): string {
+  return natsServers(urls)
+    .map((url) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/]*@/i, '$1[redacted]@'))
+    .join(',');
+}
+
+/** The servers of a comma-separated URL list (`nats://a:4222, nats://b:4222`), for nats.js `servers`. */
+export function natsServers(urls: string): string[] {
   return urls
     .split(',')
-    .map((url) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1[redacted]@'))
-    .join(',');
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
 }
 
 /**

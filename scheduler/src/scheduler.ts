@@ -31,6 +31,7 @@ import type { BudgetOverrides } from './service/power-admin.js';
 import {
   json,
   natsAuthOptions,
+  natsServers,
   redactedUrl,
   type NatsCredentials,
   type OpsListen,
@@ -137,7 +138,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const rng = createRng(config.seed ?? randomBytes(4).readUInt32LE(0));
   const graceMs = config.shutdownGraceMs ?? 10_000;
   const nc: NatsConnection = await connect({
-    servers: config.natsUrl,
+    servers: natsServers(config.natsUrl),
     ...natsAuthOptions(config.natsCredentials),
     name: schedulerId,
     maxReconnectAttempts: -1,

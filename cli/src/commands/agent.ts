@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
@@ -23,12 +24,22 @@ import {
 } from '../command.js';
 
 /** Node id from the host name, made into a subject token. */
-function defaultNodeId(): string {
-  return (
-    hostname()
-      .replace(/[^A-Za-z0-9_-]/g, '-')
-      .slice(0, 64) || 'node'
-  );
+/**
+ * A node id (a subject token: [A-Za-z0-9_-], at most 64) from a host or Kubernetes Node name, which
+ * may hold dots and be longer (`ip-10-0-1-5.us-west-2.compute.internal`). A shortened name keeps a
+ * hash of the whole one, so two long names that share a prefix stay apart.
+ */
+export function nodeIdFromName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[-_]+/, '');
+  if (cleaned === '') return 'node';
+  if (cleaned.length <= 64) return cleaned;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${cleaned.slice(0, 55)}-${hash}`;
+}
+
+function defaultNodeId(values: OptionValues): string {
+  const kubernetesNode = values['kubernetes-node'];
+  return nodeIdFromName(typeof kubernetesNode === 'string' && kubernetesNode !== '' ? kubernetesNode : hostname());
 }
 
 export const agentCommand: Command = {
@@ -163,7 +174,7 @@ export const agentCommand: Command = {
   },
   async run(values) {
     const count = intOption(values, 'nodes', 1, 10_000);
-    const prefix = typeof values['node-id'] === 'string' ? values['node-id'] : defaultNodeId();
+    const prefix = typeof values['node-id'] === 'string' ? values['node-id'] : defaultNodeId(values);
     const seed = intOption(values, 'seed', 0, 2 ** 31);
     const models = stringOption(values, 'models')
       .split(',')

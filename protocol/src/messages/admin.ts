@@ -7,14 +7,14 @@ import { ClusterPower } from './power.js';
 export const NODE_VIEW_STATES = ['ready', 'suspect', 'dead', 'cordoned', 'draining'] as const;
 
 /** What the Kubernetes API says about the Node an agent runs on. */
-export const HOST_CONDITIONS = ['ready', 'cordoned', 'not-ready', 'unknown'] as const;
+export const HOST_CONDITIONS = ['ready', 'cordoned', 'not-ready', 'deleted', 'unknown'] as const;
 
 export const HostView = z.strictObject({
   kubernetesNode: KubernetesName,
   condition: z
     .enum(HOST_CONDITIONS)
     .describe(
-      '`cordoned`: `spec.unschedulable`; `not-ready`: its Ready condition is not True; `unknown`: the scheduler has not seen this Node (yet). A cordoned or not-ready Node drains its agent nodes.',
+      '`cordoned`: `spec.unschedulable`; `not-ready`: its Ready condition is not True; `deleted`: the Node was removed (its machine is going away); `unknown`: the scheduler has not seen this Node (yet). A cordoned, not-ready or deleted Node drains its agent nodes.',
     ),
   instanceType: z.string().max(128).optional().describe('Label `node.kubernetes.io/instance-type`.'),
   region: z.string().max(128).optional().describe('Label `topology.kubernetes.io/region`.'),

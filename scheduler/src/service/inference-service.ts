@@ -166,7 +166,15 @@ export class InferenceService {
       request.inputTokens + request.maxOutputTokens,
     );
     if (!quota.ok) {
-      this.refuse([replyTo], requestId, quota.code, quota.message, quota.retryAfterMs, request.sloClass);
+      this.refuse(
+        [replyTo],
+        requestId,
+        quota.code,
+        quota.message,
+        quota.retryAfterMs,
+        request.sloClass,
+        quota.retryable,
+      );
       return;
     }
     const nowMs = this.clock();
@@ -455,11 +463,13 @@ export class InferenceService {
     message: string,
     retryAfterMs?: number,
     sloClass: SloClass | 'unknown' = 'unknown',
+    /** Overrides the code's usual retryability (a quota that frees up as requests finish). */
+    retryable?: boolean,
   ): void {
     this.counters.increment(`admission.rejected.${code}`);
     this.counters.increment(`requests.rejected.${sloClass}.${code}`);
     this.counters.increment(Counters.rejected(code));
-    this.answerError(replyTos, requestId, code, message, retryAfterMs);
+    this.answerError(replyTos, requestId, code, message, retryAfterMs, retryable);
   }
 
   private answerError(
@@ -468,10 +478,12 @@ export class InferenceService {
     code: ErrorCode,
     message: string,
     retryAfterMs?: number,
+    retryable?: boolean,
   ): void {
-    const extra: { requestId?: string; retryAfterMs?: number } = {};
+    const extra: { requestId?: string; retryAfterMs?: number; retryable?: boolean } = {};
     if (requestId !== undefined) extra.requestId = requestId;
     if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
+    if (retryable !== undefined) extra.retryable = retryable;
     const body = errorReply(code, message, extra);
     for (const replyTo of replyTos) this.outbox.publish(replyTo, body);
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -172,7 +173,8 @@ export class BatchQueue {
 
   /** A reply subject for a placement's answer, and the promise of that answer (undefined on timeout). */
   expectAnswer(timeoutMs: number): { replyTo: string; answer: Promise<InferReply | undefined> } {
-    const replyTo = `${this.inbox}.${(++this.seq).toString(36)}`;
+    // Unguessable: an agent sees this inbox in the items it runs, and must not answer for another's.
+    const replyTo = `${this.inbox}.${(++this.seq).toString(36)}${randomBytes(6).toString('hex')}`;
     // Closed (the term ended): no answer can arrive here, so the item goes back to the queue at once.
     if (this.closed) return { replyTo, answer: Promise.resolve(undefined) };
     const answer = new Promise<InferReply | undefined>((resolve) => {

@@ -68,7 +68,7 @@ describe('KubernetesNodeWatcher against a Kubernetes API server', () => {
     expect(seen[1]).toMatchObject({ kubernetesNode: 'trn-1', condition: 'not-ready' });
     fake.deleteNode('trn-1');
     await until(() => seen.length === 3);
-    expect(seen[2]).toEqual({ kubernetesNode: 'trn-1', condition: 'unknown' });
+    expect(seen[2]).toEqual({ kubernetesNode: 'trn-1', condition: 'deleted' });
     expect(watcher!.get('trn-1')).toBeUndefined();
     // An update that changes nothing the scheduler reads (a heartbeat timestamp) is not passed on.
     fake.setReady('gpu-1', false);
@@ -96,7 +96,7 @@ describe('KubernetesNodeWatcher against a Kubernetes API server', () => {
     fake.dropWatches();
     fake.deleteNode('gpu-1');
     fake.compactHistory();
-    await until(() => seen.some((h) => h.kubernetesNode === 'gpu-1' && h.condition === 'unknown'));
+    await until(() => seen.some((h) => h.kubernetesNode === 'gpu-1' && h.condition === 'deleted'));
     expect(lists()).toBeGreaterThanOrEqual(2);
     expect(watcher!.get('gpu-1')).toBeUndefined();
     expect(watcher!.get('trn-1')).toBeDefined();

@@ -94,7 +94,7 @@ export class KubernetesNodeWatcher implements HostLookup {
   /** Starts listing and watching; resolves once the first list arrived or `timeoutMs` passed. */
   async start(listener: HostListener, timeoutMs = 5000): Promise<boolean> {
     this.listener = listener;
-    void this.informer.start();
+    this.informer.start().catch((err: unknown) => this.onError(err));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const listed = await Promise.race([this.firstList.then(() => true as const), timedOut]);
@@ -141,14 +141,24 @@ export class KubernetesNodeWatcher implements HostLookup {
         'kubernetes node condition',
       );
     }
-    this.listener(view);
+    this.tell(view);
+  }
+
+  /** Runs inside client-node's async watch handler: a throw there would be an unhandled rejection. */
+  private tell(view: HostView): void {
+    try {
+      this.listener(view);
+    } catch (err) {
+      this.log.error({ kubernetesNode: view.kubernetesNode, err: describeError(err) }, 'applying a node change failed');
+    }
   }
 
   private remove(node: V1Node): void {
     const name = node.metadata?.name;
     if (name === undefined || !this.hosts.delete(name)) return;
     this.log.info({ kubernetesNode: name }, 'kubernetes node deleted');
-    this.listener({ kubernetesNode: name, condition: 'unknown' });
+    // The autoscaler deletes a Node after draining it; its agents may heartbeat until the VM is gone.
+    this.tell({ kubernetesNode: name, condition: 'deleted' });
   }
 
   private onError(err: unknown): void {
@@ -161,7 +171,7 @@ export class KubernetesNodeWatcher implements HostLookup {
       'kubernetes node watch failed; keeping the last known nodes',
     );
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped) void this.informer.start();
+      if (!this.stopped) this.informer.start().catch((restartErr: unknown) => this.onError(restartErr));
     }, delayMs);
   }
 }

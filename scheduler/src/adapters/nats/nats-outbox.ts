@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Msg, type NatsConnection, RequestError, type Subscription, TimeoutError } from '@nats-io/transport-node';
 import {
   type Assignment,
@@ -64,7 +65,8 @@ export class NatsOutbox implements SchedulerOutbox {
   }
 
   assign(nodeId: string, assignment: Assignment, timeoutMs: number): Promise<AssignmentReply | AssignFailure> {
-    const token = (++this.seq).toString(36);
+    // Unguessable: an agent sees this inbox in every assignment, and must not answer for another node's.
+    const token = `${(++this.seq).toString(36)}${randomBytes(6).toString('hex')}`;
     this.firstTimeoutMs ??= timeoutMs;
     if (timeoutMs !== this.firstTimeoutMs) this.mixedTimeouts = true;
     return new Promise((resolve) => {

@@ -16,13 +16,15 @@ function quotas(tenants: Record<string, Partial<TenantLimits>> = {}) {
 }
 
 describe('TenantQuotas', () => {
-  it('refuses a request past the concurrent-request quota with QUOTA_EXCEEDED (not retryable by waiting)', () => {
+  it('refuses a request past the concurrent-request quota with QUOTA_EXCEEDED, retryable once some finish', () => {
     const { q } = quotas();
     expect(q.judgeRequest('acme', 2, 10)).toEqual({ ok: true });
     expect(q.judgeRequest('acme', 3, 10)).toEqual({
       ok: false,
       code: 'QUOTA_EXCEEDED',
       message: 'tenant acme has 3 requests open, its quota of concurrent requests',
+      retryAfterMs: 1000,
+      retryable: true,
     });
   });
 

@@ -6,7 +6,7 @@ export interface TenantLimits {
   readonly maxConcurrentRequests: number;
   /** Input plus maximum output tokens admitted per minute (a token bucket holding a minute's worth). */
   readonly tokensPerMinute: number;
-  /** Sustained request rate (requests, session opens and batch submissions each count one). */
+  /** Sustained request rate (requests, session opens and each durable batch item count one). */
   readonly requestsPerSecond: number;
   /** Requests allowed at once above the sustained rate. */
   readonly burstRequests: number;
@@ -42,6 +42,8 @@ export type QuotaVerdict =
       readonly code: 'QUOTA_EXCEEDED' | 'RATE_LIMITED';
       readonly message: string;
       readonly retryAfterMs?: number;
+      /** Set when waiting helps although the code alone says otherwise (concurrent requests free up). */
+      readonly retryable?: boolean;
     };
 
 interface Buckets {
@@ -80,10 +82,13 @@ export class TenantQuotas {
   judgeRequest(tenant: string, openRequests: number, tokens: number): QuotaVerdict {
     const limits = this.limitsOf(tenant);
     if (openRequests >= limits.maxConcurrentRequests) {
+      // Retryable: requests finish and free the quota (durable batch items are retried, not failed).
       return {
         ok: false,
         code: 'QUOTA_EXCEEDED',
         message: `tenant ${tenant} has ${openRequests} requests open, its quota of concurrent requests`,
+        retryAfterMs: 1000,
+        retryable: true,
       };
     }
     return this.take(tenant, limits, tokens);

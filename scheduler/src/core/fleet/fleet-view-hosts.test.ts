@@ -65,6 +65,8 @@ describe('FleetView and Kubernetes Nodes', () => {
     expect(fleet.nodes.every((n) => n.schedulable)).toBe(true);
     expect(index.size).toBe(4);
     expect(fleet.applyHost(host('no-such-node', 'cordoned'))).toEqual({ drained: [], restored: [] });
+    // The autoscaler deletes a Node after draining it: its agents, still heartbeating, stay drained.
+    expect(fleet.applyHost(host('gpu-2', 'deleted')).drained.map((n) => n.nodeId)).toEqual(['c']);
   });
 
   it('follows an agent that reports another Node, and forgets nodes that leave', () => {

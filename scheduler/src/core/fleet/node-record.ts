@@ -215,7 +215,10 @@ function sameModels(a: readonly LoadedModel[], b: readonly LoadedModel[]): boole
   return true;
 }
 
-/** Whether what Kubernetes says of a Node means its agents must drain: cordoned, or not Ready. */
+/** Whether what Kubernetes says of a Node means its agents must drain: cordoned, not Ready, or deleted. */
 export function hostMeansDrain(host: HostView | undefined): boolean {
-  return host !== undefined && (host.condition === 'cordoned' || host.condition === 'not-ready');
+  return (
+    host !== undefined &&
+    (host.condition === 'cordoned' || host.condition === 'not-ready' || host.condition === 'deleted')
+  );
 }
