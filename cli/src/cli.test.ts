@@ -9,7 +9,6 @@ import { explainCommand, explainRequestFromOptions, formatExplain } from './comm
 import { latencyCommand, latencyReportFromOptions } from './commands/latency.js';
 import { budgetUpdateFromOptions, formatClusterPower, powerCommand } from './commands/power.js';
 import { formatStatus } from './commands/status.js';
-import { nodeIdFromName } from './commands/agent.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -389,18 +388,5 @@ describe('the switchyard binary', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).toContain(`Usage: switchyard ${args[0]}`);
-  });
-});
-
-describe('nodeIdFromName', () => {
-  it('makes a subject token from a host or Kubernetes Node name, keeping long names apart', () => {
-    expect(nodeIdFromName('ip-10-0-1-5.us-west-2.compute.internal')).toBe('ip-10-0-1-5-us-west-2-compute-internal');
-    expect(nodeIdFromName('gpu-1')).toBe('gpu-1');
-    const long = `${'a'.repeat(60)}.one`;
-    const other = `${'a'.repeat(60)}.two`;
-    expect(nodeIdFromName(long)).toHaveLength(64);
-    expect(nodeIdFromName(long)).not.toBe(nodeIdFromName(other));
-    expect(nodeIdFromName('...')).toBe('node');
-    expect(nodeIdFromName(long)).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/);
   });
 });

@@ -90,15 +90,7 @@ export type FleetSpecConfig = z.infer<typeof FleetSpecConfig>;
 
 /** Parses and validates a fleet spec file's text; throws ConfigError naming the file and every problem. */
 export function parseFleetSpec(text: string, source = 'fleet'): FleetSpecConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  const parsed = FleetSpecConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseJsonConfig(FleetSpecConfig, text, source);
 }
 
 /** A configuration file that cannot be used; the message says what and where. */
@@ -106,17 +98,22 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Parses and validates a topology file's text; throws ConfigError naming the file and every problem. */
-export function parseTopologyConfig(text: string, source = 'topology'): TopologyConfig {
+/** Parses a JSON configuration text against its schema; throws ConfigError naming `source` and every problem. */
+export function parseJsonConfig<T>(schema: z.ZodType<T>, text: string, source: string): T {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
-  const parsed = TopologyConfig.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/** Parses and validates a topology file's text; throws ConfigError naming the file and every problem. */
+export function parseTopologyConfig(text: string, source = 'topology'): TopologyConfig {
+  return parseJsonConfig(TopologyConfig, text, source);
 }
 
 const TenantLimitsFields = {
@@ -139,13 +136,5 @@ export type TenantQuotasConfig = z.infer<typeof TenantQuotasConfig>;
 
 /** Parses and validates a tenant quota file; throws ConfigError naming the file and every problem. */
 export function parseTenantQuotasConfig(text: string, source = 'tenant quotas'): TenantQuotasConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  const parsed = TenantQuotasConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseJsonConfig(TenantQuotasConfig, text, source);
 }

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { parseJsonConfig } from '../config.js';
 import { SUBJECT_TOKEN_PATTERN } from '../subjects.js';
 import { inboxPrefixOf, type NatsIdentity } from './nats-permissions.js';
 import { createNkeyUser, natsServerConfig, type NatsServerTls } from './nats-server-config.js';
@@ -25,15 +25,7 @@ export type NatsIdentitiesFile = z.infer<typeof NatsIdentitiesFile>;
 
 /** Parses an identities file; throws ConfigError naming the file and every problem. */
 export function parseNatsIdentities(text: string, source = 'identities'): NatsIdentity[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  const parsed = NatsIdentitiesFile.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${source}: ${z.prettifyError(parsed.error)}`);
-  const { schedulers, agents, clients, operators } = parsed.data;
+  const { schedulers, agents, clients, operators } = parseJsonConfig(NatsIdentitiesFile, text, source);
   return [
     ...schedulers.map((user): NatsIdentity => ({ role: 'scheduler', user })),
     ...agents.map(({ user, nodeIds }): NatsIdentity => ({ role: 'agent', user, nodeIds })),
