@@ -129,6 +129,7 @@ export async function startServingTerm(inputs: TermInputs): Promise<ServingTerm>
       counters,
       log,
       clock,
+      quotas,
     );
   } catch (err) {
     log.warn({ err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: sessions are disabled');

@@ -1,6 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { NatsServerProcess } from './nats-server.js';
+
+const passwordUsers = (names: readonly string[]): string =>
+  `authorization: { users: [ ${names.map((n) => `{ user: ${n}, password: ${n}-password-long }`).join(', ')} ] }\n`;
 
 describe('NatsServerProcess', () => {
   it('starts a real server on a free port, survives a restart on the same port, and stops', async () => {
@@ -27,5 +34,27 @@ describe('NatsServerProcess', () => {
       await server.stop();
     }
     expect(server.running).toBe(false);
+  });
+
+  it('reloads its configuration on request: a user added to the file can connect once reload() resolves', async () => {
+    const configFile = join(mkdtempSync(join(tmpdir(), 'sy-reload-')), 'auth.conf');
+    writeFileSync(configFile, passwordUsers(['first']));
+    const server = await NatsServerProcess.start({ include: configFile });
+    try {
+      const asSecond = (): ReturnType<typeof connect> =>
+        connect({ servers: server.url, user: 'second', pass: 'second-password-long', reconnect: false });
+      await expect(asSecond()).rejects.toThrow(/authorization/i);
+      writeFileSync(configFile, passwordUsers(['first', 'second']));
+      await server.reload();
+      const nc = await asSecond();
+      // JetStream survived the reload (it would not if -js were a flag the file does not repeat).
+      await expect((await jetstreamManager(nc)).getAccountInfo()).resolves.toBeDefined();
+      await nc.close();
+      writeFileSync(configFile, 'authorization: { users: [ broken');
+      await expect(server.reload()).rejects.toThrow(/Failed to reload/);
+    } finally {
+      await server.stop();
+    }
+    await expect(server.reload()).rejects.toThrow(/not running/);
   });
 });

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 
 /** Thrown when no nats-server binary can be found or it fails to start. */
@@ -41,6 +41,13 @@ export interface NatsServerOptions {
   binary?: string;
   /** Extra command-line arguments (e.g. `-c config`). */
   args?: readonly string[];
+  /**
+   * A configuration file to include (e.g. a generated authorization). The server then runs from a
+   * `switchyard-server.conf` written beside it that also names the server and JetStream's store,
+   * because a reload re-reads only the file: settings given as flags would be lost (nats-server
+   * 2.9 refuses a reload that drops the name, and shuts JetStream down when `-js` is not in it).
+   */
+  include?: string;
   /** Store directory to reuse (e.g. across a restart); default: a new temp dir removed on stop. */
   storeDir?: string;
   startTimeoutMs?: number;
@@ -51,6 +58,13 @@ export class NatsServerProcess implements AsyncDisposable {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private logTail = '';
+  /** Configuration reloads the server has confirmed since it started (or restarted). */
+  private reloads = 0;
+  private readonly reloadWaiters = new Set<{
+    after: number;
+    resolve: () => void;
+    reject: (err: Error) => void;
+  }>();
 
   private constructor(
     private readonly binary: string,
@@ -84,8 +98,25 @@ export class NatsServerProcess implements AsyncDisposable {
   }
 
   private async launch(): Promise<void> {
-    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-n', `switchyard-test-${process.pid}`];
-    if (this.options.jetstream ?? true) args.push('-js', '-sd', this.storeDir);
+    const name = `switchyard-test-${process.pid}`;
+    const jetstream = this.options.jetstream ?? true;
+    const args = ['-a', '127.0.0.1', '-p', String(this.port)];
+    if (this.options.include === undefined) {
+      args.push('-n', name);
+      if (jetstream) args.push('-js', '-sd', this.storeDir);
+    } else {
+      const serverConfig = join(dirname(this.options.include), 'switchyard-server.conf');
+      writeFileSync(
+        serverConfig,
+        [
+          `server_name: ${JSON.stringify(name)}`,
+          ...(jetstream ? [`jetstream: { store_dir: ${JSON.stringify(this.storeDir)} }`] : []),
+          `include ${JSON.stringify(basename(this.options.include))}`,
+          '',
+        ].join('\n'),
+      );
+      args.push('-c', serverConfig);
+    }
     args.push(...(this.options.args ?? []));
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -97,6 +128,7 @@ export class NatsServerProcess implements AsyncDisposable {
         timeoutMs,
       );
       const onData = (chunk: Buffer): void => {
+        this.noteReloads(chunk.toString());
         this.logTail = (this.logTail + chunk.toString()).slice(-4000);
         const match = /Listening for client connections on [^\s]*:(\d+)/.exec(this.logTail);
         if (match?.[1] !== undefined) {
@@ -117,6 +149,51 @@ export class NatsServerProcess implements AsyncDisposable {
     });
     this.port = port;
     await waitForPort(port, timeoutMs);
+  }
+
+  private noteReloads(text: string): void {
+    const failed = /Failed to reload server configuration.*/.exec(text);
+    if (failed !== null) {
+      for (const waiter of this.reloadWaiters) waiter.reject(new NatsServerError(`nats-server: ${failed[0]}`));
+      this.reloadWaiters.clear();
+    }
+    const confirmed = text.match(/Reloaded server configuration/g)?.length ?? 0;
+    if (confirmed === 0) return;
+    this.reloads += confirmed;
+    for (const waiter of this.reloadWaiters) {
+      if (this.reloads > waiter.after) {
+        this.reloadWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /**
+   * Asks the server to re-read its configuration file (SIGHUP, as `nats-server --signal reload`
+   * does) and resolves once it says it has: new authorization users can connect from then on.
+   * Reloads run one at a time, so each waits for its own confirmation (two signals close together
+   * may be folded into one reload, and an earlier reload may have read the file before a change).
+   */
+  reload(timeoutMs = 5000): Promise<void> {
+    const next = this.reloading.catch(() => undefined).then(() => this.reloadNow(timeoutMs));
+    this.reloading = next;
+    return next;
+  }
+
+  private reloading: Promise<void> = Promise.resolve();
+
+  private async reloadNow(timeoutMs: number): Promise<void> {
+    if (!this.running) throw new NatsServerError('nats-server is not running: cannot reload its configuration');
+    const reloaded = new Promise<void>((resolve, reject) => {
+      const waiter = { after: this.reloads, resolve, reject };
+      this.reloadWaiters.add(waiter);
+      setTimeout(() => {
+        if (!this.reloadWaiters.delete(waiter)) return;
+        reject(new NatsServerError(`nats-server did not confirm a reload within ${timeoutMs} ms:\n${this.logTail}`));
+      }, timeoutMs).unref();
+    });
+    this.child?.kill('SIGHUP');
+    await reloaded;
   }
 
   /** Sends a signal (SIGKILL to simulate a crash). */

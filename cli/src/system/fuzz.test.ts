@@ -19,7 +19,7 @@
 import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createInbox, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import * as fc from 'fast-check';
 import type { z } from 'zod';
 import { type AgentHostHandle, startAgentHost } from '@switchyard/node-agent';
@@ -30,6 +30,7 @@ import {
   BatchSubmitResponse,
   CancelAck,
   ClusterBudgetResponse,
+  connectionInbox,
   decode,
   ErrorReply,
   ExplainResponse,
@@ -75,6 +76,7 @@ import {
   infer,
   l4,
   type NatsFixture,
+  agentCredentialsFor,
   startNats,
   startTestScheduler,
   waitFor,
@@ -395,8 +397,10 @@ describe('fuzzing every subject of a live scheduler and agents', () => {
   beforeAll(async () => {
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url, { logDestination: schedulerLog.stream });
+    const natsCredentials = await agentCredentialsFor(nats.server.url, NODE_IDS);
     agents = await startAgentHost({
       natsUrl: nats.server.url,
+      ...(natsCredentials === undefined ? {} : { natsCredentials }),
       nodes: [h100(NODE_IDS[0]), l4(NODE_IDS[1])],
       heartbeatIntervalMs: FAST_HEARTBEAT_MS,
       logDestination: agentLog.stream,
@@ -463,7 +467,7 @@ describe('fuzzing every subject of a live scheduler and agents', () => {
     'answers every request with a typed reply and counts every dropped message, whatever the body',
     async () => {
       const nc = nats.client;
-      const silence = createInbox();
+      const silence = connectionInbox(nats.client);
       const silent = nc.subscribe(`${silence}.*`, {
         callback: (_err, msg) =>
           void unwantedReplies.push(`${msg.subject}: ${new TextDecoder().decode(msg.data.subarray(0, 200))}`),
@@ -587,8 +591,10 @@ describe('a deeply nested "v": typed answers from the scheduler and the agent, w
   beforeAll(async () => {
     nats = await startNats();
     scheduler = await startTestScheduler(nats.server.url);
+    const natsCredentials = await agentCredentialsFor(nats.server.url, ['deaf-0']);
     agents = await startAgentHost({
       natsUrl: nats.server.url,
+      ...(natsCredentials === undefined ? {} : { natsCredentials }),
       nodes: [h100('deaf-0')],
       heartbeatIntervalMs: FAST_HEARTBEAT_MS,
       logDestination: new CapturedLog().stream,

@@ -6,9 +6,19 @@ import {
   startAgentHost,
   type AgentHostHandle,
 } from '@switchyard/node-agent';
-import { decode, encode, InferReply, type InferRequestInput, subjects } from '@switchyard/protocol';
+import {
+  decode,
+  encode,
+  InferReply,
+  type InferRequestInput,
+  type NatsCredentials,
+  type NatsIdentity,
+  natsAuthOptions,
+  subjects,
+} from '@switchyard/protocol';
 import { startScheduler, type SchedulerConfig, type SchedulerHandle } from '@switchyard/scheduler';
 import { NatsServerProcess } from '@switchyard/test-kit';
+import { type IdentityEnv, TestNatsAuth } from './test-nats-auth.js';
 
 /** A log sink that discards (tests read state, not logs); set SWITCHYARD_TEST_LOGS=1 to see them. */
 export function testLogs(): NodeJS.WritableStream {
@@ -20,12 +30,60 @@ export function testLogs(): NodeJS.WritableStream {
 export const FAST_DETECTOR = { suspectAfterMs: 400, deadAfterMs: 800, forgetAfterMs: 60_000 } as const;
 export const FAST_HEARTBEAT_MS = 100;
 
-export function startTestScheduler(
+/** The identity every test scheduler runs as (several schedulers may share it: they have one role). */
+export const TEST_SCHEDULER: NatsIdentity = { role: 'scheduler', user: 'sched' };
+
+/** The servers startNats started with authentication on, by URL, with the identities enrolled so far. */
+const authenticatedServers = new Map<string, { readonly server: NatsServerProcess; readonly auth: TestNatsAuth }>();
+
+/**
+ * The credentials `identity` connects with to the test server at `natsUrl`, enrolled (and the server
+ * reloaded) when new; undefined when that server runs without authentication.
+ */
+export async function credentialsFor(natsUrl: string, identity: NatsIdentity): Promise<NatsCredentials | undefined> {
+  const known = authenticatedServers.get(natsUrl);
+  if (known === undefined) return undefined;
+  const { credentials, changed } = known.auth.enrol(identity);
+  if (changed) await known.server.reload();
+  return credentials;
+}
+
+/** credentialsFor an agent hosting exactly `nodeIds`. */
+export async function agentCredentialsFor(
+  natsUrl: string,
+  nodeIds: readonly string[],
+): Promise<NatsCredentials | undefined> {
+  const known = authenticatedServers.get(natsUrl);
+  if (known === undefined) return undefined;
+  const { credentials, changed } = known.auth.enrolAgent(nodeIds);
+  if (changed) await known.server.reload();
+  return credentials;
+}
+
+/**
+ * The environment of a CLI process connecting as `identity` (empty without authentication). The
+ * server's reload is asked for at once and lands long before a new Node.js process connects.
+ */
+export function identityEnvFor(natsUrl: string, identity: NatsIdentity | readonly string[]): IdentityEnv | {} {
+  const known = authenticatedServers.get(natsUrl);
+  if (known === undefined) return {};
+  const { credentials, changed } = 'role' in identity ? known.auth.enrol(identity) : known.auth.enrolAgent(identity);
+  if (changed) {
+    known.server.reload().catch((err: unknown) => {
+      process.stderr.write(`test nats-server reload failed: ${String(err)}\n`);
+    });
+  }
+  return TestNatsAuth.envOf(credentials);
+}
+
+export async function startTestScheduler(
   natsUrl: string,
   overrides: Partial<SchedulerConfig> = {},
 ): Promise<SchedulerHandle> {
+  const natsCredentials = await credentialsFor(natsUrl, TEST_SCHEDULER);
   return startScheduler({
     natsUrl,
+    ...(natsCredentials === undefined ? {} : { natsCredentials }),
     failureDetector: FAST_DETECTOR,
     sweepIntervalMs: 50,
     seed: 7,
@@ -35,13 +93,18 @@ export function startTestScheduler(
   });
 }
 
-export function startTestAgents(
+export async function startTestAgents(
   natsUrl: string,
   nodes: readonly SimulatedNodeSpec[],
   options: Partial<Pick<AgentHostConfig, 'sessionIdleOffloadMs' | 'httpListen'>> = {},
 ): Promise<AgentHostHandle> {
+  const natsCredentials = await agentCredentialsFor(
+    natsUrl,
+    nodes.map((node) => node.nodeId),
+  );
   return startAgentHost({
     natsUrl,
+    ...(natsCredentials === undefined ? {} : { natsCredentials }),
     nodes,
     heartbeatIntervalMs: FAST_HEARTBEAT_MS,
     logDestination: testLogs(),
@@ -97,19 +160,33 @@ export async function rawRequest(
 /** A real nats-server, a client connection and cleanup in one. */
 export interface NatsFixture {
   readonly server: NatsServerProcess;
+  /** The test's own connection: unrestricted when the server runs with authentication. */
   readonly client: NatsConnection;
   close(): Promise<void>;
 }
 
-export async function startNats(): Promise<NatsFixture> {
-  const server = await NatsServerProcess.start();
-  const client = await connect({ servers: server.url, name: 'test-client' });
+/**
+ * A real nats-server with JetStream. With authentication (the default) it runs with the
+ * authorization Switchyard generates, and every process the harness starts against it connects as
+ * its own least-privilege identity.
+ */
+export async function startNats(options: { authentication?: boolean } = {}): Promise<NatsFixture> {
+  const auth = (options.authentication ?? true) ? TestNatsAuth.create() : undefined;
+  const server = await NatsServerProcess.start(auth === undefined ? {} : { include: auth.configFile });
+  if (auth !== undefined) authenticatedServers.set(server.url, { server, auth });
+  const client = await connect({
+    servers: server.url,
+    name: 'test-client',
+    ...natsAuthOptions(auth?.observer),
+  });
   return {
     server,
     client,
     async close() {
       await client.close().catch(() => undefined);
       await server.stop();
+      authenticatedServers.delete(server.url);
+      auth?.dispose();
     },
   };
 }

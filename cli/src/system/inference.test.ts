@@ -1,5 +1,12 @@
-import { createInbox } from '@nats-io/transport-node';
-import { decode, encode, InferReply, type InferResult, StatusResponse, subjects } from '@switchyard/protocol';
+import {
+  connectionInbox,
+  decode,
+  encode,
+  InferReply,
+  type InferResult,
+  StatusResponse,
+  subjects,
+} from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, infer, l4, type NatsFixture, type Stack, startStack, waitFor } from './harness.js';
@@ -106,7 +113,7 @@ describe('stateless inference over a real nats-server', () => {
   });
 
   it('keeps answering every request under a burst (each gets exactly one answer)', async () => {
-    const inbox = createInbox();
+    const inbox = connectionInbox(nats.client);
     const answers = new Map<string, number>();
     const sub = nats.client.subscribe(`${inbox}.>`);
     const collected = (async () => {

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
-import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { getProfile, POWER_CAP_SPEED_EXPONENT } from '@switchyard/fleet-model';
 import {
   type Assignment,
+  connectionInbox,
   decode,
   encode,
   ErrorReply,
@@ -11,11 +12,11 @@ import {
   MAX_MESSAGE_BYTES,
   subjects,
 } from '@switchyard/protocol';
-import { NatsServerProcess } from '@switchyard/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The scheduler's real client side of the command against the agent's real server side.
 import { type AgentHostHandle, startAgentHost } from '@switchyard/node-agent';
 import { NatsOutbox } from '@switchyard/scheduler';
+import { agentCredentialsFor, type NatsFixture, startNats } from './harness.js';
 
 const HEARTBEAT_MS = 100;
 const NODES = ['pw-a', 'pw-b'] as const;
@@ -63,7 +64,7 @@ class HeartbeatTap {
 }
 
 describe('power limits over NATS: NatsOutbox → a real agent host with simulated nodes', () => {
-  let server: NatsServerProcess;
+  let nats: NatsFixture;
   let client: NatsConnection;
   let host: AgentHostHandle;
   let outbox: NatsOutbox;
@@ -71,12 +72,14 @@ describe('power limits over NATS: NatsOutbox → a real agent host with simulate
   const logLines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
-    server = await NatsServerProcess.start({ jetstream: false });
-    client = await connect({ servers: server.url });
+    nats = await startNats();
+    client = nats.client;
     heartbeats = new HeartbeatTap(client);
     await client.flush();
+    const natsCredentials = await agentCredentialsFor(nats.server.url, [...NODES, 'pw-l4']);
     host = await startAgentHost({
-      natsUrl: server.url,
+      natsUrl: nats.server.url,
+      ...(natsCredentials === undefined ? {} : { natsCredentials }),
       heartbeatIntervalMs: HEARTBEAT_MS,
       logLevel: 'info',
       logDestination: new Writable({
@@ -116,8 +119,7 @@ describe('power limits over NATS: NatsOutbox → a real agent host with simulate
   afterAll(async () => {
     outbox?.close();
     await host?.stop(0);
-    await client?.close();
-    await server?.stop();
+    await nats?.close();
   });
 
   it('acks the applied limit, logs the reason, and the next heartbeat carries it — on that node only', async () => {
@@ -220,7 +222,7 @@ describe('power limits over NATS: NatsOutbox → a real agent host with simulate
   });
 
   it('a busy node capped to 60 % of its demand draws under the limit by the next heartbeat and slows by (limit/demand)^0.75', async () => {
-    const inbox = createInbox();
+    const inbox = connectionInbox(client);
     const results: InferResult[] = [];
     client.subscribe(`${inbox}.>`, {
       callback: (err, msg) => {

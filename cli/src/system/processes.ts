@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { NatsIdentity } from '@switchyard/protocol';
 import { LATENCY_PLACEMENT_CONFIG, type SchedulerHandle } from '@switchyard/scheduler';
 import { ManagedProcess } from '@switchyard/test-kit';
 import {
   FAST_DETECTOR,
   FAST_HEARTBEAT_MS,
+  identityEnvFor,
   type NatsFixture,
   startNats,
   startTestScheduler,
+  TEST_SCHEDULER,
   waitFor,
 } from './harness.js';
 
@@ -19,13 +22,43 @@ export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
 }
 
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at < 0 ? undefined : args[at + 1];
+}
+
+/** The node ids an `agent` command line hosts (`--node-id` alone, or `<prefix>-<i>` with `--nodes`). */
+export function agentNodeIds(args: readonly string[]): string[] {
+  const prefix = flagValue(args, '--node-id');
+  if (prefix === undefined) throw new Error('test agents need --node-id: their NATS identity names their nodes');
+  const count = Number(flagValue(args, '--nodes') ?? '1');
+  return count === 1 ? [prefix] : Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+/**
+ * Who a `switchyard` command line connects as: the scheduler, an agent for exactly its nodes, a
+ * client of its `--tenant`, else an operator (status, drain, budgets).
+ */
+export function identityOfCommand(args: readonly string[]): NatsIdentity | readonly string[] {
+  if (args[0] === 'scheduler') return TEST_SCHEDULER;
+  if (args[0] === 'agent') return agentNodeIds(args);
+  const tenant = flagValue(args, '--tenant');
+  if (tenant !== undefined) return { role: 'client', user: `cli-${tenant}`, tenant };
+  return { role: 'operator', user: 'ops' };
+}
+
+/** The environment of a `switchyard` process against `natsUrl`, connecting as its command's identity. */
+export function cliEnv(natsUrl: string, args: readonly string[]): NodeJS.ProcessEnv {
+  return { ...process.env, SWITCHYARD_NATS_URL: natsUrl, ...identityEnvFor(natsUrl, identityOfCommand(args)) };
+}
+
 /** Runs `switchyard <args>` against `natsUrl`. */
 export function spawnCli(natsUrl: string, args: readonly string[]): ManagedProcess {
   return new ManagedProcess({
     command: process.execPath,
     args: [CLI, ...args],
     // Many processes share this host: each serves its operator endpoint on a free port.
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
+    env: { ...cliEnv(natsUrl, args), SWITCHYARD_HTTP_LISTEN: '127.0.0.1:0' },
   });
 }
 
@@ -79,30 +112,30 @@ export interface SingleNodeAgentOptions {
 
 /** Starts nothing yet: call `ready()` (it resolves once the agent host says it is ready). */
 export function singleNodeAgent(natsUrl: string, options: SingleNodeAgentOptions): ManagedProcess {
+  const args = [
+    'agent',
+    '--node-id',
+    options.nodeId,
+    '--nodes',
+    '1',
+    '--cluster',
+    options.cluster,
+    '--zone',
+    `${options.cluster}-${options.nodeId}`,
+    '--profile',
+    options.profile,
+    '--chips',
+    String(options.chips),
+    '--models',
+    options.models,
+    '--heartbeat-interval-ms',
+    String(FAST_HEARTBEAT_MS),
+    ...options.extraArgs,
+  ];
   return new ManagedProcess({
     command: process.execPath,
-    args: [
-      CLI,
-      'agent',
-      '--node-id',
-      options.nodeId,
-      '--nodes',
-      '1',
-      '--cluster',
-      options.cluster,
-      '--zone',
-      `${options.cluster}-${options.nodeId}`,
-      '--profile',
-      options.profile,
-      '--chips',
-      String(options.chips),
-      '--models',
-      options.models,
-      '--heartbeat-interval-ms',
-      String(FAST_HEARTBEAT_MS),
-      ...options.extraArgs,
-    ],
-    env: { ...process.env, SWITCHYARD_NATS_URL: natsUrl, SWITCHYARD_HTTP_LISTEN: 'off', ...options.env },
+    args: [CLI, ...args],
+    env: { ...cliEnv(natsUrl, args), SWITCHYARD_HTTP_LISTEN: 'off', ...options.env },
     readyPattern: /"msg":"agent host ready"/,
     startTimeoutMs: 60_000,
   });

@@ -38,6 +38,15 @@ describe('session quotas', () => {
     await client.close(first.sessionId);
     await expect(client.open({ model: 'llama-3.1-8b' })).resolves.toMatchObject({ state: 'open' });
   });
+
+  it('holds the quota when many opens arrive at once (opens still in flight count)', async () => {
+    const client = new SessionClient(nats.client, { tenant: 'racing' });
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => client.open({ model: 'llama-3.1-8b' })));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(2);
+    const refusals = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+    expect(refusals).toEqual(Array.from({ length: 4 }, () => expect.objectContaining({ code: 'QUOTA_EXCEEDED' })));
+    expect((await client.list()).total).toBe(2);
+  });
 });
 
 describe('session placement hints and idle offload', () => {

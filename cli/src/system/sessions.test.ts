@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { RemoteError, SessionClient, type SessionLogEntry, subjects } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, type Stack, startStack, waitFor } from './harness.js';
+import { cliEnv } from './processes.js';
 import { readLogOf } from '@switchyard/bench';
 
 const readLog = (stack: Stack, sessionId: string): Promise<SessionLogEntry[]> =>
@@ -16,8 +17,11 @@ describe('sessions over a real nats-server with JetStream', () => {
   let stack: Stack;
   let client: SessionClient;
   const cli = async (...args: string[]): Promise<string> =>
-    (await run(process.execPath, [CLI, 'session', ...args, '--tenant', 'cli', '--nats-url', stack.nats.server.url]))
-      .stdout;
+    (
+      await run(process.execPath, [CLI, 'session', ...args, '--tenant', 'cli'], {
+        env: cliEnv(stack.nats.server.url, ['session', '--tenant', 'cli']),
+      })
+    ).stdout;
 
   beforeAll(async () => {
     stack = await startStack([h100('sess-0'), h100('sess-1', 'test-1', 2)]);
@@ -73,6 +77,19 @@ describe('sessions over a real nats-server with JetStream', () => {
     ).rejects.toMatchObject({
       code: 'SESSION_CLOSED',
     });
+  });
+
+  it('remembers a bounded number of owners: a forgotten one is asked for again and the turn still lands', async () => {
+    const small = new SessionClient(stack.nats.client, { tenant: 'owners', ownerCacheSize: 2 });
+    const opened = [];
+    for (let i = 0; i < 4; i++) opened.push(await small.open({ model: 'llama-3.1-8b' }));
+    expect(small.cachedOwners).toBe(2);
+    // The first session's owner was evicted: the client asks the scheduler, then sends the turn there.
+    const turn = await small.turn(opened[0]!.sessionId, { turnKey: 'k', inputTokens: 10, maxOutputTokens: 2 });
+    expect(turn).toMatchObject({ turn: 1, nodeId: opened[0]!.ownerNodeId });
+    expect(small.cachedOwners).toBe(2);
+    for (const session of opened) await small.close(session.sessionId);
+    expect(small.cachedOwners).toBe(0);
   });
 
   it('gives typed errors for unknown sessions, other tenants, unknown models and bad bodies', async () => {

@@ -18,6 +18,11 @@ export interface SessionClientOptions {
   readonly requestTimeoutMs?: number;
   /** A turn is retried (same turn key) until this much time has passed (default 30 s). */
   readonly turnDeadlineMs?: number;
+  /**
+   * Owners remembered, most recently used kept (default 10,000): a long-lived client touching many
+   * sessions stays bounded, and a forgotten owner costs one `get` on the next turn.
+   */
+  readonly ownerCacheSize?: number;
 }
 
 /** Input of one turn; `turnKey` must be reused on a retry of the same turn by the caller. */
@@ -32,8 +37,9 @@ export type TurnInput = Omit<SessionTurnRequest, 'v'>;
 export class SessionClient {
   private readonly timeoutMs: number;
   private readonly turnDeadlineMs: number;
-  /** The last owner the scheduler named for each session: turns go to its own subject. */
-  private readonly owners = new Map<string, string | null>();
+  /** The last owner the scheduler named for each session (insertion order = recency). */
+  private readonly owners = new Map<string, string>();
+  private readonly ownerCacheSize: number;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -41,6 +47,22 @@ export class SessionClient {
   ) {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.turnDeadlineMs = options.turnDeadlineMs ?? 30_000;
+    this.ownerCacheSize = Math.max(1, options.ownerCacheSize ?? 10_000);
+  }
+
+  /** Sessions whose owner this client remembers. */
+  get cachedOwners(): number {
+    return this.owners.size;
+  }
+
+  private rememberOwner(sessionId: string, owner: string | null): void {
+    this.owners.delete(sessionId);
+    if (owner === null) return;
+    this.owners.set(sessionId, owner);
+    if (this.owners.size > this.ownerCacheSize) {
+      const oldest = this.owners.keys().next().value;
+      if (oldest !== undefined) this.owners.delete(oldest);
+    }
   }
 
   async open(request: Omit<Partial<SessionOpenRequest>, 'v'> & { model: string }): Promise<SessionInfo> {
@@ -54,7 +76,10 @@ export class SessionClient {
   /** The owner to send a turn to: the one last seen, else the scheduler's answer (null while moving). */
   private async ownerOf(sessionId: string): Promise<string | null> {
     const known = this.owners.get(sessionId);
-    if (known !== undefined && known !== null) return known;
+    if (known !== undefined) {
+      this.rememberOwner(sessionId, known);
+      return known;
+    }
     return (await this.get(sessionId)).ownerNodeId;
   }
 
@@ -116,7 +141,7 @@ export class SessionClient {
         try {
           const info = await this.get(sessionId);
           if (info.state === 'closed') throw new RemoteError('SESSION_CLOSED', `session ${sessionId} is closed`);
-          this.owners.set(sessionId, info.ownerNodeId);
+          this.rememberOwner(sessionId, info.ownerNodeId);
         } catch (lookup) {
           // A definite answer ends the turn; a scheduler that cannot be reached (failing over) means "keep trying".
           if (lookup instanceof RemoteError && !isRetryable(lookup.code)) throw lookup;
@@ -141,7 +166,7 @@ export class SessionClient {
     if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
     if (!decoded.value.ok)
       throw new RemoteError(decoded.value.error.code, decoded.value.error.message, decoded.value.error.retryAfterMs);
-    this.owners.set(decoded.value.sessionId, decoded.value.state === 'closed' ? null : decoded.value.ownerNodeId);
+    this.rememberOwner(decoded.value.sessionId, decoded.value.state === 'closed' ? null : decoded.value.ownerNodeId);
     return decoded.value;
   }
 }

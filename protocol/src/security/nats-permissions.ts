@@ -7,11 +7,18 @@ import { isSubjectToken, SESSION_KV_BUCKET, SESSION_LOG_STREAM, SUBJECT_PREFIX }
  */
 export type NatsIdentity =
   | { readonly role: 'scheduler'; readonly user: string }
-  | { readonly role: 'agent'; readonly user: string; readonly nodeIds: readonly string[] }
+  | { readonly role: 'agent'; readonly user: string; readonly nodeIds: readonly string[] | typeof ANY_NODE }
   | { readonly role: 'client'; readonly user: string; readonly tenant: string }
   | { readonly role: 'operator'; readonly user: string };
 
 export type NatsRole = NatsIdentity['role'];
+
+/**
+ * The node ids of an agent identity shared by a pool whose nodes are not known ahead (a DaemonSet
+ * on an autoscaled node group): the server still holds it to agent subjects, but no longer to one
+ * node's, so any agent of the pool could speak for any node. List node ids wherever they are known.
+ */
+export const ANY_NODE = 'any-node';
 
 /** A nats-server `permissions` block. */
 export interface NatsPermissions {
@@ -73,7 +80,7 @@ export function permissionsOf(identity: NatsIdentity): NatsPermissions {
       };
     case 'agent': {
       if (identity.nodeIds.length === 0) throw new NatsIdentityError(`agent ${identity.user} hosts no node`);
-      const nodes = identity.nodeIds.map((id) => token('node id', id));
+      const nodes = identity.nodeIds === ANY_NODE ? ['*'] : identity.nodeIds.map((id) => token('node id', id));
       return {
         publish: {
           allow: [

@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION,
 } from '@switchyard/protocol';
 import type { BatchQueue, ItemControl } from '../adapters/jetstream/batch-queue.js';
+import type { TenantQuotas } from '../core/admission/tenant-quotas.js';
 import { BATCH_ACK_WAIT_MS } from '../adapters/jetstream/batch-queue.js';
 import type { InferenceService } from './inference-service.js';
 import type { Counters, Logger } from './ports.js';
@@ -34,6 +35,8 @@ export class BatchService {
     private readonly counters: Counters,
     private readonly log: Logger,
     private readonly clock: () => number,
+    /** Submissions count against the tenant's request rate. */
+    private readonly quotas?: TenantQuotas,
   ) {}
 
   /** Starts running queued items (the leader only). */
@@ -48,6 +51,15 @@ export class BatchService {
   async submit(tenant: string, request: BatchSubmitRequest): Promise<BatchAccepted | ErrorReply> {
     if (this.models(request.model) === undefined) {
       return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+    }
+    const quota = this.quotas?.judgeBatchSubmission(tenant);
+    if (quota !== undefined && !quota.ok) {
+      this.counters.increment(`batches.rejected.${quota.code}`);
+      return errorReply(
+        quota.code,
+        quota.message,
+        quota.retryAfterMs === undefined ? {} : { retryAfterMs: quota.retryAfterMs },
+      );
     }
     const batchId =
       request.idempotencyKey === undefined

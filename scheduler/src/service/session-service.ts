@@ -49,6 +49,8 @@ export interface MoveTiming {
  */
 export class SessionService {
   private readonly moving = new Set<string>();
+  /** Opens in progress per tenant (bounded: a tenant's entry goes when its last open ends). */
+  private readonly opening = new Map<string, number>();
   readonly recentMoves: MoveTiming[] = [];
 
   constructor(
@@ -75,7 +77,9 @@ export class SessionService {
   }
 
   async open(tenant: string, request: SessionOpenRequest): Promise<SessionInfo | ErrorReply> {
-    const openSessions = this.registry.openCount(tenant);
+    // Opens still awaiting the store or a node count against the quota too: the registry learns of
+    // a session only after those awaits, and a burst of opens would otherwise all pass the check.
+    const openSessions = this.registry.openCount(tenant) + (this.opening.get(tenant) ?? 0);
     if (openSessions >= this.config.maxSessionsPerTenant) {
       this.counters.increment('sessions.rejected.QUOTA_EXCEEDED');
       return errorReply(
@@ -95,6 +99,21 @@ export class SessionService {
     const model = this.models(request.model);
     if (model === undefined)
       return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
+    this.opening.set(tenant, (this.opening.get(tenant) ?? 0) + 1);
+    try {
+      return await this.openOnNode(tenant, request, model);
+    } finally {
+      const left = (this.opening.get(tenant) ?? 1) - 1;
+      if (left === 0) this.opening.delete(tenant);
+      else this.opening.set(tenant, left);
+    }
+  }
+
+  private async openOnNode(
+    tenant: string,
+    request: SessionOpenRequest,
+    model: ModelSpec,
+  ): Promise<SessionInfo | ErrorReply> {
     const sessionId = `s-${randomBytes(6).toString('hex')}`;
     // Placement hints narrow the choice when some node in the hinted cluster/zone can take the session.
     const hinted = this.outsideHints(request.placement);

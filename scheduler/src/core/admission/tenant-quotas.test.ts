@@ -62,6 +62,16 @@ describe('TenantQuotas', () => {
     expect(q.judgeSession('acme', 2)).toMatchObject({ ok: false, code: 'QUOTA_EXCEEDED' });
   });
 
+  it('counts a batch submission as one request against the rate, whatever its size', () => {
+    const { q, advance } = quotas();
+    for (let i = 0; i < 5; i++) expect(q.judgeBatchSubmission('acme').ok).toBe(true);
+    expect(q.judgeBatchSubmission('acme')).toMatchObject({ ok: false, code: 'RATE_LIMITED', retryAfterMs: 100 });
+    // Submissions and requests share the bucket: the burst is spent for both.
+    expect(q.judgeRequest('acme', 0, 1)).toMatchObject({ code: 'RATE_LIMITED' });
+    advance(100);
+    expect(q.judgeBatchSubmission('acme').ok).toBe(true);
+  });
+
   it('forgets idle tenants so the bucket map stays bounded', () => {
     const { q, advance } = quotas();
     for (let i = 0; i < 100; i++) q.judgeRequest(`t${i}`, 0, 1);

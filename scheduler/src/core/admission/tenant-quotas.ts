@@ -107,6 +107,14 @@ export class TenantQuotas {
     return this.take(tenant, limits, 0);
   }
 
+  /**
+   * A batch submission: one request from the tenant's request rate (its items are judged one by one
+   * as they run, and wait on RATE_LIMITED), so a tenant cannot flood the durable queue with batches.
+   */
+  judgeBatchSubmission(tenant: string): QuotaVerdict {
+    return this.take(tenant, this.limitsOf(tenant), 0);
+  }
+
   /** Tenants with buckets (bounded: idle tenants are forgotten). */
   get trackedTenants(): number {
     return this.buckets.size;
