@@ -139,16 +139,45 @@ Where the NATS credential files from the Secret are mounted.
 {{- end -}}
 
 {{/*
-Environment of every Switchyard container: the NATS URL, the NATS credentials from the Secret (the
-user and token as variables, the password and the .creds file as files, which never show in the
-pod spec or in `ps`), and the log level.
+The NATS identity of one process under natsAuth, as JSON: `seedKey`, the key of its nkey seed in the
+natsAuth Secret, and `inboxPrefix`, the only inbox the server lets it read. `switchyard nats-config`
+names a seed `<role>-<user>.nk` and gives the prefix of inboxPrefixOf
+(protocol/src/security/nats-permissions.ts); the chart's tests hold this table to both. Call with
+(dict "context" $ "role" "scheduler" "user" .Values.natsAuth.schedulerUser); roles: scheduler, agent,
+operator.
+*/}}
+{{- define "switchyard.natsIdentity" -}}
+{{- if .context.Values.externalNats.existingSecret.name -}}
+{{- fail "natsAuth and externalNats.existingSecret are alternatives: each process connects either with its own nkey identity or with the Secret's shared credentials, not both" -}}
+{{- end -}}
+{{- $identityFormats := dict
+  "scheduler" (dict "seedKey" "scheduler-%s.nk" "inboxPrefix" "_INBOX.sched.%s")
+  "agent" (dict "seedKey" "agent-%s.nk" "inboxPrefix" "_INBOX.agent.%s")
+  "operator" (dict "seedKey" "operator-%s.nk" "inboxPrefix" "_INBOX.op.%s") -}}
+{{- $formats := get $identityFormats .role -}}
+{{- dict "seedKey" (printf $formats.seedKey .user) "inboxPrefix" (printf $formats.inboxPrefix .user) | toJson -}}
+{{- end -}}
+
+{{/*
+Environment of every Switchyard container: the NATS URL, the log level, and the NATS credentials.
+Under natsAuth: the file of the process's own nkey seed and its inbox prefix. Otherwise from
+externalNats.existingSecret: the user and token as variables, the password and the .creds file as
+files, which never show in the pod spec or in `ps`. Call with the process's NATS identity (see
+switchyard.natsIdentity).
 */}}
 {{- define "switchyard.commonEnv" -}}
 - name: SWITCHYARD_NATS_URL
-  value: {{ include "switchyard.natsUrl" . | quote }}
+  value: {{ include "switchyard.natsUrl" .context | quote }}
 - name: SWITCHYARD_LOG_LEVEL
-  value: {{ .Values.logLevel | quote }}
-{{- with .Values.externalNats.existingSecret }}
+  value: {{ .context.Values.logLevel | quote }}
+{{- if .context.Values.natsAuth.enabled }}
+{{- $identity := include "switchyard.natsIdentity" . | fromJson }}
+- name: SWITCHYARD_NATS_NKEY
+  value: {{ include "switchyard.natsSecretDir" .context }}/nkey
+- name: SWITCHYARD_NATS_INBOX_PREFIX
+  value: {{ $identity.inboxPrefix | quote }}
+{{- end }}
+{{- with .context.Values.externalNats.existingSecret }}
 {{- if .userKey }}
 - name: SWITCHYARD_NATS_USER
   valueFrom:
@@ -158,7 +187,7 @@ pod spec or in `ps`), and the log level.
 {{- end }}
 {{- if .passwordKey }}
 - name: SWITCHYARD_NATS_PASSWORD_FILE
-  value: {{ include "switchyard.natsSecretDir" $ }}/password
+  value: {{ include "switchyard.natsSecretDir" $.context }}/password
 {{- end }}
 {{- if .tokenKey }}
 - name: SWITCHYARD_NATS_TOKEN
@@ -169,40 +198,58 @@ pod spec or in `ps`), and the log level.
 {{- end }}
 {{- if .credsKey }}
 - name: SWITCHYARD_NATS_CREDS
-  value: {{ include "switchyard.natsSecretDir" $ }}/nats.creds
+  value: {{ include "switchyard.natsSecretDir" $.context }}/nats.creds
 {{- end }}
 {{- end }}
 {{- end -}}
 
 {{/*
-Whether NATS credential files are mounted ("true" or empty).
+Whether NATS credential files are mounted ("true" or empty): an nkey seed under natsAuth, or the
+password or .creds file of externalNats.existingSecret.
 */}}
 {{- define "switchyard.natsSecretFiles" -}}
+{{- if .Values.natsAuth.enabled -}}
+true
+{{- else -}}
 {{- with .Values.externalNats.existingSecret -}}
 {{- if and .name (or .passwordKey .credsKey) -}}
 true
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
 
 {{/*
-Volume mount of the NATS credential files (empty when there are none; callers use `with`).
+Volume mount of the NATS credential files (empty when there are none; callers use `with`). Call
+with the process's NATS identity.
 */}}
 {{- define "switchyard.natsSecretVolumeMount" -}}
-{{- if include "switchyard.natsSecretFiles" . -}}
+{{- if include "switchyard.natsSecretFiles" .context -}}
 - name: nats-credentials
-  mountPath: {{ include "switchyard.natsSecretDir" . }}
+  mountPath: {{ include "switchyard.natsSecretDir" .context }}
   readOnly: true
 {{- end -}}
 {{- end -}}
 
 {{/*
-Volume of the NATS credential files (empty when there are none; callers use `with`). Mode 0440 with the pods' fsGroup:
-readable by the non-root user, by nobody else.
+Volume of the NATS credential files (empty when there are none; callers use `with`). Call with the
+process's NATS identity. Under natsAuth it holds one item of the natsAuth Secret, the process's own
+seed: the Secret holds every identity's, and a pod gets no other. Modes 0400 and 0440 both end up
+0440 with the pods' fsGroup (the kubelet adds group read): readable by the non-root group 10001, by
+nobody else.
 */}}
 {{- define "switchyard.natsSecretVolume" -}}
-{{- if include "switchyard.natsSecretFiles" . -}}
-{{- with .Values.externalNats.existingSecret -}}
+{{- if .context.Values.natsAuth.enabled -}}
+{{- $identity := include "switchyard.natsIdentity" . | fromJson -}}
+- name: nats-credentials
+  secret:
+    secretName: {{ required "natsAuth.secretName is required when natsAuth.enabled is true: the Secret made from the directory `switchyard nats-config --out` wrote" .context.Values.natsAuth.secretName }}
+    defaultMode: 0400
+    items:
+      - key: {{ $identity.seedKey }}
+        path: nkey
+{{- else if include "switchyard.natsSecretFiles" .context -}}
+{{- with .context.Values.externalNats.existingSecret -}}
 - name: nats-credentials
   secret:
     secretName: {{ .name }}

@@ -81,11 +81,35 @@ export function coalesceValues(defaults: YamlMap, overrides: YamlMap): YamlMap {
   return merged;
 }
 
-/** The values Helm would render with a values file of the chart (e.g. `ci/full-values.yaml`). */
-export function valuesWith(path: string): YamlMap {
-  const overrides = readChartYaml(path);
-  if (!isMap(overrides)) throw new Error(`${path} is not a mapping`);
-  return coalesceValues(defaultValues(), overrides);
+/**
+ * The values Helm would render with values files of the chart, given in order as `-f` files (e.g.
+ * `ci/full-values.yaml`, or a fleet example then an overlay).
+ */
+export function valuesWith(...paths: readonly string[]): YamlMap {
+  return paths.reduce((values, path) => {
+    const overrides = readChartYaml(path);
+    if (!isMap(overrides)) throw new Error(`${path} is not a mapping`);
+    return coalesceValues(values, overrides);
+  }, defaultValues());
+}
+
+/**
+ * Examples that add one feature over a fleet example instead of describing a fleet, each with the
+ * fleet example its header installs it over (`-f <fleet> -f <overlay>`).
+ */
+export const EXAMPLE_OVERLAYS: Readonly<Record<string, string>> = {
+  'examples/authorization.yaml': 'examples/mixed-trn2-h100.yaml',
+};
+
+/**
+ * The values files of ci/ and examples/ as they are installed, each as its `-f` files in order:
+ * chart-testing takes every ci/ file alone, an overlay goes over its fleet example.
+ */
+export function valuesStacks(): string[][] {
+  return [...chartFilesUnder('ci'), ...chartFilesUnder('examples')].map((path) => {
+    const fleet = EXAMPLE_OVERLAYS[path];
+    return fleet === undefined ? [path] : [fleet, path];
+  });
 }
 
 /** values.schema.json, parsed. */
@@ -116,13 +140,78 @@ export function manifestTemplates(): ChartTemplate[] {
   return chartTemplates().filter((t) => !t.path.split('/').pop()!.startsWith('_') && !t.path.endsWith('NOTES.txt'));
 }
 
+/** One `{{ … }}` action of a template. */
+export interface TemplateAction {
+  /** The text inside the delimiters, trim markers and surrounding spaces removed. */
+  readonly body: string;
+  /** Where the action starts (its `{{`). */
+  readonly offset: number;
+  /** Just after its `}}`. */
+  readonly end: number;
+}
+
 /** Every `{{ … }}` action of a template, with the text inside the delimiters (trim markers removed). */
-export function templateActions(text: string): { readonly body: string; readonly offset: number }[] {
-  const actions: { body: string; offset: number }[] = [];
+export function templateActions(text: string): TemplateAction[] {
+  const actions: TemplateAction[] = [];
   for (const match of text.matchAll(/\{\{(-\s)?([\s\S]*?)(\s-)?\}\}/g)) {
-    actions.push({ body: match[2]!.trim(), offset: match.index });
+    actions.push({ body: match[2]!.trim(), offset: match.index, end: match.index + match[0].length });
   }
   return actions;
+}
+
+/** Keywords that open a block closed by `end`. */
+const BLOCK_OPENERS = new Set(['if', 'range', 'with', 'define', 'block']);
+
+function keywordOf(action: TemplateAction): string {
+  return /^([a-z]+)\b/.exec(action.body)?.[1] ?? '';
+}
+
+/**
+ * What a block of a template holds: the text between the action whose body is `opener` (e.g.
+ * `if .Values.natsAuth.enabled`) and its `end`, or its first `else` at the same depth.
+ */
+export function blockText(text: string, opener: string): string {
+  const actions = templateActions(text);
+  const start = actions.findIndex((a) => a.body === opener);
+  if (start < 0) throw new Error(`no {{ ${opener} }} in the template`);
+  let depth = 0;
+  for (const action of actions.slice(start + 1)) {
+    const keyword = keywordOf(action);
+    if (BLOCK_OPENERS.has(keyword)) depth += 1;
+    else if (depth === 0 && (keyword === 'else' || keyword === 'end')) {
+      return text.slice(actions[start]!.end, action.offset);
+    } else if (keyword === 'end') depth -= 1;
+  }
+  throw new Error(`{{ ${opener} }} is never closed`);
+}
+
+/** The body of a helper: the text of its `define` block in templates/_helpers.tpl. */
+export function helperBody(name: string): string {
+  const helpers = chartTemplates().find((t) => t.path === 'templates/_helpers.tpl');
+  if (helpers === undefined) throw new Error('no templates/_helpers.tpl');
+  return blockText(helpers.text, `define "${name}"`);
+}
+
+/** An action body pattern and the text such an action renders as. */
+export type Substitution = readonly [RegExp, string];
+
+/**
+ * A piece of template without control flow, as it renders: every action is replaced by what the
+ * first matching substitution gives, lines holding only a variable assignment (`$x := …`) render
+ * nothing, and any other action is an error, so the piece cannot grow logic the caller did not
+ * account for.
+ */
+export function renderActions(piece: string, substitutions: readonly Substitution[]): string {
+  const lines = piece.split('\n').filter((line) => !/^\s*\{\{-?\s*\$[A-Za-z]\w*\s*:=[\s\S]*\}\}\s*$/.test(line));
+  return lines
+    .join('\n')
+    .replace(/\{\{(-\s)?([\s\S]*?)(\s-)?\}\}/g, (_action, open?: string, body = '', close?: string) => {
+      // Trim markers would eat the text around the value: no value is written with them.
+      if (open !== undefined || close !== undefined) throw new Error(`{{ ${body.trim()} }} trims whitespace`);
+      const substitution = substitutions.find(([pattern]) => pattern.test(body.trim()));
+      if (substitution === undefined) throw new Error(`no substitution for {{ ${body.trim()} }}`);
+      return substitution[1];
+    });
 }
 
 /** The `.Values.a.b` paths a template text refers to (also through `$.Values` and `.context.Values`). */

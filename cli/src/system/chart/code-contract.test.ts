@@ -131,6 +131,8 @@ describe('environment variables', () => {
     expect([...commonEnv].sort()).toEqual([
       'SWITCHYARD_LOG_LEVEL',
       'SWITCHYARD_NATS_CREDS',
+      'SWITCHYARD_NATS_INBOX_PREFIX',
+      'SWITCHYARD_NATS_NKEY',
       'SWITCHYARD_NATS_PASSWORD_FILE',
       'SWITCHYARD_NATS_TOKEN',
       'SWITCHYARD_NATS_URL',

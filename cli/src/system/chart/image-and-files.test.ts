@@ -15,8 +15,10 @@ import {
   chartTemplates,
   createValuesValidator,
   defaultValues,
+  EXAMPLE_OVERLAYS,
   REPO_ROOT,
   valueAt,
+  valuesStacks,
   valuesWith,
   type YamlMap,
 } from './chart-files.js';
@@ -24,7 +26,8 @@ import {
 const templateText = chartTemplates()
   .map((t) => t.text)
   .join('\n');
-const valuesFiles = [...chartFilesUnder('ci'), ...chartFilesUnder('examples')];
+/** Each values file of ci/ and examples/ as installed (an overlay over its fleet), named by its `-f` files. */
+const valuesFiles = valuesStacks().map((stack) => [stack.join(' + '), stack] as const);
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const rootPackage = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   workspaces: string[];
@@ -61,10 +64,10 @@ describe('files the templates embed', () => {
 describe('the scheduler’s topology file', () => {
   const validate = createValuesValidator();
 
-  it.each(valuesFiles)('%s: the topology it renders is one the scheduler accepts', (path) => {
-    const topology = valueAt(valuesWith(path), 'scheduler.topology');
+  it.each(valuesFiles)('%s: the topology it renders is one the scheduler accepts', (name, stack) => {
+    const topology = valueAt(valuesWith(...stack), 'scheduler.topology');
     // The ConfigMap holds `toPrettyJson .Values.scheduler.topology`.
-    const parsed = parseTopologyConfig(JSON.stringify(topology), path);
+    const parsed = parseTopologyConfig(JSON.stringify(topology), name);
     expect(parsed.clusters.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -89,8 +92,8 @@ describe('the scheduler’s topology file', () => {
 });
 
 describe('the example and CI fleets are coherent', () => {
-  it.each(valuesFiles)('%s: pools name topology clusters and serve catalogue models', (path) => {
-    const values = valuesWith(path);
+  it.each(valuesFiles)('%s: pools name topology clusters and serve catalogue models', (_name, stack) => {
+    const values = valuesWith(...stack);
     const clusters = new Set(
       ((valueAt(values, 'scheduler.topology.clusters') ?? []) as YamlMap[]).map((c) => c['name']),
     );
@@ -102,6 +105,15 @@ describe('the example and CI fleets are coherent', () => {
       for (const model of pool['models'] as string[]) expect(catalogue.has(model), `model ${model}`).toBe(true);
     }
   });
+
+  it.each(Object.entries(EXAMPLE_OVERLAYS))(
+    '%s tells to install it over %s, as the checks take it',
+    (overlay, fleet) => {
+      expect(readFileSync(chartPath(overlay), 'utf8')).toContain(
+        `-f charts/switchyard/${fleet} -f charts/switchyard/${overlay}`,
+      );
+    },
+  );
 
   it('the mixed example runs vLLM on 8-GPU H100 nodes (chat) and on Trainium2 in two budgeted clusters', () => {
     const values = valuesWith('examples/mixed-trn2-h100.yaml');

@@ -12,6 +12,7 @@ import {
   defaultValues,
   isMap,
   valuesSchema,
+  valuesStacks,
   valuesWith,
   type YamlMap,
 } from './chart-files.js';
@@ -79,6 +80,9 @@ interface Mutation {
 const poolWith = (changes: YamlMap): YamlMap => valuesWithPool({ ...nvidiaPool(), ...changes });
 const externalNats = (url: string): YamlMap =>
   setPath(setPath(defaultValues(), 'nats.enabled', false), 'externalNats.url', url);
+/** The defaults with natsAuth on, from a Secret. */
+const natsAuthOn = (values: YamlMap = defaultValues()): YamlMap =>
+  setPath(setPath(values, 'natsAuth.enabled', true), 'natsAuth.secretName', 'switchyard-nats-auth');
 
 const MUTATIONS: readonly Mutation[] = [
   {
@@ -311,6 +315,40 @@ const MUTATIONS: readonly Mutation[] = [
     keyword: 'const',
   },
   {
+    what: 'natsAuth next to the shared credentials of externalNats.existingSecret',
+    values: setPath(
+      setPath(natsAuthOn(), 'externalNats.existingSecret.name', 'nats-credentials'),
+      'externalNats.existingSecret.tokenKey',
+      'token',
+    ),
+    path: '/externalNats/existingSecret/name',
+    keyword: 'const',
+  },
+  {
+    what: 'natsAuth without its Secret',
+    values: setPath(defaultValues(), 'natsAuth.enabled', true),
+    path: '/natsAuth/secretName',
+    keyword: 'minLength',
+  },
+  {
+    what: 'a scheduler NATS user that is not a subject token',
+    values: setPath(natsAuthOn(), 'natsAuth.schedulerUser', 'sched.a'),
+    path: '/natsAuth/schedulerUser',
+    keyword: 'pattern',
+  },
+  {
+    what: 'a pool NATS user with a wildcard',
+    values: natsAuthOn(poolWith({ natsUser: 'gpu-*' })),
+    path: '/agents/pools/0/natsUser',
+    keyword: 'pattern',
+  },
+  {
+    what: 'a typo under natsAuth',
+    values: setPath(natsAuthOn(), 'natsAuth.secret', 'switchyard-nats-auth'),
+    path: '/natsAuth',
+    keyword: 'additionalProperties',
+  },
+  {
     what: 'a Secret without any key',
     values: setPath(defaultValues(), 'externalNats.existingSecret.name', 'nats-auth'),
     path: '/externalNats/existingSecret/userKey',
@@ -330,6 +368,21 @@ describe('values.schema.json accepts the chart’s values', () => {
 
   it.each([...chartFilesUnder('ci'), ...chartFilesUnder('examples')])('accepts %s over the defaults', (path) => {
     expect(describeErrors(validate(valuesWith(path)))).toBe('');
+  });
+
+  it.each(valuesStacks().map((stack) => [stack.join(' + '), stack] as const))(
+    'accepts %s as installed',
+    (_name, stack) => {
+      expect(describeErrors(validate(valuesWith(...stack)))).toBe('');
+    },
+  );
+
+  it('accepts natsAuth with a pool identity, and the NATS chart keys that give the server auth.conf', () => {
+    const values = natsAuthOn(poolWith({ natsUser: 'gpu-fleet' }));
+    setPath(values, 'nats.config.merge', { '00$include': 'switchyard-auth/auth.conf' });
+    setPath(values, 'nats.podTemplate.patch', [{ op: 'add', path: '/spec/volumes/-', value: { name: 'auth' } }]);
+    setPath(values, 'nats.container.patch', [{ op: 'add', path: '/volumeMounts/-', value: { name: 'auth' } }]);
+    expect(describeErrors(validate(values))).toBe('');
   });
 
   it('accepts the pool the mutations below start from', () => {

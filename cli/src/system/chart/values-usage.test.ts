@@ -1,12 +1,13 @@
 /**
  * Values and templates agree: every `.Values` path a template reads exists in values.yaml and in
  * the schema, every value in values.yaml is read by a template (or by the NATS subchart), every pool
- * field the schema allows is read by the agent template, and README.md documents every value with
- * its real default.
+ * field the schema allows is read by the agent template, the ci/ files set every value for
+ * chart-testing, and README.md documents every value with its real default.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  chartFilesUnder,
   chartPath,
   chartTemplates,
   defaultValues,
@@ -82,6 +83,23 @@ describe('agent pools', () => {
     const modelServer = resolveRef(schema, (poolSchema['properties'] as YamlMap)['modelServer'] as YamlMap);
     const read = new Set([...agentTemplate.matchAll(/\$modelServer\.([A-Za-z]+)/g)].map((m) => m[1]!));
     expect([...read].sort()).toEqual(Object.keys(modelServer['properties'] as YamlMap).sort());
+  });
+});
+
+describe('chart-testing sets every value', () => {
+  const ciValues = chartFilesUnder('ci').map((path) => ({ path, values: readChartYaml(path) }));
+
+  it.each(leafPaths(values))('%s is set by a ci/ file', (leaf) => {
+    const setters = ciValues.filter((file) => valueAt(file.values, leaf) !== undefined).map((file) => file.path);
+    expect(setters.length, `no file of ci/ sets ${leaf}`).toBeGreaterThan(0);
+  });
+
+  it('every pool field is set by a pool of a ci/ file', () => {
+    const poolSchema = resolveRef(schema, schemaAt(schema, 'agents.pools')!['items'] as YamlMap);
+    const set = new Set(
+      ciValues.flatMap((file) => ((valueAt(file.values, 'agents.pools') ?? []) as YamlMap[]).flatMap(Object.keys)),
+    );
+    expect(Object.keys(poolSchema['properties'] as YamlMap).filter((field) => !set.has(field))).toEqual([]);
   });
 });
 
