@@ -15,6 +15,7 @@ export const DEMO_CLIENTS = {
   load: { role: 'client', user: 'load', tenant: 'demo' },
   sessions: { role: 'client', user: 'agents', tenant: 'demo-agents' },
   cpu: { role: 'client', user: 'cpu', tenant: 'demo-cpu' },
+  trial: { role: 'client', user: 'trial', tenant: 'demo-trial' },
   operator: { role: 'operator', user: 'ops' },
 } as const satisfies Record<string, NatsIdentity>;
 export type DemoClient = keyof typeof DEMO_CLIENTS;

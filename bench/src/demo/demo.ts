@@ -26,6 +26,7 @@ import { cutBudget, defaultTracePath, fetchStatus, syntheticSizes } from './demo
 export { defaultTracePath };
 import { DemoKubernetes, groupOwningMostSessions, kubernetesNodeOf } from './demo-kubernetes.js';
 import { connectDemoClient, DemoAuth, type DemoClient } from './demo-auth.js';
+import { showSecurity, writeDemoQuotas } from './demo-security.js';
 
 export interface DemoOptions {
   /** Path of the `switchyard` CLI entry (the demo starts its processes through it). */
@@ -62,8 +63,7 @@ const DEMO_MIX = {
   classes: { interactive: 0.6, standard: 0.25, batch: 0.15 },
 } as const;
 const DEMO_MAX_INPUT_TOKENS = 8192;
-/** The model the demo's agent sessions converse with. */
-const SESSION_MODEL = 'llama-3.3-70b';
+const SESSION_MODEL = 'llama-3.3-70b'; // what the demo's agent sessions converse with
 
 const TIMINGS: FleetTimings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, deadAfterMs: 2500 };
 
@@ -94,6 +94,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     kube = await DemoKubernetes.start(fleet, options.logDir, say);
     const topologyFile = join(options.logDir, 'topology.json');
     await writeFile(topologyFile, JSON.stringify(DEMO_TOPOLOGY, null, 2));
+    const quotasFile = await writeDemoQuotas(options.logDir);
     // Two schedulers: the first takes the leader Lease, the second stands by to take over.
     const startScheduler = (name: string, seed: number): Promise<FleetProcess> =>
       startSchedulerProcess(
@@ -105,7 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         name,
         undefined,
         topologyFile,
-        kube!.schedulerArgs(),
+        [...kube!.schedulerArgs(), '--tenant-quotas', quotasFile],
         auth?.envOf({ role: 'scheduler', user: name }) ?? {},
       );
     const leader = await startScheduler('sched-a', options.seed);
@@ -152,6 +153,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       status = await fetchStatus(client);
     }
     say(`▸ ${status?.totalNodes ?? 0}/${totalNodes} nodes registered; logs in ${options.logDir}`);
+    if (auth !== undefined) for (const line of await showSecurity(url, connectClient, SESSION_MODEL)) say(line);
     say(
       `▸ power budgets: ${DEMO_TOPOLOGY.clusters.map((c) => `${c.name} ${(c.powerBudgetWatts / 1000).toFixed(1)} kW`).join(', ')}; ` +
         `clients in ${DEMO_TOPOLOGY.regions.map((r) => r.name).join(', ')}\n`,
@@ -233,12 +235,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           const toWatts = Math.round(Math.max(3400, 0.7 * (before?.measuredWatts ?? fromWatts)));
           const failed = await cutBudget(client, cluster, toWatts);
           const atMs = Date.now() - startMs;
-          const line =
+          if (failed === undefined) budgetCut = { cluster, atMs, fromWatts, toWatts };
+          announce(
             failed === undefined
               ? `⚡ ${cluster} power budget cut ${(fromWatts / 1000).toFixed(1)} kW → ${(toWatts / 1000).toFixed(1)} kW (drawing ${((before?.measuredWatts ?? 0) / 1000).toFixed(1)} kW)`
-              : `✖ budget cut failed: ${failed}`;
-          if (failed === undefined) budgetCut = { cluster, atMs, fromWatts, toWatts };
-          announce(line);
+              : `✖ budget cut failed: ${failed}`,
+          );
         })();
       }, options.durationMs * budgetCutAt);
     }
@@ -249,8 +251,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       async () => groupOwningMostSessions(fleet, killTarget?.group, await sessionDriver.ownerCounts()),
       { status: () => fetchStatus(client), announce, sinceMs: startMs },
     );
-    let killedAtMs: number | undefined;
-    let deadDetectedAfterMs: number | undefined;
+    let killedAtMs: number | undefined, deadDetectedAfterMs: number | undefined;
     let lastPrintMs = 0;
     const monitor = setInterval(() => {
       void (async () => {

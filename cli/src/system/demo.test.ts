@@ -36,6 +36,14 @@ describe('switchyard demo (the main job)', () => {
       expect(stdout).toMatch(/19\/19 nodes registered/);
       // Every process and client has its own nkey; the server holds each to its subjects.
       expect(stdout).toMatch(/authentication on: an nkey per process and client, least privilege by subject/);
+      // And what that buys, shown on the live fleet: refusals by the server, and a tenant past its rate.
+      expect(stdout).toMatch(/▸ security: a connection without credentials is refused by nats-server/);
+      expect(stdout).toMatch(
+        /▸ security: tenant demo-cpu asking for the sessions of tenant demo-agents is refused by the server/,
+      );
+      expect(stdout).toMatch(
+        /▸ quotas: tenant demo-trial \(1 req\/s, burst 2\) sent 4 requests at once: 2 answered, 2 RATE_LIMITED/,
+      );
       expect(stdout).toMatch(/✖ SIGKILL agent pid \d+/);
       expect(stdout).toMatch(/Requests: \d+ sent, \d+ ok, \d+ errors, 0 unanswered/);
       expect(stdout).toMatch(/edge-fra-1 .*\nedge-iad-1 .*\nedge-sin-1 /);
