@@ -45,6 +45,7 @@ export class KvLeaderLease implements LeaderElection {
     // Poll at the standby's pace; a leader renews on every other tick (a quarter lease).
     lease.timer = setInterval(() => void lease.tick(), Math.max(25, Math.floor(lease.clock.pollIntervalMs)));
     await lease.tick();
+    await lease.terms.started();
     return lease;
   }
 
@@ -124,9 +125,8 @@ export class KvLeaderLease implements LeaderElection {
       return; // another standby won this round
     }
     this.clock.renewed(this.now(), this.revision);
-    if (!(await this.terms.begin(term))) return;
-    // Starting to serve took time during which nothing renewed: if the lease ran out, let go now.
-    if (this.clock.expiredForLeader(this.now())) await this.stepDown('lease expired while starting to serve');
+    // Serving starts beside the renewals (the next ticks): a long start does not cost the lease.
+    void this.terms.begin(term);
   }
 
   private stepDown(reason: string): Promise<void> {

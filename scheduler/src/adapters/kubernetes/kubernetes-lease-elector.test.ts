@@ -50,14 +50,15 @@ function coordinationApi(link: { partitioned: boolean }): CoordinationV1Api {
   });
 }
 
-async function candidate(identity: string): Promise<Candidate> {
+async function candidate(identity: string, startMs = 0): Promise<Candidate> {
   const events: string[] = [];
   const state = { partitioned: false };
   const listener: LeadershipListener = {
-    elected: (term) => {
+    elected: async (term) => {
       events.push(`elected ${term}`);
       timeline.push(`${identity} elected ${term}`);
-      return Promise.resolve();
+      // Starting to serve (loading sessions, subscribing) takes this long.
+      if (startMs > 0) await new Promise((resolve) => setTimeout(resolve, startMs));
     },
     deposed: (reason) => {
       events.push(`deposed: ${reason}`);
@@ -109,6 +110,20 @@ describe('KubernetesLeaseElector against a Kubernetes API server', () => {
     // The leader renews every retry period.
     const firstRenewal = leaseSpec().renewTime;
     await until(() => leaseSpec().renewTime !== firstRenewal, 1_000);
+    expect(b.elector.isLeader).toBe(false);
+  });
+
+  it('keeps renewing while serving starts: a start longer than the renew deadline keeps the lease', async () => {
+    const startedAtMs = Date.now();
+    const a = await candidate('sched-a', TIMINGS.renewDeadlineMs * 2);
+    // start() returned once serving had started, and the lease was renewed all along.
+    expect(Date.now() - startedAtMs).toBeGreaterThanOrEqual(TIMINGS.renewDeadlineMs * 2);
+    const renewedMs = Date.parse(leaseSpec().renewTime ?? '');
+    expect(Date.now() - renewedMs).toBeLessThan(TIMINGS.renewDeadlineMs);
+    const b = await candidate('sched-b');
+    await new Promise((resolve) => setTimeout(resolve, TIMINGS.leaseDurationMs));
+    expect(a.elector.isLeader).toBe(true);
+    expect(a.events).toEqual(['elected 1']);
     expect(b.elector.isLeader).toBe(false);
   });
 

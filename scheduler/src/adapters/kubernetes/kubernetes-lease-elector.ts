@@ -57,7 +57,7 @@ export class KubernetesLeaseElector implements LeaderElection {
     this.terms = new LeadershipTerms(listener, log);
   }
 
-  /** Starts campaigning; resolves after the first attempt (elected or not). */
+  /** Starts campaigning; resolves after the first attempt (elected or not) and, if elected, once serving has started. */
   static async start(
     api: CoordinationV1Api,
     config: KubernetesLeaseConfig,
@@ -68,6 +68,7 @@ export class KubernetesLeaseElector implements LeaderElection {
   ): Promise<KubernetesLeaseElector> {
     const elector = new KubernetesLeaseElector(api, config, listener, log, now, random);
     await elector.tick();
+    await elector.terms.started();
     return elector;
   }
 
@@ -114,7 +115,7 @@ export class KubernetesLeaseElector implements LeaderElection {
     if (!this.running) return;
     if (attempt.ok) {
       this.lastRenewMs = startedMs;
-      if (!this.terms.isLeader) await this.becomeLeader(attempt.record);
+      if (!this.terms.isLeader) this.becomeLeader(attempt.record);
       return;
     }
     if (this.terms.isLeader && attempt.heldBy !== undefined) {
@@ -170,13 +171,9 @@ export class KubernetesLeaseElector implements LeaderElection {
     return { ok: true, record: decision.record };
   }
 
-  private async becomeLeader(record: LeaseRecord): Promise<void> {
-    const lease = `${this.config.namespace}/${this.config.name}`;
-    if (!(await this.terms.begin(record.transitions + 1, { lease }))) return;
-    // Starting to serve took time during which nothing renewed.
-    if (this.now() - this.lastRenewMs >= this.timings.renewDeadlineMs) {
-      await this.stepDown('renew deadline passed while starting to serve');
-    }
+  /** Serving starts beside the renewals: a start longer than the renew deadline does not cost the lease. */
+  private becomeLeader(record: LeaseRecord): void {
+    void this.terms.begin(record.transitions + 1, { lease: `${this.config.namespace}/${this.config.name}` });
   }
 
   private stepDown(reason: string): Promise<void> {

@@ -30,6 +30,8 @@ interface LeadershipLog {
 export class LeadershipTerms {
   private leading = false;
   private term = 0;
+  /** The listener's `elected` of the current term while it runs (undefined once it has settled). */
+  private starting: Promise<boolean> | undefined;
 
   constructor(
     private readonly listener: LeadershipListener,
@@ -44,25 +46,55 @@ export class LeadershipTerms {
     return this.term;
   }
 
-  /** Won the election for `term`: start serving. False when serving could not start (then not leading). */
-  async begin(term: number, fields: object = {}): Promise<boolean> {
+  /**
+   * Won the election for `term`: start serving. Leading from this call on, so the election keeps
+   * renewing while serving starts (loading sessions may outlast a renew deadline). Resolves false
+   * when serving could not start (then no longer leading).
+   */
+  begin(term: number, fields: object = {}): Promise<boolean> {
     this.term = term;
     this.leading = true;
     this.log.info({ term, ...fields }, 'elected leader');
+    const starting: Promise<boolean> = this.startServing(term).finally(() => {
+      if (this.starting === starting) this.starting = undefined;
+    });
+    this.starting = starting;
+    return starting;
+  }
+
+  private async startServing(term: number): Promise<boolean> {
     try {
       await this.listener.elected(term);
       return true;
     } catch (err) {
-      await this.end(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
+      await this.stopServing(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
       return false;
     }
   }
 
-  /** Stop serving (idempotent). */
+  /** Settles once a term that is starting has started (or failed to): at once when none is. */
+  async started(): Promise<void> {
+    await this.starting;
+  }
+
+  /** Stop serving (idempotent). A term still starting finishes starting first: the listener is never called concurrently. */
   async end(reason: string): Promise<void> {
     if (!this.leading) return;
+    const starting = this.starting;
     this.leading = false;
     this.log.warn({ term: this.term, reason }, 'no longer leader');
+    if (starting !== undefined && !(await starting)) return; // its failure already stopped it
+    await this.callDeposed(reason);
+  }
+
+  private async stopServing(reason: string): Promise<void> {
+    if (!this.leading) return this.callDeposed(reason);
+    this.leading = false;
+    this.log.warn({ term: this.term, reason }, 'no longer leader');
+    await this.callDeposed(reason);
+  }
+
+  private async callDeposed(reason: string): Promise<void> {
     try {
       await this.listener.deposed(reason);
     } catch (err) {
