@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { type LeadershipListener, LeadershipTerms } from './leadership.js';
 
 const silent = { info() {}, warn() {}, error() {} };
+const doNothing = (): void => undefined;
 
 /** A listener whose `elected` waits until released (or fails), recording every call in order. */
 function slowListener(options: { fails?: boolean } = {}) {
   const calls: string[] = [];
-  let release: () => void = () => undefined;
+  let release = doNothing;
   const released = new Promise<void>((resolve) => (release = resolve));
   let active = 0;
   let overlapped = false;
