@@ -1,15 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { clampPowerLimit, getModel, getProfile, type ModelSpec } from '@switchyard/fleet-model';
+import { clampPowerLimit, getModel, getProfile } from '@switchyard/fleet-model';
 import {
-  isSubjectToken,
-  KubernetesName,
   natsAuthOptions,
-  type NatsCredentials,
   natsServers,
   redactedUrl,
-  type OpsListen,
   type OpsServer,
   standardOpsRoutes,
   startOpsServer,
@@ -18,100 +14,33 @@ import { pino } from 'pino';
 import { NullBackend } from './backends/null-backend.js';
 import { SimulatedBackend } from './backends/simulated-backend.js';
 import { OpenAiBackend } from './backends/openai/openai-backend.js';
-import type { OpenAiApi } from './backends/openai/openai-wire.js';
 import type { LoadedLlamaCppModel } from './backends/llama-cpp/llama-cpp-backend.js';
-import type { HardwareProbe } from './hardware/probe.js';
 import { nvidiaPowerLimiter } from './hardware/power-limiter.js';
 import { TelemetrySampler } from './hardware/telemetry-sampler.js';
 import { type AgentLogger, NodeAgent } from './node-agent.js';
 import { OwnershipReader } from './sessions/ownership-reader.js';
 import { AgentMetrics, type MeteredNode } from './adapters/agent-metrics.js';
 import { SessionLog } from './sessions/session-log.js';
+import {
+  AgentConfigError,
+  type AgentHostConfig,
+  type SimulatedNodeSpec,
+  validateAgentHostConfig,
+} from './agent-host-config.js';
+
+// The configuration types and checks live in agent-host-config.ts; callers keep importing them from here.
+export {
+  AgentConfigError,
+  type AgentHostConfig,
+  type BackendKind,
+  type ModelServerConfig,
+  type SimulatedNodeSpec,
+  validateNodeSpec,
+} from './agent-host-config.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** One simulated node this process hosts. */
-export interface SimulatedNodeSpec {
-  readonly nodeId: string;
-  readonly cluster: string;
-  readonly zone: string;
-  /** Accelerator profile name, e.g. trn2, h100, l4. */
-  readonly profile: string;
-  /** Chips on the node; default: the profile's reference node. */
-  readonly chipCount?: number;
-  /** Models loaded at start. */
-  readonly models: readonly string[];
-  readonly seed: number;
-  readonly maxBatchSize?: number;
-  /**
-   * Node-wide power limit (W) an operator sets at start, clamped to the hardware's range; default
-   * uncapped. The scheduler's power commands replace it later.
-   */
-  readonly powerLimitWatts?: number;
-}
-
-/**
- * `simulated`: the fleet model's accelerator; `null`: answers at once (measures protocol overhead);
- * `openai`: a local OpenAI-compatible model server (vLLM, SGLang, TGI) does the work;
- * `llama-cpp`: a GGUF model runs in this process on the CPU (llama.cpp).
- */
-export type BackendKind = 'simulated' | 'null' | 'openai' | 'llama-cpp';
-
-/** The model server an `openai` backend forwards to. */
-export interface ModelServerConfig {
-  /** Root URL, e.g. `http://127.0.0.1:8000`. */
-  readonly url: string;
-  readonly api: OpenAiApi;
-  readonly maxConcurrency: number;
-  readonly maxQueue: number;
-  /** Longest the server may stay silent (before headers, between chunks); default 60 s. */
-  readonly requestTimeoutMs?: number;
-  readonly apiKey?: string;
-}
-
-export interface AgentHostConfig {
-  readonly natsUrl: string;
-  /** How to authenticate to NATS (default: no credentials). */
-  readonly natsCredentials?: NatsCredentials;
-  readonly nodes: readonly SimulatedNodeSpec[];
-  /**
-   * The Kubernetes Node this process runs on (downward API `spec.nodeName`): every node it hosts
-   * reports it, and the scheduler drains them while that Node is cordoned or not Ready.
-   */
-  readonly kubernetesNode?: string;
-  readonly heartbeatIntervalMs?: number;
-  readonly logLevel?: string;
-  readonly logDestination?: NodeJS.WritableStream;
-  readonly models?: (name: string) => ModelSpec | undefined;
-  readonly backend?: BackendKind;
-  /** Required with `backend: 'openai'`. */
-  readonly modelServer?: ModelServerConfig;
-  /** Required with `backend: 'llama-cpp'`: the GGUF file, served as the node's one model. */
-  readonly llamaCpp?: {
-    readonly modelPath: string;
-    readonly maxConcurrency: number;
-    readonly maxQueue: number;
-    readonly threads?: number;
-  };
-  /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
-  readonly sessionIdleOffloadMs?: number;
-  /** Where to serve /metrics, /healthz and /readyz (default: not served). */
-  readonly httpListen?: OpsListen;
-  /**
-   * The node's real accelerators (nvidia-smi, the Neuron tools); its readings replace the backend's
-   * memory, power, temperature and utilisation in heartbeats. Only for a process hosting one node:
-   * the devices belong to the machine.
-   */
-  readonly probe?: HardwareProbe;
-  /** How the scheduler's power limits reach NVIDIA GPUs (with an nvidia probe). */
-  readonly nvidiaPowerLimits?: { readonly binary?: string; readonly dryRun?: boolean };
-}
-
-/** Bad agent configuration, found before anything connects. */
-export class AgentConfigError extends Error {
-  override readonly name = 'AgentConfigError';
-}
-
+/** A running agent host: its agents, its NATS connection, its metrics, and how to stop it. */
 export interface AgentHostHandle {
   readonly agents: readonly NodeAgent[];
   readonly nc: NatsConnection;
@@ -122,37 +51,6 @@ export interface AgentHostHandle {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Checks a node spec against the catalogue; throws AgentConfigError naming the problem. */
-export function validateNodeSpec(spec: SimulatedNodeSpec, models: (name: string) => ModelSpec | undefined): void {
-  if (!isSubjectToken(spec.nodeId))
-    throw new AgentConfigError(`node id ${JSON.stringify(spec.nodeId)} must be 1-64 of [A-Za-z0-9_-]`);
-  const profile = getProfile(spec.profile);
-  if (profile === undefined)
-    throw new AgentConfigError(`node ${spec.nodeId}: unknown accelerator profile ${JSON.stringify(spec.profile)}`);
-  if (
-    spec.chipCount !== undefined &&
-    !(Number.isInteger(spec.chipCount) && spec.chipCount >= 1 && spec.chipCount <= 256)
-  ) {
-    throw new AgentConfigError(`node ${spec.nodeId}: chip count must be an integer in 1..256`);
-  }
-  if (
-    spec.powerLimitWatts !== undefined &&
-    !(Number.isFinite(spec.powerLimitWatts) && spec.powerLimitWatts > 0 && spec.powerLimitWatts <= 10_000_000)
-  ) {
-    throw new AgentConfigError(`node ${spec.nodeId}: power limit must be a number of watts in (0, 10000000]`);
-  }
-  for (const name of spec.models) {
-    if (models(name) === undefined)
-      throw new AgentConfigError(`node ${spec.nodeId}: unknown model ${JSON.stringify(name)}`);
-  }
-}
-
-/**
- * Composition root of an agent process: one NATS connection, one NodeAgent per hosted node, each
- * with a simulated accelerator. A real node hosts exactly one; dev fleets host many per process.
- * Every command names its node in the subject (assign, power, session adopt/release) and each
- * NodeAgent subscribes to its own, so the server routes them and the host needs no dispatcher.
- */
 /** A hosted node's figures as its metrics read them, at scrape time. */
 function metered(agent: NodeAgent): MeteredNode {
   return {
@@ -165,31 +63,15 @@ function metered(agent: NodeAgent): MeteredNode {
   };
 }
 
+/**
+ * Composition root of an agent process: one NATS connection, one NodeAgent per hosted node, each
+ * with a simulated accelerator. A real node hosts exactly one; dev fleets host many per process.
+ * Every command names its node in the subject (assign, power, session adopt/release) and each
+ * NodeAgent subscribes to its own, so the server routes them and the host needs no dispatcher.
+ */
 export async function startAgentHost(config: AgentHostConfig): Promise<AgentHostHandle> {
   const models = config.models ?? getModel;
-  for (const spec of config.nodes) validateNodeSpec(spec, models);
-  if (config.kubernetesNode !== undefined && !KubernetesName.safeParse(config.kubernetesNode).success) {
-    throw new AgentConfigError(
-      `kubernetes node "${config.kubernetesNode}" is not a Kubernetes object name (lowercase letters, digits, '-' and '.')`,
-    );
-  }
-  if (config.backend === 'openai') {
-    if (config.modelServer === undefined) throw new AgentConfigError('the openai backend needs a model server URL');
-    if (config.nodes.length !== 1) {
-      throw new AgentConfigError(`one model server is one node: host exactly one node, not ${config.nodes.length}`);
-    }
-  }
-  if (config.backend === 'llama-cpp') {
-    if (config.llamaCpp === undefined) throw new AgentConfigError('the llama-cpp backend needs a model path');
-    if (config.nodes.length !== 1 || config.nodes[0]!.models.length !== 1) {
-      throw new AgentConfigError('the llama-cpp backend runs one model on one node: host one node with one model');
-    }
-  }
-  if (config.probe !== undefined && config.nodes.length !== 1) {
-    throw new AgentConfigError(
-      `a hardware probe (${config.probe.kind}) reads this machine's devices: host exactly one node, not ${config.nodes.length}`,
-    );
-  }
+  validateAgentHostConfig(config, models);
   const log: AgentLogger = pino(
     { level: config.logLevel ?? 'info', base: { service: 'node-agent' } },
     config.logDestination ?? process.stdout,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -37,7 +37,8 @@ describe('NatsServerProcess', () => {
   });
 
   it('reloads its configuration on request: a user added to the file can connect once reload() resolves', async () => {
-    const configFile = join(mkdtempSync(join(tmpdir(), 'sy-reload-')), 'auth.conf');
+    const dir = mkdtempSync(join(tmpdir(), 'sy-reload-'));
+    const configFile = join(dir, 'auth.conf');
     writeFileSync(configFile, passwordUsers(['first']));
     const server = await NatsServerProcess.start({ include: configFile });
     try {
@@ -56,5 +57,6 @@ describe('NatsServerProcess', () => {
       await server.stop();
     }
     await expect(server.reload()).rejects.toThrow(/not running/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

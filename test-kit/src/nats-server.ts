@@ -127,8 +127,12 @@ export class NatsServerProcess implements AsyncDisposable {
         () => reject(new NatsServerError(`nats-server did not start within ${timeoutMs} ms:\n${this.logTail}`)),
         timeoutMs,
       );
+      // Whole lines only: a line split across two chunks would be missed by a per-chunk match.
+      let partialLine = '';
       const onData = (chunk: Buffer): void => {
-        this.noteReloads(chunk.toString());
+        const lines = (partialLine + chunk.toString()).split('\n');
+        partialLine = lines.pop() ?? '';
+        for (const line of lines) this.noteReloads(line);
         this.logTail = (this.logTail + chunk.toString()).slice(-4000);
         const match = /Listening for client connections on [^\s]*:(\d+)/.exec(this.logTail);
         if (match?.[1] !== undefined) {

@@ -5,6 +5,9 @@
  * typed reply (the very error decode gives, when decode refuses the body); every fire-and-forget
  * message must be counted as dropped; and afterwards both processes must still serve: a normal
  * inference succeeds, heartbeats apply, each node answers, nothing leaked or polluted a prototype.
+ * The subjects under fire, their hostile bodies and the check of a reply are in
+ * fuzz-targets.test-support.ts; fuzz-deep-version.test.ts keeps one hostile body (a deeply nested
+ * `v`) as a regression test of its own.
  *
  * CI runs a fixed seed and FUZZ_ROUNDS = 40 rounds; each round sends one body to each of the 39
  * subjects, once as a request and once as a plain publish (about 3 s of barrage, 15 s for the file on
@@ -24,52 +27,35 @@ import * as fc from 'fast-check';
 import type { z } from 'zod';
 import { type AgentHostHandle, startAgentHost } from '@switchyard/node-agent';
 import {
-  AssignmentReply,
-  BatchResultsResponse,
-  BatchStatusResponse,
-  BatchSubmitResponse,
   CancelAck,
-  ClusterBudgetResponse,
   connectionInbox,
   decode,
-  ErrorReply,
-  ExplainResponse,
-  InferChunk,
-  InferReply,
-  LatencyReportResponse,
   MESSAGE_SCHEMAS,
-  NodeCommandResponse,
-  PowerLimitResponse,
-  RegistrationReply,
-  SessionAdoptReply,
   SessionClient,
   type SessionInfo,
-  SessionListResponse,
-  SessionResponse,
-  SessionTurnReply,
-  StatusResponse,
   subjects,
-  type WireError,
 } from '@switchyard/protocol';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MessageName } from '../../../protocol/src/export-schemas.js';
 import {
-  anyJsonText,
-  characterBoundaries,
   exampleOf,
   fuzzFailureAsync,
   fuzzRuns,
   fuzzTimeoutMs,
-  hostileBody,
-  INVALID_UTF8_SEQUENCES,
   type Json,
-  nestedText,
-  paddedTo,
   PrototypeGuard,
-  SIZES_AT_LIMIT,
-  withInserted,
 } from '../../../protocol/src/fuzz-arbitraries.test-support.js';
+import {
+  bodyNodeId,
+  checkReply,
+  describeBody,
+  hostilePayload,
+  NODE_IDS,
+  type Target,
+  targetsFor,
+  TENANT,
+  utf8,
+} from './fuzz-targets.test-support.js';
 import {
   FAST_HEARTBEAT_MS,
   h100,
@@ -86,13 +72,6 @@ import {
 const FUZZ_ROUNDS = fuzzRuns(40);
 /** A healthy process answers in milliseconds; a valid body may run a (tiny) inference first. */
 const REPLY_TIMEOUT_MS = 10_000;
-const TENANT = 'fuzz';
-const NODE_IDS = ['fuzz-0', 'fuzz-1'] as const;
-/** A node id no agent has: the scheduler must refuse, not adopt, whatever arrives on its subjects. */
-const FRESH_NODE_ID = 'fuzz-fresh-0';
-
-const utf8Encoder = new TextEncoder();
-const utf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
 
 /** Log lines of one process, parsed; tests read what was logged instead of discarding it. */
 class CapturedLog {
@@ -129,245 +108,6 @@ function heapUsedAfterGc(): number {
   gc();
   gc();
   return process.memoryUsage().heapUsed;
-}
-
-type Counted = 'rejection' | 'drop' | 'agent-notice' | 'none';
-
-/** One subject under fire. */
-interface Target {
-  readonly label: string;
-  readonly subject: string;
-  /** The message the handler decodes this subject's body as. */
-  readonly message: MessageName;
-  /** The body hostile mutations start from: the example, made cheap to serve where it is valid work. */
-  readonly base: Json;
-  /** Replies a request may get; an empty list means the subject never answers (fire-and-forget). */
-  readonly replies: readonly z.ZodType[];
-  /**
-   * How a refused body shows: answered and counted `invalid.<code>` (rejection), counted
-   * `dropped.invalid.<code>` (drop), logged by the agent (agent-notice), or answered only (none).
-   */
-  readonly counted: Counted;
-  /** Node id the subject speaks for, where the handler checks the body's nodeId against it. */
-  readonly subjectNodeId?: string;
-  /** The subject refuses every body with INVALID_REQUEST before decoding (an unknown verb). */
-  readonly unknownVerb?: boolean;
-}
-
-function cheap(name: MessageName, overrides: Record<string, Json>): Json {
-  return { ...(exampleOf(name) as Record<string, Json>), ...overrides };
-}
-
-/** A scheduler subject that decodes `message` and answers `reply` or a rejection counted `invalid.<code>`. */
-const schedulerSubject = (label: string, subject: string, message: MessageName, reply: z.ZodType): Target => ({
-  label,
-  subject,
-  message,
-  base: exampleOf(message),
-  replies: [reply],
-  counted: 'rejection',
-});
-/** A verb no handler knows, under a wildcard a handler listens on. */
-const unknownVerb = (subject: string): Target => ({
-  label: subject,
-  subject,
-  message: 'NodeCommand',
-  base: exampleOf('NodeCommand'),
-  replies: [],
-  counted: 'none',
-  unknownVerb: true,
-});
-
-function targetsFor(session: SessionInfo, ownerNodeId: string): Target[] {
-  const agentTargets = (nodeId: string): Target[] => [
-    {
-      label: `${nodeId} assign`,
-      subject: subjects.assign(nodeId),
-      message: 'Assignment',
-      base: cheap('Assignment', {
-        model: 'llama-3.1-8b',
-        inputTokens: 16,
-        maxOutputTokens: 4,
-        replyTo: 'fuzz.assignment.replies',
-      }),
-      replies: [AssignmentReply],
-      counted: 'none',
-    },
-    {
-      label: `${nodeId} power`,
-      subject: subjects.nodePower(nodeId),
-      message: 'PowerLimitCommand',
-      base: exampleOf('PowerLimitCommand'),
-      replies: [PowerLimitResponse],
-      counted: 'none',
-    },
-    {
-      label: `${nodeId} cancel`,
-      subject: subjects.nodeCancel(nodeId, TENANT),
-      message: 'CancelRequest',
-      base: exampleOf('CancelRequest'),
-      replies: [CancelAck, ErrorReply],
-      counted: 'none',
-    },
-    {
-      label: `${nodeId} notice`,
-      subject: subjects.notice(nodeId),
-      message: 'NodeNotice',
-      base: exampleOf('NodeNotice'),
-      replies: [],
-      counted: 'agent-notice',
-    },
-    {
-      label: `${nodeId} session adopt`,
-      subject: subjects.nodeSession(nodeId, 'adopt'),
-      message: 'SessionAdopt',
-      base: exampleOf('SessionAdopt'),
-      replies: [SessionAdoptReply],
-      counted: 'none',
-    },
-    {
-      label: `${nodeId} session release`,
-      subject: subjects.nodeSession(nodeId, 'release'),
-      message: 'SessionRelease',
-      base: exampleOf('SessionRelease'),
-      replies: [SessionAdoptReply],
-      counted: 'none',
-    },
-  ];
-  const agentSubjects = (nodeId: string): Target[] => [
-    {
-      label: `${nodeId} register`,
-      subject: subjects.register(nodeId),
-      message: 'Registration',
-      base: exampleOf('Registration'),
-      replies: [RegistrationReply],
-      counted: 'rejection',
-    },
-    ...(['heartbeat', 'result', 'deregister'] as const).map((verb): Target => ({
-      label: `${nodeId} ${verb}`,
-      subject: subjects[verb](nodeId),
-      message: ({ heartbeat: 'Heartbeat', result: 'WorkResult', deregister: 'Deregistration' } as const)[verb],
-      base: exampleOf(({ heartbeat: 'Heartbeat', result: 'WorkResult', deregister: 'Deregistration' } as const)[verb]),
-      replies: [],
-      counted: 'drop',
-      subjectNodeId: nodeId,
-    })),
-  ];
-  return [
-    ...agentSubjects(NODE_IDS[0]),
-    ...agentSubjects(FRESH_NODE_ID),
-    {
-      label: 'tenant infer',
-      subject: subjects.infer(TENANT),
-      message: 'InferRequest',
-      base: cheap('InferRequest', { model: 'llama-3.1-8b', inputTokens: 16, maxOutputTokens: 4 }),
-      replies: [InferReply, InferChunk],
-      counted: 'rejection',
-    },
-    {
-      label: 'session open',
-      subject: subjects.session(TENANT, 'open'),
-      message: 'SessionOpenRequest',
-      base: cheap('SessionOpenRequest', { model: 'llama-3.1-8b', expectedContextTokens: 1024 }),
-      replies: [SessionResponse],
-      counted: 'rejection',
-    },
-    schedulerSubject('session get', subjects.session(TENANT, 'get'), 'SessionRef', SessionResponse),
-    schedulerSubject('session list', subjects.session(TENANT, 'list'), 'SessionListRequest', SessionListResponse),
-    schedulerSubject('session close', subjects.session(TENANT, 'close'), 'SessionRef', SessionResponse),
-    {
-      label: 'batch submit',
-      subject: subjects.batch(TENANT, 'submit'),
-      message: 'BatchSubmitRequest',
-      base: cheap('BatchSubmitRequest', { items: [{ inputTokens: 16, maxOutputTokens: 4 }] }),
-      replies: [BatchSubmitResponse],
-      counted: 'rejection',
-    },
-    schedulerSubject('batch status', subjects.batch(TENANT, 'status'), 'BatchRef', BatchStatusResponse),
-    schedulerSubject('batch results', subjects.batch(TENANT, 'results'), 'BatchResultsRequest', BatchResultsResponse),
-    schedulerSubject('admin status', subjects.adminStatus, 'StatusRequest', StatusResponse),
-    schedulerSubject('admin cordon', subjects.adminNode('cordon'), 'NodeCommand', NodeCommandResponse),
-    schedulerSubject('admin uncordon', subjects.adminNode('uncordon'), 'NodeCommand', NodeCommandResponse),
-    schedulerSubject('admin drain', subjects.adminNode('drain'), 'NodeCommand', NodeCommandResponse),
-    schedulerSubject('admin explain', subjects.adminExplain, 'ExplainRequest', ExplainResponse),
-    schedulerSubject('admin power budget', subjects.adminPowerBudget, 'ClusterBudgetUpdate', ClusterBudgetResponse),
-    schedulerSubject('admin latency', subjects.adminLatency, 'LatencyReport', LatencyReportResponse),
-    unknownVerb('sy.v1.admin.node.explode'),
-    unknownVerb(`sy.v1.tenant.${TENANT}.session.frobnicate`),
-    unknownVerb(`sy.v1.tenant.${TENANT}.batch.frobnicate`),
-    ...NODE_IDS.flatMap(agentTargets),
-    {
-      label: `session turn on ${ownerNodeId}`,
-      subject: subjects.sessionTurn(TENANT, session.sessionId, ownerNodeId),
-      message: 'SessionTurnRequest',
-      base: cheap('SessionTurnRequest', { inputTokens: 16, maxOutputTokens: 4 }),
-      replies: [SessionTurnReply, InferChunk],
-      counted: 'none',
-    },
-  ];
-}
-
-/** Hostile bodies for one target: mostly mutations of its base, plus raw bytes, any JSON, broken UTF-8, bodies at the size limit. */
-function hostilePayload(target: Target): fc.Arbitrary<Uint8Array> {
-  const baseText = JSON.stringify(target.base);
-  return fc.oneof(
-    { weight: 12, arbitrary: hostileBody(target.base).map(utf8) },
-    { weight: 2, arbitrary: fc.uint8Array({ maxLength: 512 }) },
-    { weight: 2, arbitrary: anyJsonText.map(utf8) },
-    {
-      weight: 2,
-      arbitrary: fc.tuple(fc.nat(), fc.constantFrom(...INVALID_UTF8_SEQUENCES)).map(([pick, sequence]) => {
-        const bytes = utf8(baseText);
-        const boundaries = characterBoundaries(bytes);
-        return withInserted(bytes, boundaries[pick % boundaries.length] ?? 0, sequence);
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .tuple(fc.constantFrom(...SIZES_AT_LIMIT), fc.constantFrom('whitespace' as const, 'unknown-string' as const))
-        .map(([size, padding]) => paddedTo(baseText, size, padding)),
-    },
-  );
-}
-
-const describeBody = (bytes: Uint8Array): string => {
-  const text = new TextDecoder().decode(bytes.subarray(0, 300));
-  return `${bytes.byteLength} bytes: ${JSON.stringify(text)}${bytes.byteLength > 300 ? '…' : ''}`;
-};
-
-/** Checks one reply to a request: a typed error (decode's own, when decode refuses the body) or a success of the subject's kind. */
-function checkReply(target: Target, bytes: Uint8Array, local: ReturnType<typeof decode>, data: Uint8Array): void {
-  const where = `${target.label} answered ${JSON.stringify(new TextDecoder().decode(data.subarray(0, 400)))} to ${describeBody(bytes)}`;
-  let reply: unknown;
-  try {
-    reply = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    throw new Error(`${where}: the reply is not JSON`);
-  }
-  if (typeof reply === 'object' && reply !== null && 'ok' in reply && reply.ok === false) {
-    const typed = decode(ErrorReply, data);
-    if (!typed.ok) throw new Error(`${where}: not a valid ErrorReply (${typed.error.message})`);
-    if (target.unknownVerb === true) {
-      if (typed.value.error.code !== 'INVALID_REQUEST') throw new Error(`${where}: expected INVALID_REQUEST`);
-    } else if (!local.ok) {
-      const expected: WireError = local.error;
-      if (typed.value.error.code !== expected.code || typed.value.error.message !== expected.message) {
-        throw new Error(`${where}: expected decode's own error ${JSON.stringify(expected)}`);
-      }
-    }
-    return;
-  }
-  if (target.unknownVerb === true || !local.ok) throw new Error(`${where}: a success reply to a body decode refuses`);
-  if (!target.replies.some((schema) => decode(schema, data).ok))
-    throw new Error(`${where}: not a reply of this subject`);
-}
-
-/** The node id a decoded body claims to speak for, if any. */
-function bodyNodeId(value: unknown): string | undefined {
-  return typeof value === 'object' && value !== null && 'nodeId' in value && typeof value.nodeId === 'string'
-    ? value.nodeId
-    : undefined;
 }
 
 describe('fuzzing every subject of a live scheduler and agents', () => {
@@ -573,61 +313,5 @@ describe('fuzzing every subject of a live scheduler and agents', () => {
     // The scheduler and agents keep nothing per hostile message: the heap grew by far less than was sent.
     const grownBytes = heapUsedAfterGc() - baselineHeapBytes;
     expect(grownBytes).toBeLessThan(Math.max(32 * 1024 * 1024, sentBytes / 4));
-  });
-});
-
-/**
- * A deeply nested `v` (10 KB) used to make decode throw: the scheduler answered INTERNAL, and the
- * agent's read loop died of it (deaf to every subject while still heartbeating). Both now answer a
- * typed UNSUPPORTED_VERSION and go on serving.
- */
-describe('a deeply nested "v": typed answers from the scheduler and the agent, which keeps serving', () => {
-  /** 10 KB: far under MAX_MESSAGE_BYTES, so it reaches decode's version check. */
-  const deepVersion = utf8(`{"v":${nestedText(5000, 'array')}}`);
-  let nats: NatsFixture;
-  let scheduler: SchedulerHandle;
-  let agents: AgentHostHandle;
-
-  beforeAll(async () => {
-    nats = await startNats();
-    scheduler = await startTestScheduler(nats.server.url);
-    const natsCredentials = await agentCredentialsFor(nats.server.url, ['deaf-0']);
-    agents = await startAgentHost({
-      natsUrl: nats.server.url,
-      ...(natsCredentials === undefined ? {} : { natsCredentials }),
-      nodes: [h100('deaf-0')],
-      heartbeatIntervalMs: FAST_HEARTBEAT_MS,
-      logDestination: new CapturedLog().stream,
-    });
-    await waitFor(() => scheduler.fleet.size === 1 && agents.agents.every((agent) => agent.registered), 'the node');
-  });
-
-  afterAll(async () => {
-    // A deaf connection never completes a drain: give stop a moment, then close the socket.
-    await Promise.race([agents?.stop(500), new Promise((resolve) => setTimeout(resolve, 2000))]);
-    await agents?.nc.close().catch(() => undefined);
-    await scheduler?.stop();
-    await nats?.close();
-  });
-
-  it('the scheduler answers it UNSUPPORTED_VERSION, without a handler error', async () => {
-    const reply = await nats.client.request(subjects.infer(TENANT), deepVersion, { timeout: 2000 });
-    expect(decode(ErrorReply, reply.data)).toMatchObject({
-      ok: true,
-      value: { error: { code: 'UNSUPPORTED_VERSION' } },
-    });
-    expect(scheduler.counters.get('handler.errors')).toBe(0);
-  });
-
-  it('the agent answers it with a typed error and still answers the next request', async () => {
-    const reply = await nats.client.request(subjects.nodeCancel('deaf-0', TENANT), deepVersion, { timeout: 1500 });
-    expect(decode(ErrorReply, reply.data)).toMatchObject({
-      ok: true,
-      value: { error: { code: 'UNSUPPORTED_VERSION' } },
-    });
-    const next = await nats.client.request(subjects.nodeCancel('deaf-0', TENANT), utf8('{"v":1,"requestId":"r"}'), {
-      timeout: 1500,
-    });
-    expect(decode(CancelAck, next.data)).toMatchObject({ ok: true });
   });
 });

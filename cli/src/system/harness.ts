@@ -162,6 +162,8 @@ export interface NatsFixture {
   readonly server: NatsServerProcess;
   /** The test's own connection: unrestricted when the server runs with authentication. */
   readonly client: NatsConnection;
+  /** A connection as `identity` (a client of a tenant, an operator), held to its role's subjects; closed with the fixture. */
+  connectAs(identity: NatsIdentity): Promise<NatsConnection>;
   close(): Promise<void>;
 }
 
@@ -179,11 +181,18 @@ export async function startNats(options: { authentication?: boolean } = {}): Pro
     name: 'test-client',
     ...natsAuthOptions(auth?.observer),
   });
+  const opened: NatsConnection[] = [];
   return {
     server,
     client,
+    async connectAs(identity) {
+      const credentials = await credentialsFor(server.url, identity);
+      const nc = await connect({ servers: server.url, name: `test-${identity.user}`, ...natsAuthOptions(credentials) });
+      opened.push(nc);
+      return nc;
+    },
     async close() {
-      await client.close().catch(() => undefined);
+      await Promise.all([client, ...opened].map((nc) => nc.close().catch(() => undefined)));
       await server.stop();
       authenticatedServers.delete(server.url);
       auth?.dispose();

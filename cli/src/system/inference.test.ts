@@ -7,6 +7,7 @@ import {
   StatusResponse,
   subjects,
 } from '@switchyard/protocol';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, infer, l4, type NatsFixture, type Stack, startStack, waitFor } from './harness.js';
@@ -15,10 +16,16 @@ describe('stateless inference over a real nats-server', () => {
   let stack: Stack;
   let nats: NatsFixture;
   let scheduler: SchedulerHandle;
+  const command = async (verb: 'cordon' | 'uncordon'): Promise<void> => {
+    await nats.client.request(subjects.adminNode(verb), encode({ v: 1, nodeId: 'big-0' }), { timeout: 2000 });
+  };
+  /** A client of tenant `tests` with its own identity (the default tenant of `infer`). */
+  let tests: NatsConnection;
 
   beforeAll(async () => {
     stack = await startStack([h100('big-0'), l4('small-0')]);
     ({ nats, scheduler } = stack);
+    tests = await nats.connectAs({ role: 'client', user: 'tests-app', tenant: 'tests' });
   });
 
   afterAll(async () => {
@@ -26,7 +33,7 @@ describe('stateless inference over a real nats-server', () => {
   });
 
   it('places a request on a node that answers the client directly with its timings', async () => {
-    const answer = await infer(nats.client, { model: 'llama-3.1-8b', inputTokens: 512, maxOutputTokens: 32 });
+    const answer = await infer(tests, { model: 'llama-3.1-8b', inputTokens: 512, maxOutputTokens: 32 });
     expect(answer.ok).toBe(true);
     const result = answer as InferResult;
     expect(['big-0', 'small-0']).toContain(result.nodeId);
@@ -40,29 +47,26 @@ describe('stateless inference over a real nats-server', () => {
   });
 
   it('sends a model only some nodes can run to one of those', async () => {
-    const answer = await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 8 });
+    const answer = await infer(tests, { model: 'llama-3.3-70b', maxOutputTokens: 8 });
     expect(answer).toMatchObject({ ok: true, nodeId: 'big-0' });
   });
 
   it('answers UNKNOWN_MODEL at once for a model nobody has heard of', async () => {
-    const answer = await infer(nats.client, { model: 'no-such-model' });
+    const answer = await infer(tests, { model: 'no-such-model' });
     expect(answer).toMatchObject({ ok: false, error: { code: 'UNKNOWN_MODEL', retryable: false } });
   });
 
   it('answers NO_CAPACITY with a retry hint when the only able node is cordoned, and places again after uncordon', async () => {
-    const command = async (verb: 'cordon' | 'uncordon'): Promise<void> => {
-      await nats.client.request(subjects.adminNode(verb), encode({ v: 1, nodeId: 'big-0' }), { timeout: 2000 });
-    };
     await command('cordon');
     try {
-      const refused = await infer(nats.client, { model: 'llama-3.3-70b' });
+      const refused = await infer(tests, { model: 'llama-3.3-70b' });
       expect(refused).toMatchObject({ ok: false, error: { code: 'NO_CAPACITY', retryable: true } });
       expect(!refused.ok && refused.error.retryAfterMs).toBeGreaterThan(0);
       expect(!refused.ok && refused.error.message).toMatch(/schedulable/);
     } finally {
       await command('uncordon');
     }
-    expect(await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 4 })).toMatchObject({
+    expect(await infer(tests, { model: 'llama-3.3-70b', maxOutputTokens: 4 })).toMatchObject({
       ok: true,
       nodeId: 'big-0',
     });
@@ -72,9 +76,9 @@ describe('stateless inference over a real nats-server', () => {
     const placementsBefore = scheduler.counters.get('placements.ok');
     const key = `retry-${Date.now()}`;
     const [first, second] = await Promise.all([
-      infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 }),
+      infer(tests, { idempotencyKey: key, maxOutputTokens: 200 }),
       new Promise((resolve) => setTimeout(resolve, 20)).then(() =>
-        infer(nats.client, { idempotencyKey: key, maxOutputTokens: 200 }),
+        infer(tests, { idempotencyKey: key, maxOutputTokens: 200 }),
       ),
     ]);
     expect(first).toMatchObject({ ok: true, requestId: `tests:${key}` });
@@ -94,7 +98,7 @@ describe('stateless inference over a real nats-server', () => {
   });
 
   it('refuses at admission a request no node could finish within its deadline, with DEADLINE_UNREACHABLE', async () => {
-    const answer = await infer(nats.client, { model: 'llama-3.3-70b', maxOutputTokens: 20_000, deadlineAfterMs: 150 });
+    const answer = await infer(tests, { model: 'llama-3.3-70b', maxOutputTokens: 20_000, deadlineAfterMs: 150 });
     expect(answer).toMatchObject({ ok: false, error: { code: 'DEADLINE_UNREACHABLE', retryable: false } });
     await waitFor(() => scheduler.openRequests() === 0, 'the expired request to be closed');
   });

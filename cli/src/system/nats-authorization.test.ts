@@ -33,6 +33,7 @@ const IDENTITIES = {
   alice: { role: 'client', user: 'alice', tenant: 'tenant-a' },
   bob: { role: 'client', user: 'bob', tenant: 'tenant-b' },
   carol: { role: 'client', user: 'carol', tenant: 'tenant-q' },
+  dave: { role: 'client', user: 'dave', tenant: 'tenant-r' },
   ops: { role: 'operator', user: 'ops' },
 } as const satisfies Record<string, NatsIdentity>;
 type Who = keyof typeof IDENTITIES;
@@ -79,7 +80,11 @@ describe('nats-server authorization generated from the permission model', () => 
       // Tenant q is small: one session, two requests at once, then one a second.
       tenantQuotas: {
         defaults: DEFAULT_TENANT_LIMITS,
-        tenants: { 'tenant-q': { maxSessions: 1, requestsPerSecond: 1, burstRequests: 3 } },
+        tenants: {
+          'tenant-q': { maxSessions: 1, requestsPerSecond: 1, burstRequests: 3 },
+          // Tenant r gets one request, then one every 100 s: enough to see a batch refused.
+          'tenant-r': { requestsPerSecond: 0.01, burstRequests: 1 },
+        },
       },
     });
     agents = await Promise.all(
@@ -238,5 +243,21 @@ describe('nats-server authorization generated from the permission model', () => 
       status = await batches.status(accepted.batchId);
     }
     expect(status).toMatchObject({ state: 'done', items: 4, done: 4, failed: 0 });
+  });
+
+  it('counts a batch submission against the request rate; a retry of an accepted batch is answered, not refused', async () => {
+    const batches = new BatchClient((await connectAs('dave')).nc, 'tenant-r');
+    const batch = {
+      model: 'llama-3.1-8b',
+      items: [{ inputTokens: 20, maxOutputTokens: 2 }],
+      deadlineAfterMs: 60_000,
+      idempotencyKey: 'nightly-1',
+    };
+    const accepted = await batches.submit(batch);
+    await expect(batches.submit({ ...batch, idempotencyKey: 'nightly-2' })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterMs: expect.any(Number),
+    });
+    await expect(batches.submit(batch)).resolves.toMatchObject({ batchId: accepted.batchId });
   });
 });

@@ -1,15 +1,16 @@
 import { SessionClient } from '@switchyard/protocol';
-import { DEFAULT_SESSION_CONFIG } from '@switchyard/scheduler';
+import { DEFAULT_SESSION_CONFIG, type SchedulerHandle } from '@switchyard/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { h100, type NatsFixture, startNats, startTestAgents, startTestScheduler, waitFor } from './harness.js';
 
 describe('session quotas', () => {
   let nats: NatsFixture;
+  let scheduler: SchedulerHandle;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     nats = await startNats();
-    const scheduler = await startTestScheduler(nats.server.url, {
+    scheduler = await startTestScheduler(nats.server.url, {
       sessions: { ...DEFAULT_SESSION_CONFIG, maxSessionsPerTenant: 2 },
     });
     const agents = await startTestAgents(nats.server.url, [h100('q-0')]);
@@ -37,6 +38,28 @@ describe('session quotas', () => {
     ).resolves.toMatchObject({ state: 'open' });
     await client.close(first.sessionId);
     await expect(client.open({ model: 'llama-3.1-8b' })).resolves.toMatchObject({ state: 'open' });
+  });
+
+  it('counts an open once while its node adopts it: the next open within the quota is not refused', async () => {
+    const client = new SessionClient(nats.client, { tenant: 'adopting' });
+    const open = (): Promise<unknown> => client.open({ model: 'llama-3.1-8b' });
+    let secondDuringAdoption = 0;
+    for (let attempt = 0; attempt < 20 && secondDuringAdoption < 3; attempt++) {
+      // The first open is in the registry (recorded) but not yet answered (its node is adopting it).
+      const firstOpen = { answered: false };
+      const first = client.open({ model: 'llama-3.1-8b' }).finally(() => (firstOpen.answered = true));
+      while (scheduler.sessionRegistry.openCount('adopting') === 0 && !firstOpen.answered) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (!firstOpen.answered) secondDuringAdoption += 1;
+      const second = open();
+      const opened = await Promise.allSettled([first, second]);
+      expect(opened.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+      for (const { sessionId, state } of (await client.list()).sessions) {
+        if (state !== 'closed') await client.close(sessionId);
+      }
+    }
+    expect(secondDuringAdoption).toBeGreaterThan(0);
   });
 
   it('holds the quota when many opens arrive at once (opens still in flight count)', async () => {

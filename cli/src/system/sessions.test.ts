@@ -25,7 +25,9 @@ describe('sessions over a real nats-server with JetStream', () => {
 
   beforeAll(async () => {
     stack = await startStack([h100('sess-0'), h100('sess-1', 'test-1', 2)]);
-    client = new SessionClient(stack.nats.client, { tenant: 'acme', turnDeadlineMs: 5000 });
+    // The tenant's own identity: the server holds it to acme's subjects and its own inbox.
+    const acme = await stack.nats.connectAs({ role: 'client', user: 'acme-app', tenant: 'acme' });
+    client = new SessionClient(acme, { tenant: 'acme', turnDeadlineMs: 5000 });
   });
 
   afterAll(async () => {

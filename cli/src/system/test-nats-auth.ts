@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,6 +9,7 @@ import {
   type NatsIdentity,
   natsServerConfig,
   type NatsUserEntry,
+  writePrivateFile,
 } from '@switchyard/protocol';
 
 /** The environment variables a Switchyard process reads its NATS identity from. */
@@ -94,21 +95,18 @@ export class TestNatsAuth {
 
   private writeSeed(name: string, seed: Uint8Array): string {
     const file = join(this.dir, `${name}.nk`);
-    writeFileSync(file, seed, { mode: 0o600 });
+    writePrivateFile(file, seed);
     return file;
   }
 
   private writeConfig(): void {
-    // Written whole, then renamed: a reload never reads half a file.
-    const next = `${this.configFile}.next`;
-    writeFileSync(
-      next,
+    // Written whole, then renamed (writePrivateFile): a reload never reads half a file.
+    writePrivateFile(
+      this.configFile,
       natsServerConfig({
         users: [...this.enrolled.values()].map(({ entry }) => entry),
         unrestricted: [{ name: 'test observer', publicKey: this.observerKey }],
       }),
-      { mode: 0o600 },
     );
-    renameSync(next, this.configFile);
   }
 }

@@ -25,7 +25,10 @@ export class BatchClient {
     );
     const decoded = decode(BatchSubmitResponse, reply.data);
     if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
-    if (!decoded.value.ok) throw new RemoteError(decoded.value.error.code, decoded.value.error.message);
+    if (!decoded.value.ok) {
+      const { code, message, retryAfterMs } = decoded.value.error;
+      throw new RemoteError(code, message, retryAfterMs);
+    }
     return decoded.value;
   }
 
@@ -37,7 +40,10 @@ export class BatchClient {
     );
     const decoded = decode(BatchStatusResponse, reply.data);
     if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
-    if (!decoded.value.ok) throw new RemoteError(decoded.value.error.code, decoded.value.error.message);
+    if (!decoded.value.ok) {
+      const { code, message, retryAfterMs } = decoded.value.error;
+      throw new RemoteError(code, message, retryAfterMs);
+    }
     return decoded.value;
   }
 
@@ -54,7 +60,10 @@ export class BatchClient {
       );
       const decoded = decode(BatchResultsResponse, reply.data);
       if (!decoded.ok) throw new RemoteError(decoded.error.code, `invalid reply: ${decoded.error.message}`);
-      if (!decoded.value.ok) throw new RemoteError(decoded.value.error.code, decoded.value.error.message);
+      if (!decoded.value.ok) {
+        const { code, message, retryAfterMs } = decoded.value.error;
+        throw new RemoteError(code, message, retryAfterMs);
+      }
       out.push(...decoded.value.results);
       fromIndex = decoded.value.nextIndex;
     }

@@ -122,7 +122,7 @@ export function identityKey(identity: Pick<NatsIdentity, 'role' | 'user'>): stri
  * file's mode (writeFileSync's `mode` applies only when it creates the file) and a link at `path`
  * is replaced, not followed.
  */
-function writePrivateFile(path: string, data: string | Uint8Array): void {
+export function writePrivateFile(path: string, data: string | Uint8Array): void {
   const fresh = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     writeFileSync(fresh, data, { mode: 0o600, flag: 'wx' });

@@ -15,8 +15,9 @@ export type NatsRole = NatsIdentity['role'];
 
 /**
  * The node ids of an agent identity shared by a pool whose nodes are not known ahead (a DaemonSet
- * on an autoscaled node group): the server still holds it to agent subjects, but no longer to one
- * node's, so any agent of the pool could speak for any node. List node ids wherever they are known.
+ * on an autoscaled node group). The server still holds it to agent subjects, but no longer to one
+ * node's: any agent holding it may speak for every node of every pool, and read every tenant's
+ * session turns. List node ids wherever they are known.
  */
 export const ANY_NODE = 'any-node';
 

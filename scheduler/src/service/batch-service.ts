@@ -52,7 +52,14 @@ export class BatchService {
     if (this.models(request.model) === undefined) {
       return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
     }
-    const quota = this.quotas?.judgeBatchSubmission(tenant);
+    const batchId =
+      request.idempotencyKey === undefined
+        ? `b-${randomBytes(6).toString('hex')}`
+        : `b-${createHash('sha256').update(`${tenant}\u0000${request.idempotencyKey}`).digest('hex').slice(0, 12)}`;
+    const nowMs = Math.floor(this.clock());
+    const existing = await this.queue.record(batchId);
+    // A retry of an accepted batch (same idempotency key) is answered without spending the rate.
+    const quota = existing === undefined ? this.quotas?.judgeBatchSubmission(tenant) : undefined;
     if (quota !== undefined && !quota.ok) {
       this.counters.increment(`batches.rejected.${quota.code}`);
       return errorReply(
@@ -61,12 +68,6 @@ export class BatchService {
         quota.retryAfterMs === undefined ? {} : { retryAfterMs: quota.retryAfterMs },
       );
     }
-    const batchId =
-      request.idempotencyKey === undefined
-        ? `b-${randomBytes(6).toString('hex')}`
-        : `b-${createHash('sha256').update(`${tenant}\u0000${request.idempotencyKey}`).digest('hex').slice(0, 12)}`;
-    const nowMs = Math.floor(this.clock());
-    const existing = await this.queue.record(batchId);
     const deadlineAtMs = existing?.deadlineAtMs ?? nowMs + request.deadlineAfterMs;
     if (existing === undefined) {
       await this.queue.createRecord({

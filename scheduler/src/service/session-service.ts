@@ -100,12 +100,20 @@ export class SessionService {
     if (model === undefined)
       return errorReply('UNKNOWN_MODEL', `model ${request.model} is not in the scheduler's catalogue`);
     this.opening.set(tenant, (this.opening.get(tenant) ?? 0) + 1);
-    try {
-      return await this.openOnNode(tenant, request, model);
-    } finally {
+    let counted = true;
+    // Once the registry holds the session it counts there: counting it here too would refuse a
+    // tenant's next open while this one waits for its node.
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
       const left = (this.opening.get(tenant) ?? 1) - 1;
       if (left === 0) this.opening.delete(tenant);
       else this.opening.set(tenant, left);
+    };
+    try {
+      return await this.openOnNode(tenant, request, model, uncount);
+    } finally {
+      uncount();
     }
   }
 
@@ -113,6 +121,7 @@ export class SessionService {
     tenant: string,
     request: SessionOpenRequest,
     model: ModelSpec,
+    registered: () => void,
   ): Promise<SessionInfo | ErrorReply> {
     const sessionId = `s-${randomBytes(6).toString('hex')}`;
     // Placement hints narrow the choice when some node in the hinted cluster/zone can take the session.
@@ -138,6 +147,7 @@ export class SessionService {
     const created = await this.store.create(record);
     if (!created.ok) return errorReply('INTERNAL', `cannot record session ${sessionId}: ${created.message}`);
     this.registry.put(record, created.revision);
+    registered();
     const adopted = await this.adopt({ record, revision: created.revision }, first, 'open');
     if (adopted) {
       this.counters.increment('sessions.opened');

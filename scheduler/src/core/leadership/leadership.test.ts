@@ -78,6 +78,40 @@ describe('LeadershipTerms', () => {
     }
   });
 
+  it('a new term after a failed start waits until the failed one has stopped serving', async () => {
+    const calls: string[] = [];
+    let active = 0;
+    let overlapped = false;
+    const track = async (call: string, work: () => Promise<void>): Promise<void> => {
+      active += 1;
+      overlapped ||= active > 1;
+      calls.push(call);
+      try {
+        await work();
+      } finally {
+        active -= 1;
+        calls.push(`${call} done`);
+      }
+    };
+    const listener: LeadershipListener = {
+      elected: (term) =>
+        track(`elected ${term}`, () => (term === 1 ? Promise.reject(new Error('no store')) : Promise.resolve())),
+      // Stopping takes a while (draining work in flight).
+      deposed: () => track('deposed', () => new Promise((resolve) => setTimeout(resolve, 30))),
+    };
+    const terms = new LeadershipTerms(listener, silent);
+    const first = terms.begin(1);
+    // The start fails; the election sees no leader and wins the next term while deposed still runs.
+    while (terms.isLeader) await new Promise((resolve) => setImmediate(resolve));
+    expect(calls.at(-1)).toBe('deposed');
+    const second = terms.begin(2);
+    await expect(first).resolves.toBe(false);
+    await expect(second).resolves.toBe(true);
+    expect(calls).toEqual(['elected 1', 'elected 1 done', 'deposed', 'deposed done', 'elected 2', 'elected 2 done']);
+    expect(overlapped).toBe(false);
+    expect(terms.isLeader).toBe(true);
+  });
+
   it('started() settles at once when no term is starting', async () => {
     const terms = new LeadershipTerms(slowListener().listener, silent);
     await expect(terms.started()).resolves.toBeUndefined();

@@ -30,8 +30,10 @@ interface LeadershipLog {
 export class LeadershipTerms {
   private leading = false;
   private term = 0;
-  /** The listener's `elected` of the current term while it runs (undefined once it has settled). */
-  private starting: Promise<boolean> | undefined;
+  /** The listener's `elected` of the latest term (settles true when serving started). */
+  private starting: Promise<boolean> = Promise.resolve(false);
+  /** Every listener call runs on this chain: one at a time, in the order of the changes. */
+  private calls: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly listener: LeadershipListener,
@@ -55,11 +57,31 @@ export class LeadershipTerms {
     this.term = term;
     this.leading = true;
     this.log.info({ term, ...fields }, 'elected leader');
-    const starting: Promise<boolean> = this.startServing(term).finally(() => {
-      if (this.starting === starting) this.starting = undefined;
+    this.starting = this.inTurn(() => this.startServing(term));
+    return this.starting;
+  }
+
+  /** Settles once the latest term has started serving (or failed to): at once when none is starting. */
+  async started(): Promise<void> {
+    await this.starting;
+  }
+
+  /** Stop serving (idempotent). A term still starting finishes starting first. */
+  async end(reason: string): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.warn({ term: this.term, reason }, 'no longer leader');
+    const starting = this.starting;
+    await this.inTurn(async () => {
+      // A start that failed has already stopped serving.
+      if (await starting) await this.callDeposed(reason);
     });
-    this.starting = starting;
-    return starting;
+  }
+
+  private inTurn<T>(call: () => Promise<T>): Promise<T> {
+    const next = this.calls.then(call, call);
+    this.calls = next.catch(() => undefined);
+    return next;
   }
 
   private async startServing(term: number): Promise<boolean> {
@@ -67,31 +89,14 @@ export class LeadershipTerms {
       await this.listener.elected(term);
       return true;
     } catch (err) {
-      await this.stopServing(`could not start serving: ${err instanceof Error ? err.message : String(err)}`);
+      const reason = `could not start serving: ${err instanceof Error ? err.message : String(err)}`;
+      if (this.leading && this.term === term) {
+        this.leading = false;
+        this.log.warn({ term, reason }, 'no longer leader');
+      }
+      await this.callDeposed(reason);
       return false;
     }
-  }
-
-  /** Settles once a term that is starting has started (or failed to): at once when none is. */
-  async started(): Promise<void> {
-    await this.starting;
-  }
-
-  /** Stop serving (idempotent). A term still starting finishes starting first: the listener is never called concurrently. */
-  async end(reason: string): Promise<void> {
-    if (!this.leading) return;
-    const starting = this.starting;
-    this.leading = false;
-    this.log.warn({ term: this.term, reason }, 'no longer leader');
-    if (starting !== undefined && !(await starting)) return; // its failure already stopped it
-    await this.callDeposed(reason);
-  }
-
-  private async stopServing(reason: string): Promise<void> {
-    if (!this.leading) return this.callDeposed(reason);
-    this.leading = false;
-    this.log.warn({ term: this.term, reason }, 'no longer leader');
-    await this.callDeposed(reason);
   }
 
   private async callDeposed(reason: string): Promise<void> {
