@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createRng, type ModelSpec } from '@switchyard/fleet-model';
 import { pino } from 'pino';
-import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KvLeaderLease } from './adapters/jetstream/kv-leader-lease.js';
-import { type KubernetesLeaseConfig, KubernetesLeaseElector } from './adapters/kubernetes/kubernetes-lease-elector.js';
-import { KubernetesNodeWatcher, type NodeWatcherOptions } from './adapters/kubernetes/kubernetes-node-watcher.js';
+import type { KubernetesLeaseConfig } from './adapters/kubernetes/kubernetes-lease-elector.js';
+import type { KubernetesNodeWatcher, NodeWatcherOptions } from './adapters/kubernetes/kubernetes-node-watcher.js';
 import type { LeaderElection } from './core/leadership/leadership.js';
 import { type TenantQuotaConfig, validateTenantQuotaConfig } from './core/admission/tenant-quotas.js';
 import { validateLeaseTimings } from './core/leadership/lease-record.js';
@@ -208,6 +208,8 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
 
   let nodeWatcher: KubernetesNodeWatcher | undefined;
   if (config.kubernetes?.watchNodes === true) {
+    // Loaded only when Kubernetes is on: the client library takes a second to load.
+    const { KubernetesNodeWatcher } = await import('./adapters/kubernetes/kubernetes-node-watcher.js');
     nodeWatcher = new KubernetesNodeWatcher(config.kubernetes.kubeConfig, log, counters, config.kubernetes.nodeOptions);
     // Serve even when the API is down at start: agents then simply carry no Node information yet.
     const listed = await nodeWatcher.start((host) => term?.hostChanged(host));
@@ -249,6 +251,10 @@ export async function startScheduler(config: SchedulerConfig): Promise<Scheduler
   const leadership = { elected: serve, deposed: unserve };
   const kubernetesLease = config.kubernetes?.lease;
   if (kubernetesLease !== undefined) {
+    const [{ CoordinationV1Api }, { KubernetesLeaseElector }] = await Promise.all([
+      import('@kubernetes/client-node'),
+      import('./adapters/kubernetes/kubernetes-lease-elector.js'),
+    ]);
     const api = config.kubernetes!.kubeConfig.makeApiClient(CoordinationV1Api);
     lease = await KubernetesLeaseElector.start(api, { ...kubernetesLease, identity: schedulerId }, leadership, log);
   } else if (config.leaseMs !== undefined) {

@@ -142,7 +142,7 @@ export const schedulerCommand: Command = {
     const topologyFile = values['topology'];
     const topology = typeof topologyFile === 'string' ? loadTopology(topologyFile) : undefined;
     const httpListen = parseOpsListen(stringOption(values, 'http-listen'));
-    const kubernetes = kubernetesIntegration(values);
+    const kubernetes = await kubernetesIntegration(values);
     const leaseMs = typeof values['lease-ms'] === 'string' ? intOption(values, 'lease-ms', 100, 600_000) : undefined;
     if (kubernetes?.lease !== undefined && leaseMs !== undefined) {
       throw new UsageError('--lease-ms is the NATS KV lease: leave it out with --leader-election kubernetes');
@@ -183,7 +183,7 @@ const LEADER_ELECTIONS = ['none', 'nats', 'kubernetes'] as const;
 const KUBERNETES_MODES: readonly KubernetesMode[] = ['auto', 'on', 'off'];
 
 /** The Kubernetes integration the options ask for (undefined: off, or auto outside a cluster). */
-function kubernetesIntegration(values: OptionValues): KubernetesIntegration | undefined {
+async function kubernetesIntegration(values: OptionValues): Promise<KubernetesIntegration | undefined> {
   const mode = stringOption(values, 'kubernetes');
   if (!(KUBERNETES_MODES as readonly string[]).includes(mode)) {
     throw new UsageError(`--kubernetes must be one of ${KUBERNETES_MODES.join(', ')}, got ${mode}`);
@@ -205,7 +205,7 @@ function kubernetesIntegration(values: OptionValues): KubernetesIntegration | un
   }
   const path = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
   // A Lease needs the API whatever --kubernetes says about watching Nodes.
-  const kubeConfig = kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
+  const kubeConfig = await kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
   if (kubeConfig === undefined) return undefined;
   return {
     kubeConfig,

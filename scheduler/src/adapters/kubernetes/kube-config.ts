@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /** `auto`: use the API when running in a cluster (or given a kubeconfig); `on`: require it; `off`: never. */
 export type KubernetesMode = 'auto' | 'on' | 'off';
@@ -25,17 +25,22 @@ export function inCluster(env: NodeJS.ProcessEnv = process.env, serviceAccountDi
 /**
  * The API client configuration for a mode: a kubeconfig file when one is given, the pod's service
  * account in a cluster, and (mode `on` only) the usual `$KUBECONFIG` / `~/.kube/config` lookup.
- * Undefined when the integration is off.
+ * Undefined when the integration is off. The client library (a second to load) is loaded only when
+ * the integration is on.
  */
-export function kubeConfigFor(
+export async function kubeConfigFor(
   mode: KubernetesMode,
   kubeconfigPath?: string,
   env: NodeJS.ProcessEnv = process.env,
-): KubeConfig | undefined {
+): Promise<KubeConfig | undefined> {
   if (mode === 'off') return undefined;
+  if (kubeconfigPath === undefined && !inCluster(env) && mode === 'auto') return undefined;
+  if (kubeconfigPath !== undefined && !existsSync(kubeconfigPath)) {
+    throw new KubernetesConfigError(`kubeconfig ${kubeconfigPath} does not exist`);
+  }
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
   if (kubeconfigPath !== undefined) {
-    if (!existsSync(kubeconfigPath)) throw new KubernetesConfigError(`kubeconfig ${kubeconfigPath} does not exist`);
     try {
       config.loadFromFile(kubeconfigPath);
     } catch (err) {
@@ -45,8 +50,6 @@ export function kubeConfigFor(
     }
   } else if (inCluster(env)) {
     config.loadFromCluster();
-  } else if (mode === 'auto') {
-    return undefined;
   } else {
     config.loadFromDefault();
   }
