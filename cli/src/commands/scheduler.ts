@@ -205,7 +205,10 @@ async function kubernetesIntegration(values: OptionValues): Promise<KubernetesIn
   }
   const path = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
   // A Lease needs the API whatever --kubernetes says about watching Nodes.
-  const kubeConfig = await kubeConfigFor(election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode), path);
+  const kubeConfig = await kubeConfigFor(
+    election === 'kubernetes' && mode !== 'on' ? 'on' : (mode as KubernetesMode),
+    path,
+  );
   if (kubeConfig === undefined) return undefined;
   return {
     kubeConfig,
