@@ -16,7 +16,7 @@ import {
   PROTOCOL_VERSION,
 } from '@switchyard/protocol';
 import type { BatchQueue, ItemControl } from '../adapters/jetstream/batch-queue.js';
-import type { TenantQuotas } from '../core/admission/tenant-quotas.js';
+import { quotaRefusal, type TenantQuotas } from '../core/admission/tenant-quotas.js';
 import { BATCH_ACK_WAIT_MS } from '../adapters/jetstream/batch-queue.js';
 import type { InferenceService } from './inference-service.js';
 import type { Counters, Logger } from './ports.js';
@@ -62,11 +62,7 @@ export class BatchService {
     const quota = existing === undefined ? this.quotas?.judgeBatchSubmission(tenant) : undefined;
     if (quota !== undefined && !quota.ok) {
       this.counters.increment(`batches.rejected.${quota.code}`);
-      return errorReply(
-        quota.code,
-        quota.message,
-        quota.retryAfterMs === undefined ? {} : { retryAfterMs: quota.retryAfterMs },
-      );
+      return quotaRefusal(quota);
     }
     const deadlineAtMs = existing?.deadlineAtMs ?? nowMs + request.deadlineAfterMs;
     if (existing === undefined) {

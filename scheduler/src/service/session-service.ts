@@ -1,4 +1,4 @@
-import type { TenantQuotas } from '../core/admission/tenant-quotas.js';
+import { quotaRefusal, type TenantQuotas } from '../core/admission/tenant-quotas.js';
 import { randomBytes } from 'node:crypto';
 import type { ModelSpec } from '@switchyard/fleet-model';
 import {
@@ -90,11 +90,7 @@ export class SessionService {
     const quota = this.quotas?.judgeSession(tenant, openSessions);
     if (quota !== undefined && !quota.ok) {
       this.counters.increment(`sessions.rejected.${quota.code}`);
-      return errorReply(
-        quota.code,
-        quota.message,
-        quota.retryAfterMs === undefined ? {} : { retryAfterMs: quota.retryAfterMs },
-      );
+      return quotaRefusal(quota);
     }
     const model = this.models(request.model);
     if (model === undefined)

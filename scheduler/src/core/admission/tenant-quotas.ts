@@ -1,3 +1,5 @@
+import { type ErrorReply, errorReply } from '@switchyard/protocol';
+
 /** What one tenant may use. Every limit is per scheduler (the leader admits everything). */
 export interface TenantLimits {
   /** Open sessions at once. */
@@ -45,6 +47,14 @@ export type QuotaVerdict =
       /** Set when waiting helps although the code alone says otherwise (concurrent requests free up). */
       readonly retryable?: boolean;
     };
+
+/** The typed answer to a client refused by a quota: its code, message and when to try again. */
+export function quotaRefusal(verdict: Extract<QuotaVerdict, { ok: false }>): ErrorReply {
+  return errorReply(verdict.code, verdict.message, {
+    ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }),
+    ...(verdict.retryable === undefined ? {} : { retryable: verdict.retryable }),
+  });
+}
 
 interface Buckets {
   requests: number;
