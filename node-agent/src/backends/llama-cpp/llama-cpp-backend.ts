@@ -70,6 +70,7 @@ export class LlamaCppBackend implements ExecutionBackend {
   private allowedConcurrency: number;
   private busyMs = 0;
   private busySinceMs: number | undefined;
+  private computedUntilMs = 0;
   private closed = false;
   private released: Promise<void> | undefined;
   private whenIdle: (() => void) | undefined;
@@ -363,7 +364,7 @@ export class LlamaCppBackend implements ExecutionBackend {
         this.options.log?.warn({ jobId: job.id, err: messageOf(err) }, 'llama.cpp could not clear a sequence');
       }
     }
-    this.finishRun(sequence);
+    this.finishRun(sequence, endedAtMs);
     if (record.cancelled) return;
     this.jobs.delete(job.id);
     if (response === undefined) {
@@ -386,11 +387,12 @@ export class LlamaCppBackend implements ExecutionBackend {
     });
   }
 
-  /** Returns the sequence, closes the busy interval when none computes, and starts waiting work. */
-  private finishRun(sequence: LlamaContextSequence): void {
+  /** Returns the sequence, closes the busy interval when none computes (when generation ended), and starts waiting work. */
+  private finishRun(sequence: LlamaContextSequence, computedUntilMs: number): void {
     this.freeSequences.push(sequence);
+    this.computedUntilMs = Math.max(this.computedUntilMs, computedUntilMs);
     if (this.sequencesInUse === 0 && this.busySinceMs !== undefined) {
-      this.busyMs += performance.now() - this.busySinceMs;
+      this.busyMs += Math.max(0, this.computedUntilMs - this.busySinceMs);
       this.busySinceMs = undefined;
     }
     if (this.closed) {
