@@ -1,6 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { clampPowerLimit, powerLimitRange } from '@switchyard/fleet-model';
-import type { ErrorCode, Priority } from '@switchyard/protocol';
+import type { Priority } from '@switchyard/protocol';
 import {
   type Llama,
   LlamaCompletion,
@@ -12,8 +12,7 @@ import {
 import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, ExecutionBackend } from '../backend.js';
 import { forgetLlamaLogs, hearLlamaLogs, llamaInstance } from './llama-instance.js';
 import { LlamaCppBackendError, type LlamaCppBackendOptions, validateLlamaCppOptions } from './llama-cpp-options.js';
-import { syntheticPromptText } from './synthetic-prompt.js';
-import { chatTranscript } from '../chat-transcript.js';
+import { promptTokens, refuse } from './prompt-tokens.js';
 
 /** A model loaded into memory, not yet serving. */
 export interface LoadedLlamaCppModel {
@@ -35,12 +34,6 @@ interface LlamaJob {
   cancelled: boolean;
   firstTokenAtMs: number | undefined;
   outputTokens: number;
-}
-
-type Refusal = { readonly ok: false; readonly code: ErrorCode; readonly message: string };
-
-function refuse(code: ErrorCode, message: string): Refusal {
-  return { ok: false, code, message };
 }
 
 function messageOf(err: unknown): string {
@@ -173,7 +166,7 @@ export class LlamaCppBackend implements ExecutionBackend {
       );
     }
     if (this.jobs.has(job.id)) return refuse('INVALID_REQUEST', `job ${job.id} is already queued or running`);
-    const prompt = this.promptTokens(job);
+    const prompt = promptTokens(this.model, this.context.contextSize, job);
     if (!Array.isArray(prompt)) return prompt;
     const canStart = this.canStart();
     if (!canStart && this.queueDepth >= this.options.maxQueue) {
@@ -284,37 +277,6 @@ export class LlamaCppBackend implements ExecutionBackend {
     const fraction = maxWatts > minWatts ? (limitWatts - minWatts) / (maxWatts - minWatts) : 1;
     const extra = Math.floor((this.options.maxConcurrency - 1) * fraction + 1e-9);
     return Math.min(this.options.maxConcurrency, 1 + Math.max(0, extra));
-  }
-
-  /** The prompt as tokens (the BOS the model wants is added later), or why it cannot run. */
-  private promptTokens(job: BackendJob): Token[] | Refusal {
-    if (!(Number.isInteger(job.maxOutputTokens) && job.maxOutputTokens >= 1))
-      return refuse('INVALID_REQUEST', `maxOutputTokens must be a positive integer, got ${job.maxOutputTokens}`);
-    const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos !== null ? 1 : 0;
-    const room = this.context.contextSize - bos - job.maxOutputTokens;
-    const tooLong = (promptTokens: number): Refusal =>
-      refuse(
-        'INVALID_REQUEST',
-        `prompt (${promptTokens} tokens) plus maxOutputTokens (${job.maxOutputTokens}) exceed the context of ${this.context.contextSize} tokens`,
-      );
-    let tokens: Token[];
-    if (job.prompt === undefined) {
-      if (job.inputTokens > room) return tooLong(job.inputTokens);
-      tokens = this.tokenize(syntheticPromptText(job.id, job.inputTokens)).slice(0, job.inputTokens);
-    } else {
-      // A session's earlier exchanges go first: llama.cpp keeps no context between jobs here.
-      tokens = this.tokenize(chatTranscript(job.history, job.prompt));
-      if (tokens.length > room) return tooLong(tokens.length);
-    }
-    if (tokens.length + bos === 0)
-      return refuse('INVALID_REQUEST', 'the prompt is empty and the model adds no BOS token');
-    return tokens;
-  }
-
-  private tokenize(text: string): Token[] {
-    return this.model.tokens.shouldPrependBosToken
-      ? this.model.tokenize(text, false, 'trimLeadingSpace')
-      : this.model.tokenize(text, false);
   }
 
   private start(record: LlamaJob): void {
