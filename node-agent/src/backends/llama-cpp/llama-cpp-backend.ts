@@ -63,7 +63,8 @@ export class LlamaCppBackend implements ExecutionBackend {
   private allowedConcurrency: number;
   private busyMs = 0;
   private busySinceMs: number | undefined;
-  private computedUntilMs = 0;
+  /** Jobs generating now (a sequence still being cleared after a cancel does not compute). */
+  private generating = 0;
   private closed = false;
   private released: Promise<void> | undefined;
   private whenIdle: (() => void) | undefined;
@@ -284,6 +285,7 @@ export class LlamaCppBackend implements ExecutionBackend {
     if (sequence === undefined) throw new Error('llama.cpp backend started a job with no free sequence');
     record.state = 'running';
     this.busySinceMs ??= performance.now();
+    this.generating += 1;
     void this.run(record, sequence);
   }
 
@@ -317,6 +319,11 @@ export class LlamaCppBackend implements ExecutionBackend {
       failure = err;
     }
     const endedAtMs = performance.now();
+    this.generating -= 1;
+    if (this.generating === 0 && this.busySinceMs !== undefined) {
+      this.busyMs += endedAtMs - this.busySinceMs;
+      this.busySinceMs = undefined;
+    }
     completion.dispose({ disposeSequence: false });
     // A cancelled or failed job leaves a partial state; the next job should not build on it.
     if ((record.cancelled || failure !== undefined) && !this.closed) {
@@ -326,7 +333,7 @@ export class LlamaCppBackend implements ExecutionBackend {
         this.options.log?.warn({ jobId: job.id, err: messageOf(err) }, 'llama.cpp could not clear a sequence');
       }
     }
-    this.finishRun(sequence, endedAtMs);
+    this.finishRun(sequence);
     if (record.cancelled) return;
     this.jobs.delete(job.id);
     if (response === undefined) {
@@ -349,14 +356,9 @@ export class LlamaCppBackend implements ExecutionBackend {
     });
   }
 
-  /** Returns the sequence, closes the busy interval when none computes (when generation ended), and starts waiting work. */
-  private finishRun(sequence: LlamaContextSequence, computedUntilMs: number): void {
+  /** Returns the sequence and starts waiting work. */
+  private finishRun(sequence: LlamaContextSequence): void {
     this.freeSequences.push(sequence);
-    this.computedUntilMs = Math.max(this.computedUntilMs, computedUntilMs);
-    if (this.sequencesInUse === 0 && this.busySinceMs !== undefined) {
-      this.busyMs += Math.max(0, this.computedUntilMs - this.busySinceMs);
-      this.busySinceMs = undefined;
-    }
     if (this.closed) {
       if (this.sequencesInUse === 0) this.whenIdle?.();
       return;

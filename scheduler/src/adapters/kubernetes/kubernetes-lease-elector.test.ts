@@ -50,7 +50,7 @@ function coordinationApi(link: { partitioned: boolean }): CoordinationV1Api {
   });
 }
 
-async function candidate(identity: string, startMs = 0): Promise<Candidate> {
+async function candidate(identity: string, startMs = 0, startFails = false): Promise<Candidate> {
   const events: string[] = [];
   const state = { partitioned: false };
   const listener: LeadershipListener = {
@@ -59,6 +59,7 @@ async function candidate(identity: string, startMs = 0): Promise<Candidate> {
       timeline.push(`${identity} elected ${term}`);
       // Starting to serve (loading sessions, subscribing) takes this long.
       if (startMs > 0) await new Promise((resolve) => setTimeout(resolve, startMs));
+      if (startFails) throw new Error('the session store is unreachable from here');
     },
     deposed: (reason) => {
       events.push(`deposed: ${reason}`);
@@ -125,6 +126,22 @@ describe('KubernetesLeaseElector against a Kubernetes API server', () => {
     expect(a.elector.isLeader).toBe(true);
     expect(a.events).toEqual(['elected 1']);
     expect(b.elector.isLeader).toBe(false);
+  });
+
+  it('a candidate that cannot start serving gives the Lease back, so a standby leads instead', async () => {
+    const a = await candidate('sched-a', 0, true);
+    const b = await candidate('sched-b');
+    await until(() => b.elector.isLeader, TIMINGS.leaseDurationMs);
+    expect(a.elector.isLeader).toBe(false);
+    expect(a.events).toEqual([
+      'elected 1',
+      'deposed: could not start serving: the session store is unreachable from here',
+    ]);
+    expect(leaseSpec()).toMatchObject({ holderIdentity: 'sched-b' });
+    // It stays aside while the standby leads.
+    await new Promise((resolve) => setTimeout(resolve, TIMINGS.leaseDurationMs));
+    expect(b.elector.isLeader).toBe(true);
+    expect(a.events).toHaveLength(2);
   });
 
   it('hands over within a retry period when the leader stops and releases the Lease', async () => {

@@ -42,6 +42,10 @@ export class KubernetesLeaseElector implements LeaderElection {
   private running = true;
   private busy: Promise<void> | undefined;
   private lastRenewMs = Number.NEGATIVE_INFINITY;
+  /** A term is starting to serve (or failing to, and stopping): no new attempt meanwhile. */
+  private starting = false;
+  /** After a start that failed: no campaigning until then, so that a standby can win. */
+  private standAsideUntilMs = Number.NEGATIVE_INFINITY;
   private readonly terms: LeadershipTerms;
 
   private constructor(
@@ -110,6 +114,7 @@ export class KubernetesLeaseElector implements LeaderElection {
 
   private async attemptOnce(): Promise<void> {
     const startedMs = this.now();
+    if (!this.terms.isLeader && (this.starting || startedMs < this.standAsideUntilMs)) return;
     // A call that hangs must not keep a leader serving past its deadline.
     const attempt = await withTimeout(this.tryAcquireOrRenew(startedMs), this.callTimeoutMs(startedMs));
     if (!this.running) return;
@@ -173,7 +178,17 @@ export class KubernetesLeaseElector implements LeaderElection {
 
   /** Serving starts beside the renewals: a start longer than the renew deadline does not cost the lease. */
   private becomeLeader(record: LeaseRecord): void {
-    void this.terms.begin(record.transitions + 1, { lease: `${this.config.namespace}/${this.config.name}` });
+    this.starting = true;
+    void this.terms
+      .begin(record.transitions + 1, { lease: `${this.config.namespace}/${this.config.name}` })
+      .then(async (started) => {
+        this.starting = false;
+        if (started || !this.running) return;
+        // Serving could not start here: give the Lease back and stand aside for a lease duration,
+        // so a standby takes over instead of this scheduler holding the Lease while failing.
+        this.standAsideUntilMs = this.now() + this.timings.leaseDurationMs;
+        await this.release();
+      });
   }
 
   private stepDown(reason: string): Promise<void> {
