@@ -1,22 +1,18 @@
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, Subscription } from '@nats-io/transport-node';
 import {
   Assignment,
-  type Assignment as AssignmentMessage,
   CancelRequest,
   decode,
-  encode,
   type ErrorCode,
   errorReply,
   type Heartbeat,
-  type InferResult,
   NodeNotice,
   PROTOCOL_VERSION,
   subjects,
   subjectToken,
   SwitchyardError,
-  type Timings,
-  type WorkResult,
 } from '@switchyard/protocol';
+import { AssignedJobs } from './assigned-jobs.js';
 import type {
   BackendCompletion,
   BackendJob,
@@ -27,79 +23,13 @@ import type {
 import { DeferredSends } from './deferred-sends.js';
 import { guardedHandler } from './guarded-handler.js';
 import { HeartbeatBuilder } from './heartbeat-builder.js';
-import type { HardwarePowerLimiter } from './hardware/power-limiter.js';
-import type { TelemetrySource } from './hardware/telemetry-sampler.js';
+import type { NodeAgentOptions, NodeIdentity } from './node-agent-options.js';
+import { NodeWire } from './node-wire.js';
 import { applyPowerLimit } from './power-limit.js';
 import { RegistrationLoop } from './registration-loop.js';
 import { SessionHost } from './sessions/session-host.js';
-import type { SessionLog } from './sessions/session-log.js';
 
-/** Who a node is, as it reports itself. */
-export interface NodeIdentity {
-  readonly nodeId: string;
-  readonly cluster: string;
-  readonly zone: string;
-  readonly profile: string;
-  readonly chipCount: number;
-  /** The Kubernetes Node this process runs on, when it runs in Kubernetes. */
-  readonly kubernetesNode?: string;
-}
-
-/** Structured logger (pino's shape). */
-export interface AgentLogger {
-  debug(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
-
-export interface NodeAgentOptions {
-  readonly identity: NodeIdentity;
-  readonly nc: NatsConnection;
-  /** Builds the backend, given the listener the agent wants events on. */
-  readonly backend: (listener: BackendListener) => ExecutionBackend;
-  readonly heartbeatIntervalMs: number;
-  readonly incarnation: string;
-  readonly agentVersion: string;
-  readonly log: AgentLogger;
-  readonly clock?: () => number;
-  /** The durable session log; without it the node takes no sessions. */
-  readonly sessionLog?: SessionLog;
-  /** Who the ownership record names as a session's owner (required with sessionLog). */
-  readonly sessionOwner?: (sessionId: string) => Promise<string | null | undefined>;
-  /** Sessions idle this long drop their context from accelerator memory (default 5 minutes). */
-  readonly sessionIdleOffloadMs?: number;
-  /** Hears every request that leaves the node (for metrics). */
-  readonly onResult?: (result: NodeResultEvent) => void;
-  /** The node's real hardware figures (a probe's sampler); without it the backend's are reported. */
-  readonly telemetry?: TelemetrySource;
-  /** Applies the scheduler's power limits to the real devices (NVIDIA); without it only the backend takes them. */
-  readonly powerLimiter?: HardwarePowerLimiter;
-}
-
-/** One request leaving the node, as metrics count it. */
-export interface NodeResultEvent {
-  readonly nodeId: string;
-  readonly sloClass: AssignmentMessage['sloClass'];
-  readonly ok: boolean;
-  /** The time budget the assignment carried, if any. */
-  readonly deadlineAfterMs: number | undefined;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly ttftMs: number;
-  readonly totalMs: number;
-  readonly energyJoules: number;
-}
-
-interface ActiveJob {
-  readonly assignment: AssignmentMessage;
-  readonly replyTo: string[];
-  readonly deadlineTimer: NodeJS.Timeout | undefined;
-  /** Text streamed so far, in order (the result carries it whole). */
-  readonly text: string[];
-}
-
-const zeroTimings: Timings = { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: 0 };
+export type { AgentLogger, NodeAgentOptions, NodeIdentity, NodeResultEvent } from './node-agent-options.js';
 
 /**
  * The wire side of one node: registers, heartbeats, takes assignments, answers clients directly
@@ -109,7 +39,8 @@ const zeroTimings: Timings = { queueMs: 0, loadMs: 0, ttftMs: 0, totalMs: 0 };
 export class NodeAgent implements BackendListener {
   private readonly backend: ExecutionBackend;
   private readonly clock: () => number;
-  private readonly jobs = new Map<string, ActiveJob>();
+  private readonly jobs: AssignedJobs;
+  private readonly wire: NodeWire;
   private readonly subscriptions: Subscription[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly heartbeats: HeartbeatBuilder;
@@ -127,6 +58,16 @@ export class NodeAgent implements BackendListener {
   constructor(private readonly options: NodeAgentOptions) {
     this.clock = options.clock ?? Date.now;
     this.backend = options.backend(this);
+    this.wire = new NodeWire(options.nc, options.identity.nodeId, options.log);
+    this.jobs = new AssignedJobs({
+      nodeId: options.identity.nodeId,
+      cluster: options.identity.cluster,
+      backend: this.backend,
+      wire: this.wire,
+      toScheduler: this.toScheduler,
+      log: options.log,
+      onResult: options.onResult,
+    });
     this.heartbeats = new HeartbeatBuilder(
       options.identity,
       options.incarnation,
@@ -235,11 +176,7 @@ export class NodeAgent implements BackendListener {
     if (decoded.value.action === 'register') void this.register();
   }
 
-  /** Applied and answered at once, not deferred like work acks: the scheduler caps no further until it hears. */
-  /**
-   * A client stops a request this node runs: the backend drops it (a model server sees its HTTP
-   * request aborted), every client waiting on it hears CANCELLED, and the scheduler releases it.
-   */
+  /** A client stops a request this node runs (see AssignedJobs.cancel). */
   private onCancel(msg: Msg): void {
     const decoded = decode(CancelRequest, msg.data);
     if (!decoded.ok) {
@@ -249,21 +186,11 @@ export class NodeAgent implements BackendListener {
     const { requestId } = decoded.value;
     // The subject names the tenant asking (nats-server lets a client publish only as its own):
     // another tenant's request is not found, as if it did not exist.
-    const tenant = subjectToken(msg.subject, 5);
-    const found = this.jobs.get(requestId);
-    const job = found !== undefined && found.assignment.tenant === tenant ? found : undefined;
-    if (job !== undefined) {
-      this.jobs.delete(requestId);
-      if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
-      this.backend.cancel(requestId);
-      const body = errorReply('CANCELLED', `request ${requestId} was cancelled by its client`, { requestId });
-      for (const replyTo of job.replyTo) this.publish(replyTo, body);
-      this.reportResult(job.assignment, false, 'CANCELLED', 0, zeroTimings, 0);
-      this.options.log.info({ nodeId: this.nodeId, requestId }, 'request cancelled by its client');
-    }
-    this.respond(msg, { v: PROTOCOL_VERSION, ok: true, requestId, cancelled: job !== undefined });
+    const cancelled = this.jobs.cancel(requestId, subjectToken(msg.subject, 5));
+    this.respond(msg, { v: PROTOCOL_VERSION, ok: true, requestId, cancelled });
   }
 
+  /** Applied and answered at once, not deferred like work acks: the scheduler caps no further until it hears. */
   private onPowerLimit(msg: Msg): void {
     void applyPowerLimit(msg.data, {
       nodeId: this.nodeId,
@@ -281,9 +208,7 @@ export class NodeAgent implements BackendListener {
       return;
     }
     const assignment = decoded.value;
-    const existing = this.jobs.get(assignment.requestId);
-    if (existing !== undefined) {
-      if (!existing.replyTo.includes(assignment.replyTo)) existing.replyTo.push(assignment.replyTo);
+    if (this.jobs.join(assignment)) {
       this.ack(msg, assignment.requestId);
       return;
     }
@@ -306,11 +231,7 @@ export class NodeAgent implements BackendListener {
       this.respond(msg, errorReply(outcome.code, outcome.message, { requestId: assignment.requestId }));
       return;
     }
-    const deadlineTimer =
-      assignment.deadlineAfterMs === undefined
-        ? undefined
-        : setTimeout(() => this.expire(assignment.requestId), Math.max(1, assignment.deadlineAfterMs));
-    this.jobs.set(assignment.requestId, { assignment, replyTo: [assignment.replyTo], deadlineTimer, text: [] });
+    this.jobs.add(assignment);
     this.ack(msg, assignment.requestId);
   }
 
@@ -318,27 +239,9 @@ export class NodeAgent implements BackendListener {
     // TTFT is measured by the backend and reported in the result's timings.
   }
 
-  /**
-   * Streamed text: published at once to every client waiting on the request when it asked to
-   * stream, numbered per attempt; the result then says how many chunks came before it. A retry that
-   * joined mid-stream gets the chunks from then on, and the whole text in the result.
-   */
+  /** Streamed text of an assigned request (see AssignedJobs.text). */
   text(jobId: string, chunk: string): void {
-    const job = this.jobs.get(jobId);
-    if (job === undefined || chunk === '') return;
-    const seq = job.text.length;
-    job.text.push(chunk);
-    if (job.assignment.stream !== true) return;
-    const message = {
-      v: PROTOCOL_VERSION,
-      chunk: true as const,
-      requestId: jobId,
-      attempt: job.assignment.attempt,
-      seq,
-      nodeId: this.nodeId,
-      text: chunk,
-    };
-    for (const replyTo of job.replyTo) this.publish(replyTo, message);
+    this.jobs.text(jobId, chunk);
   }
 
   /** Sessions this node serves. */
@@ -368,49 +271,7 @@ export class NodeAgent implements BackendListener {
       local.resolve(completion);
       return;
     }
-    const job = this.jobs.get(completion.jobId);
-    if (job === undefined) return;
-    this.jobs.delete(completion.jobId);
-    if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
-    const { assignment } = job;
-    const result: InferResult = {
-      v: PROTOCOL_VERSION,
-      ok: true,
-      requestId: assignment.requestId,
-      nodeId: this.nodeId,
-      cluster: this.options.identity.cluster,
-      model: assignment.model,
-      inputTokens: assignment.inputTokens,
-      outputTokens: completion.outputTokens,
-      timings: roundTimings(completion.timings),
-      ...(completion.text !== undefined
-        ? { text: completion.text }
-        : job.text.length > 0
-          ? { text: job.text.join('') }
-          : {}),
-      ...(assignment.stream === true ? { chunks: job.text.length } : {}),
-    };
-    let body: Uint8Array;
-    try {
-      body = encode(result);
-    } catch (err) {
-      // Too large for one message (e.g. a long text): the client gets a typed error, never silence.
-      const message = `result of ${assignment.requestId} cannot be sent: ${err instanceof Error ? err.message : String(err)}`;
-      this.options.log.error({ nodeId: this.nodeId, requestId: assignment.requestId }, message);
-      for (const replyTo of job.replyTo)
-        this.publish(replyTo, errorReply('INTERNAL', message, { requestId: assignment.requestId }));
-      this.reportResult(
-        assignment,
-        false,
-        'INTERNAL',
-        completion.outputTokens,
-        result.timings,
-        completion.energyJoules,
-      );
-      return;
-    }
-    for (const replyTo of job.replyTo) this.publishBytes(replyTo, body);
-    this.reportResult(assignment, true, undefined, completion.outputTokens, result.timings, completion.energyJoules);
+    this.jobs.completed(completion);
   }
 
   /** The backend gave up on a job (the model server failed): its clients hear why, at once. */
@@ -421,61 +282,7 @@ export class NodeAgent implements BackendListener {
       local.reject(new SwitchyardError(code, message));
       return;
     }
-    const job = this.jobs.get(jobId);
-    if (job === undefined) return;
-    this.jobs.delete(jobId);
-    if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
-    this.options.log.warn({ nodeId: this.nodeId, requestId: jobId, code, err: message }, 'backend failed a request');
-    const body = errorReply(code, `node ${this.nodeId}: ${message}`, { requestId: jobId });
-    for (const replyTo of job.replyTo) this.publish(replyTo, body);
-    this.reportResult(job.assignment, false, code, 0, zeroTimings, 0);
-  }
-
-  private expire(requestId: string): void {
-    const job = this.jobs.get(requestId);
-    if (job === undefined) return;
-    this.jobs.delete(requestId);
-    this.backend.cancel(requestId);
-    const body = errorReply(
-      'DEADLINE_EXCEEDED',
-      `deadline of ${job.assignment.deadlineAfterMs} ms passed on node ${this.nodeId}`,
-      { requestId },
-    );
-    for (const replyTo of job.replyTo) this.publish(replyTo, body);
-    this.reportResult(job.assignment, false, 'DEADLINE_EXCEEDED', 0, zeroTimings, 0);
-  }
-
-  private reportResult(
-    assignment: AssignmentMessage,
-    ok: boolean,
-    code: ErrorCode | undefined,
-    outputTokens: number,
-    timings: Timings,
-    energyJoules: number,
-  ): void {
-    const result: WorkResult = {
-      v: PROTOCOL_VERSION,
-      nodeId: this.nodeId,
-      requestId: assignment.requestId,
-      attempt: assignment.attempt,
-      ok,
-      outputTokens,
-      timings,
-      energyJoules: Math.max(0, energyJoules),
-      ...(code === undefined ? {} : { code }),
-    };
-    this.toScheduler.defer(() => this.publish(subjects.result(this.nodeId), result));
-    this.options.onResult?.({
-      nodeId: this.nodeId,
-      sloClass: assignment.sloClass,
-      ok,
-      deadlineAfterMs: assignment.deadlineAfterMs,
-      inputTokens: assignment.inputTokens,
-      outputTokens,
-      ttftMs: timings.ttftMs,
-      totalMs: timings.totalMs,
-      energyJoules: Math.max(0, energyJoules),
-    });
+    this.jobs.failed(jobId, code, message);
   }
 
   /**
@@ -491,7 +298,7 @@ export class NodeAgent implements BackendListener {
     while (this.jobs.size > 0 && this.clock() < graceEnds) await new Promise((resolve) => setTimeout(resolve, 50));
     this.stopped = true;
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
-    for (const job of this.jobs.values()) if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    this.jobs.clearDeadlines();
     this.sessions?.close();
     this.backend.close();
     // Results first: the goodbye makes the scheduler re-place whatever it still thinks is here.
@@ -512,46 +319,10 @@ export class NodeAgent implements BackendListener {
   }
 
   private respond(msg: Msg, body: object): void {
-    if (msg.reply === undefined || msg.reply === '') return;
-    try {
-      msg.respond(encode(body));
-    } catch (err) {
-      this.options.log.error(
-        { nodeId: this.nodeId, err: err instanceof Error ? err.message : String(err) },
-        'reply failed',
-      );
-    }
+    this.wire.respond(msg, body);
   }
 
   private publish(subject: string, body: object): void {
-    try {
-      this.publishBytes(subject, encode(body));
-    } catch (err) {
-      this.options.log.error(
-        { nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) },
-        'publish failed',
-      );
-    }
+    this.wire.publish(subject, body);
   }
-
-  private publishBytes(subject: string, body: Uint8Array): void {
-    try {
-      this.options.nc.publish(subject, body);
-    } catch (err) {
-      this.options.log.error(
-        { nodeId: this.nodeId, subject, err: err instanceof Error ? err.message : String(err) },
-        'publish failed',
-      );
-    }
-  }
-}
-
-/** Rounds to the microsecond: sub-µs digits are noise on the wire. */
-function roundUs(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-function roundTimings(t: Timings): Timings {
-  const r = roundUs;
-  return { queueMs: r(t.queueMs), loadMs: r(t.loadMs), ttftMs: r(t.ttftMs), totalMs: r(t.totalMs) };
 }

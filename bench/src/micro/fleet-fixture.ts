@@ -5,23 +5,8 @@
  * steering or deferring work, one capping its nodes' power limits) and four client regions with a
  * latency matrix (request-mix.ts, which also builds the requests). Same seed, same fleet.
  */
-import {
-  createRng,
-  getModel,
-  getProfile,
-  supportsModel,
-  type AcceleratorProfile,
-  type ModelSpec,
-} from '@switchyard/fleet-model';
-import {
-  Heartbeat,
-  PROTOCOL_VERSION,
-  Registration,
-  decode,
-  encode,
-  type LoadedModel,
-  type PowerStage,
-} from '@switchyard/protocol';
+import { createRng, getProfile } from '@switchyard/fleet-model';
+import { Heartbeat, Registration, decode, encode, type PowerStage } from '@switchyard/protocol';
 import {
   DEFAULT_FAILURE_DETECTOR,
   FleetView,
@@ -31,87 +16,16 @@ import {
   requestKvBytes,
   type PlacementRequest,
 } from '@switchyard/scheduler';
+import { describeNode, modelOf, statusFor, type FixtureNode } from './fixture-nodes.js';
 import { FIXTURE_CLUSTERS, setPowerStages } from './fleet-power.js';
 import { FIXTURE_REGIONS } from './request-mix.js';
-import { logUniformInt, pick, pickWeighted } from './seeded-draws.js';
+import { logUniformInt } from './seeded-draws.js';
 
+/** Nodes are described in fixture-nodes.ts; re-exported because {@link FleetFixture.nodes} holds them. */
+export type { FixtureNode } from './fixture-nodes.js';
 /** The request generator lives beside the fleet: re-exported so one import gives both. */
 export { buildRequestMix } from './request-mix.js';
 export { FIXTURE_CLUSTERS, type FixtureCluster } from './fleet-power.js';
-
-/** How a profile appears in the fleet: its share of nodes, node sizes (chips) and the model sets it serves. */
-interface ProfileMix {
-  readonly profile: string;
-  readonly share: number;
-  readonly chipCounts: readonly (readonly [chips: number, weight: number])[];
-  /** Model sets an operator deploys on this profile; sets that do not fit a node are skipped. */
-  readonly deployments: readonly (readonly string[])[];
-}
-
-const PROFILE_MIX: readonly ProfileMix[] = [
-  {
-    profile: 'h100',
-    share: 0.3,
-    chipCounts: [
-      [8, 0.9],
-      [4, 0.1],
-    ],
-    deployments: [
-      ['llama-3.1-8b', 'llama-3.3-70b'],
-      ['llama-3.3-70b'],
-      ['llama-3.1-405b'],
-      ['llama-3.1-8b', 'mistral-7b', 'qwen2.5-7b'],
-      ['llama-3.1-8b'],
-    ],
-  },
-  {
-    profile: 'trn2',
-    share: 0.2,
-    chipCounts: [[16, 1]],
-    deployments: [
-      ['llama-3.1-8b', 'llama-3.3-70b'],
-      ['llama-3.1-405b'],
-      ['llama-3.3-70b', 'llama-3.1-8b', 'qwen2.5-7b'],
-    ],
-  },
-  {
-    profile: 'l4',
-    share: 0.25,
-    chipCounts: [
-      [4, 0.7],
-      [1, 0.3],
-    ],
-    deployments: [['llama-3.1-8b'], ['mistral-7b'], ['qwen2.5-7b'], ['llama-3.1-8b', 'qwen2.5-7b']],
-  },
-  {
-    profile: 'a100',
-    share: 0.15,
-    chipCounts: [[8, 1]],
-    deployments: [['llama-3.1-8b', 'llama-3.3-70b'], ['llama-3.3-70b'], ['llama-3.1-8b', 'qwen2.5-7b']],
-  },
-  {
-    profile: 'inf2',
-    share: 0.1,
-    chipCounts: [
-      [12, 0.6],
-      [6, 0.4],
-    ],
-    deployments: [['llama-3.1-8b'], ['llama-3.3-70b'], ['llama-3.1-8b', 'mistral-7b']],
-  },
-];
-
-/** What never changes about a fixture node (its registration), plus what its heartbeats vary. */
-export interface FixtureNode {
-  readonly nodeId: string;
-  readonly incarnation: string;
-  readonly cluster: string;
-  readonly zone: string;
-  readonly profile: AcceleratorProfile;
-  readonly chips: number;
-  readonly maxBatchSize: number;
-  readonly hbmTotalBytes: number;
-  readonly models: readonly LoadedModel[];
-}
 
 /** Counts of how the fixture fleet came out, for the report. */
 export interface FleetFixtureStats {
@@ -158,102 +72,10 @@ export interface FleetFixtureOptions {
 /** Epoch of the fixture's clock (a fixed instant, so runs replay exactly). */
 export const FIXTURE_EPOCH_MS = 1_750_000_000_000;
 
-function modelOf(name: string): ModelSpec {
-  const model = getModel(name);
-  if (model === undefined) throw new RangeError(`fixture names unknown model ${name}`);
-  return model;
-}
-
-/** Model sets of `mix` that fit a node of `chips` chips (weights ≤ 90 % of HBM, every size class supported). */
-function fittingDeployments(mix: ProfileMix, profile: AcceleratorProfile, chips: number): (readonly string[])[] {
-  const hardware = { profile, chipCount: chips };
-  const fitting = mix.deployments.filter((names) => {
-    const models = names.map(modelOf);
-    const weights = models.reduce((sum, m) => sum + m.weightBytes, 0);
-    return models.every((m) => supportsModel(hardware, m)) && weights <= 0.9 * profile.hbmBytesPerChip * chips;
-  });
-  return fitting.length > 0 ? fitting : [['llama-3.1-8b']];
-}
-
-/** Load drawn from a mixture: many idle or moderate nodes, some busy, a few saturated with a queue. */
-function drawLoad(rng: () => number, maxBatchSize: number): { inFlight: number; queueDepth: number } {
-  const r = rng();
-  if (r < 0.3) return { inFlight: Math.floor(rng() * 0.1 * maxBatchSize), queueDepth: 0 };
-  if (r < 0.8) return { inFlight: Math.floor((0.1 + rng() * 0.7) * maxBatchSize), queueDepth: 0 };
-  if (r < 0.95) return { inFlight: Math.floor((0.8 + rng() * 0.2) * maxBatchSize), queueDepth: 0 };
-  // Saturated: a full batch and a queue of up to 5× the batch (the agent's limit is 4×: queue-room rejects some).
-  return { inFlight: maxBatchSize, queueDepth: Math.floor(rng() * 5 * maxBatchSize) };
-}
-
-function statusFor(
-  node: FixtureNode,
-  seq: number,
-  sentAtMs: number,
-  rng: () => number,
-  draining: boolean,
-  limitWatts = node.chips * node.profile.peakWattsPerChip,
-): Heartbeat {
-  const { inFlight, queueDepth } = drawLoad(rng, node.maxBatchSize);
-  const weightsBytes = node.models.reduce((sum, m) => sum + modelOf(m.name).weightBytes, 0);
-  const first = node.models[0];
-  const kvPerSequence = first === undefined ? 0 : modelOf(first.name).kvBytesPerToken * (500 + rng() * 3000);
-  const hbmUsedBytes = Math.round(Math.min(node.hbmTotalBytes * 0.98, weightsBytes + inFlight * kvPerSequence));
-  const utilisation = Math.min(1, inFlight / node.maxBatchSize);
-  const { profile, chips } = node;
-  const powerDrawWatts =
-    chips *
-    (profile.idleWattsPerChip + (profile.peakWattsPerChip - profile.idleWattsPerChip) * (0.15 + 0.75 * utilisation));
-  return {
-    v: PROTOCOL_VERSION,
-    nodeId: node.nodeId,
-    incarnation: node.incarnation,
-    seq,
-    sentAtMs,
-    cluster: node.cluster,
-    zone: node.zone,
-    state: draining ? 'draining' : 'ready',
-    accelerator: { profile: profile.name, count: chips, hbmTotalBytes: node.hbmTotalBytes, hbmUsedBytes },
-    models: [...node.models],
-    queueDepth,
-    inFlight,
-    maxBatchSize: node.maxBatchSize,
-    utilization: Math.round(utilisation * 1000) / 1000,
-    powerDrawWatts: Math.round(Math.min(powerDrawWatts, limitWatts)),
-    powerLimitWatts: limitWatts,
-    temperatureC: Math.round(35 + 45 * utilisation),
-  };
-}
-
 function viaCodec<T>(schema: typeof Heartbeat | typeof Registration, message: T): T {
   const decoded = decode(schema, encode(message as object));
   if (!decoded.ok) throw new TypeError(`fixture built an invalid message: ${decoded.error.message}`);
   return decoded.value as T;
-}
-
-function describeNode(index: number, rng: () => number): FixtureNode {
-  const site = pick(rng, FIXTURE_CLUSTERS);
-  const mix = pickWeighted(rng, PROFILE_MIX, (m) => m.share);
-  const profile = getProfile(mix.profile);
-  if (profile === undefined) throw new RangeError(`fixture names unknown profile ${mix.profile}`);
-  const [chips] = pickWeighted(rng, mix.chipCounts, ([, weight]) => weight);
-  const names = pick(rng, fittingDeployments(mix, profile, chips));
-  // 3 % of nodes are still loading their last model (it counts against HBM but cannot serve).
-  const loadingLast = names.length > 1 && rng() < 0.03;
-  const models = names.map((name, i): LoadedModel => ({
-    name,
-    state: loadingLast && i === names.length - 1 ? 'loading' : 'loaded',
-  }));
-  return {
-    nodeId: `${site.cluster}-${profile.name}-${index.toString().padStart(6, '0')}`,
-    incarnation: `i${Math.floor(rng() * 0xffffffff).toString(16)}`,
-    cluster: site.cluster,
-    zone: pick(rng, site.zones),
-    profile,
-    chips,
-    maxBatchSize: Math.max(8, Math.round((profile.maxBatchSize * chips) / profile.referenceChipsPerNode)),
-    hbmTotalBytes: profile.hbmBytesPerChip * chips,
-    models,
-  };
 }
 
 /**

@@ -10,37 +10,13 @@ import {
 import type { ErrorCode, Priority } from '@switchyard/protocol';
 import type { BackendJob, BackendListener, BackendStatus, BackendSubmitOutcome, ExecutionBackend } from '../backend.js';
 import { type OpenAiBackendOptions, validateOpenAiBackendOptions } from './openai-backend-options.js';
-import {
-  chunkText,
-  codeForStatus,
-  describeNetworkError,
-  generationPath,
-  serverError,
-  streamingRequestBody,
-  usageCompletionTokens,
-} from './openai-wire.js';
+import { codeForStatus, describeNetworkError, generationPath, streamingRequestBody } from './openai-wire.js';
 import { placeholderPrompt } from './placeholder-prompt.js';
 import type { ServerLoad } from './server-metrics.js';
 import { ServerMonitor } from './server-monitor.js';
+import { armStallTimer, queuedServerJob, type ServerJob, serverJobCompletion } from './server-job.js';
 import { pipeSseBody, type SseEvent, SseParser } from './sse.js';
-
-type JobState = 'queued' | 'running' | 'done';
-
-interface ServerJob {
-  readonly job: BackendJob;
-  readonly acceptedAtMs: number;
-  state: JobState;
-  startedAtMs: number;
-  firstTokenAtMs: number | undefined;
-  lastDataAtMs: number;
-  readonly chunks: string[];
-  usageTokens: number | undefined;
-  controller: AbortController | undefined;
-  stallTimer: NodeJS.Timeout | undefined;
-  stalled: boolean;
-  /** The HTTP exchange ended (the body was read to its end, failed, or was aborted). */
-  exchangeOver: boolean;
-}
+import { errorResponseMessage, readStreamEvent } from './stream-event.js';
 
 const PRIORITY_ORDER: readonly Priority[] = ['high', 'normal', 'low'];
 
@@ -148,20 +124,7 @@ export class OpenAiBackend implements ExecutionBackend {
       };
     }
     const now = this.clock();
-    const entry: ServerJob = {
-      job,
-      acceptedAtMs: now,
-      state: 'queued',
-      startedAtMs: now,
-      firstTokenAtMs: undefined,
-      lastDataAtMs: now,
-      chunks: [],
-      usageTokens: undefined,
-      controller: undefined,
-      stallTimer: undefined,
-      stalled: false,
-      exchangeOver: false,
-    };
+    const entry = queuedServerJob(job, now);
     this.jobs.set(job.id, entry);
     this.queues.get(job.priority)!.push(entry);
     this.queuedCount++;
@@ -292,7 +255,7 @@ export class OpenAiBackend implements ExecutionBackend {
     entry.startedAtMs = now;
     entry.lastDataAtMs = now;
     entry.controller = new AbortController();
-    this.armStallTimer(entry, this.options.requestTimeoutMs);
+    armStallTimer(entry, this.options.requestTimeoutMs, this.options.requestTimeoutMs, this.clock);
     void this.execute(entry, entry.controller.signal);
   }
 
@@ -338,9 +301,11 @@ export class OpenAiBackend implements ExecutionBackend {
       if (!response.ok || response.body === null) {
         const text = await response.text();
         if (entry.state !== 'running') return;
-        const error = serverError(parseJson(text));
-        const detail = error?.message ?? (text.slice(0, 200) || response.statusText);
-        this.fail(entry, codeForStatus(response.status), `the model server answered ${response.status}: ${detail}`);
+        this.fail(
+          entry,
+          codeForStatus(response.status),
+          errorResponseMessage(response.status, response.statusText, text),
+        );
         return;
       }
       const parser = new SseParser({ onEvent: (event) => this.onEvent(entry, event) });
@@ -363,23 +328,22 @@ export class OpenAiBackend implements ExecutionBackend {
 
   private onEvent(entry: ServerJob, event: SseEvent): void {
     if (entry.state !== 'running') return;
-    if (event.data === '[DONE]') {
+    const meaning = readStreamEvent(this.options.api, event.data);
+    if (meaning.kind === 'done') {
       this.complete(entry);
       return;
     }
-    const chunk = parseJson(event.data);
-    if (chunk === undefined) {
-      this.fail(entry, 'INTERNAL', `the model server sent an event that is not JSON: ${event.data.slice(0, 200)}`);
+    if (meaning.kind === 'malformed') {
+      this.fail(entry, 'INTERNAL', meaning.message);
       entry.controller?.abort();
       return;
     }
-    const error = serverError(chunk);
-    if (error !== undefined) {
-      this.fail(entry, codeForStatus(error.status), `the model server failed mid-stream: ${error.message}`);
+    if (meaning.kind === 'server-error') {
+      this.fail(entry, meaning.code, meaning.message);
       return;
     }
-    entry.usageTokens = usageCompletionTokens(chunk) ?? entry.usageTokens;
-    const text = chunkText(this.options.api, chunk);
+    entry.usageTokens = meaning.usageTokens ?? entry.usageTokens;
+    const text = meaning.text;
     if (text === '') return;
     if (entry.firstTokenAtMs === undefined) {
       entry.firstTokenAtMs = this.clock();
@@ -389,22 +353,10 @@ export class OpenAiBackend implements ExecutionBackend {
     this.listener.text(entry.job.id, text);
   }
 
-  /** outputTokens: the server's `usage.completion_tokens`, or the count of text chunks when it sent none. */
   private complete(entry: ServerJob): void {
     const now = this.clock();
     this.settle(entry);
-    this.listener.completed({
-      jobId: entry.job.id,
-      outputTokens: entry.usageTokens ?? entry.chunks.length,
-      timings: {
-        queueMs: entry.startedAtMs - entry.acceptedAtMs,
-        loadMs: 0,
-        ttftMs: (entry.firstTokenAtMs ?? now) - entry.acceptedAtMs,
-        totalMs: now - entry.acceptedAtMs,
-      },
-      energyJoules: 0,
-      text: entry.chunks.join(''),
-    });
+    this.listener.completed(serverJobCompletion(entry, now));
     this.pump();
   }
 
@@ -435,29 +387,5 @@ export class OpenAiBackend implements ExecutionBackend {
     }
     entry.state = 'done';
     this.jobs.delete(entry.job.id);
-  }
-
-  /** One timer per exchange, re-armed for the remaining silence rather than reset on every chunk. */
-  private armStallTimer(entry: ServerJob, delayMs: number): void {
-    entry.stallTimer = setTimeout(
-      () => {
-        if (entry.exchangeOver) return;
-        const silentMs = this.clock() - entry.lastDataAtMs;
-        if (silentMs >= this.options.requestTimeoutMs) {
-          // A job still running fails as stalled; a finished one only has its connection cut.
-          entry.stalled = entry.state === 'running';
-          entry.controller?.abort();
-        } else this.armStallTimer(entry, this.options.requestTimeoutMs - silentMs);
-      },
-      Math.max(1, Math.ceil(delayMs)),
-    );
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }
